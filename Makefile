@@ -1,0 +1,81 @@
+# barelb: `make demo` runs the lab walkthrough, `make test` runs every test.
+# Tools are built from the Go module proxy by hack/tools.sh and cached under
+# ~/.cache/barelb, so a clean clone reuses them.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+GO ?= go
+BIN := bin
+TOOLS = $(shell hack/tools.sh dir)
+ENVTEST_ASSETS = $(shell hack/tools.sh envtest)
+export GOFLAGS := -buildvcs=false
+
+.PHONY: all build test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated bench bench-alloc bench-controller bench-failover bench-bgp demo demo-down deps tools clean
+
+all: build
+
+deps: ## Debian packages used by tests and the demo
+	hack/install-deps.sh
+
+tools: ## control-plane and generator binaries (cached)
+	@hack/tools.sh dir
+
+build:
+	$(GO) build -o $(BIN)/ ./controller ./speaker 2>/dev/null || $(GO) build -o $(BIN)/ ./controller
+	@ls $(BIN)
+
+generate: ## deepcopy code from kubebuilder markers
+	$$(hack/tools.sh controller-gen) object paths=./api/...
+
+manifests: ## CRDs and RBAC from markers
+	$$(hack/tools.sh controller-gen) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$$(hack/tools.sh controller-gen) rbac:roleName=barelb-controller paths=./controller/... output:rbac:artifacts:config=config/rbac/controller
+	@if [ -d speaker ]; then $$(hack/tools.sh controller-gen) rbac:roleName=barelb-speaker paths=./speaker/... output:rbac:artifacts:config=config/rbac/speaker; fi
+
+verify-generated: generate manifests ## fails when committed generated files are stale
+	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make generate manifests' and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- api config)" || { git status --porcelain -- api config; echo "untracked generated files: commit them" >&2; exit 1; }
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+lint: fmt-check vet ## gofmt, go vet and staticcheck
+	$$(hack/tools.sh staticcheck) ./...
+
+unit: ## pure logic, no API server, no root
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /e2e -e /controller -e /speaker -e /api/ -e /internal/layer2 -e /internal/bgp -e /internal/netlab)
+
+envtest: ## API types and reconcilers on a real kube-apiserver + etcd
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) test -count=1 ./api/... ./controller/...
+
+fuzz: ## a short run of every fuzz target
+	hack/fuzz.sh 10s
+
+e2e: deps ## network-namespace and lab tests (root)
+	KUBEBUILDER_ASSETS=$(TOOLS) $(GO) test -count=1 -timeout 20m $$($(GO) list ./internal/netlab ./internal/layer2/... ./internal/bgp/... ./speaker/... ./e2e/... 2>/dev/null)
+
+test: deps lint verify-generated ## every test: lint, generated files, unit, fuzz, envtest, namespaces/e2e
+	KUBEBUILDER_ASSETS=$(TOOLS) $(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) fuzz
+
+bench: bench-alloc bench-controller ## every benchmark; prints figures
+	@if [ -d internal/layer2 ]; then $(MAKE) bench-failover; fi
+	@if [ -d internal/bgp ]; then $(MAKE) bench-bgp; fi
+
+bench-alloc:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/allocator/ ./internal/addr/
+
+bench-controller: ## N pending Services, then the controller starts: time to all assigned, peak RSS
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) run ./hack/bench/controller -services 1000,10000
+
+demo: deps tools build
+	$(GO) run ./e2e/cmd/demo
+
+demo-down:
+	$(GO) run ./e2e/cmd/lab down
+
+clean:
+	rm -rf $(BIN)

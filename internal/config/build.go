@@ -1,0 +1,356 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/api/v1beta2"
+	"github.com/barelb/barelb/internal/addr"
+)
+
+// Input is every configuration object in barelb's namespace.
+type Input struct {
+	Pools             []v1beta1.IPAddressPool
+	L2Advertisements  []v1beta1.L2Advertisement
+	BGPAdvertisements []v1beta1.BGPAdvertisement
+	Peers             []v1beta2.BGPPeer
+	Communities       []v1beta1.Community
+	BFDProfiles       []v1beta1.BFDProfile
+}
+
+// Object kinds as they appear in problems.
+const (
+	KindPool     = "IPAddressPool"
+	KindL2Adv    = "L2Advertisement"
+	KindBGPAdv   = "BGPAdvertisement"
+	KindPeer     = "BGPPeer"
+	KindCommunty = "Community"
+)
+
+// Build validates in and returns the model of everything that is valid,
+// with every problem found. It never returns a nil Config.
+func Build(in Input) (*Config, Problems) {
+	var ps Problems
+	c := &Config{Pools: map[string]*Pool{}}
+	pools := buildPools(in.Pools, &ps)
+	for _, p := range pools {
+		c.Pools[p.Name] = p
+	}
+	aliases := buildCommunities(in.Communities, &ps)
+	for i := range in.L2Advertisements {
+		if a := buildL2(&in.L2Advertisements[i], c.Pools, &ps); a != nil {
+			c.L2Advertisements = append(c.L2Advertisements, a)
+		}
+	}
+	for i := range in.BGPAdvertisements {
+		if a := buildBGPAdv(&in.BGPAdvertisements[i], c.Pools, aliases, &ps); a != nil {
+			c.BGPAdvertisements = append(c.BGPAdvertisements, a)
+		}
+	}
+	bfd := map[string]bool{}
+	for _, b := range in.BFDProfiles {
+		bfd[b.Name] = true
+	}
+	for i := range in.Peers {
+		if p := buildPeer(&in.Peers[i], bfd, &ps); p != nil {
+			c.Peers = append(c.Peers, p)
+		}
+	}
+	sort.Slice(c.L2Advertisements, func(i, j int) bool { return c.L2Advertisements[i].Name < c.L2Advertisements[j].Name })
+	sort.Slice(c.BGPAdvertisements, func(i, j int) bool { return c.BGPAdvertisements[i].Name < c.BGPAdvertisements[j].Name })
+	sort.Slice(c.Peers, func(i, j int) bool { return c.Peers[i].Name < c.Peers[j].Name })
+	return c, ps.sorted()
+}
+
+// buildPools parses each pool and then drops, of two overlapping pools,
+// the newer one: the older pool may already hold assignments.
+func buildPools(in []v1beta1.IPAddressPool, ps *Problems) []*Pool {
+	objs := make([]*v1beta1.IPAddressPool, len(in))
+	for i := range in {
+		objs[i] = &in[i]
+	}
+	sort.SliceStable(objs, func(i, j int) bool { return olderFirst(&objs[i].ObjectMeta, &objs[j].ObjectMeta) })
+
+	type owned struct {
+		r    addr.Range
+		pool string
+	}
+	var taken []owned
+	var out []*Pool
+	for _, o := range objs {
+		p, ok := buildPool(o, ps)
+		if !ok {
+			continue
+		}
+		clash := false
+		for _, r := range p.Ranges {
+			for _, t := range taken {
+				if r.Overlaps(t.r) {
+					ps.add(KindPool, p.Name, "range %s overlaps %s of IPAddressPool %q (the older pool keeps it; this pool is not used until the overlap is removed)", r, t.r, t.pool)
+					clash = true
+				}
+			}
+		}
+		if clash {
+			continue
+		}
+		for _, r := range p.Ranges {
+			taken = append(taken, owned{r, p.Name})
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func buildPool(o *v1beta1.IPAddressPool, ps *Problems) (*Pool, bool) {
+	p := &Pool{
+		Name:          o.Name,
+		Labels:        o.Labels,
+		AutoAssign:    o.Spec.AutoAssign == nil || *o.Spec.AutoAssign,
+		AvoidBuggyIPs: o.Spec.AvoidBuggyIPs,
+	}
+	ok := true
+	if len(o.Spec.Addresses) == 0 {
+		ps.add(KindPool, o.Name, "spec.addresses is empty")
+		ok = false
+	}
+	for i, a := range o.Spec.Addresses {
+		r, err := addr.ParseRange(string(a))
+		if err != nil {
+			ps.add(KindPool, o.Name, "spec.addresses[%d]: %v", i, err)
+			ok = false
+			continue
+		}
+		for _, prev := range p.Ranges {
+			if prev.Overlaps(r) {
+				ps.add(KindPool, o.Name, "spec.addresses[%d] %s overlaps %s in the same pool", i, r, prev)
+				ok = false
+			}
+		}
+		p.Ranges = append(p.Ranges, r)
+	}
+	if sa := o.Spec.AllocateTo; sa != nil {
+		p.Priority = sa.Priority
+		p.Namespaces = sa.Namespaces
+		var err error
+		if p.NamespaceSelectors, err = selectors(sa.NamespaceSelectors); err != nil {
+			ps.add(KindPool, o.Name, "spec.serviceAllocation.namespaceSelectors: %v", err)
+			ok = false
+		}
+		if p.ServiceSelectors, err = selectors(sa.ServiceSelectors); err != nil {
+			ps.add(KindPool, o.Name, "spec.serviceAllocation.serviceSelectors: %v", err)
+			ok = false
+		}
+	}
+	return p, ok
+}
+
+// poolSet resolves an advertisement's pool names and selectors. No names
+// and no selectors means every pool, as in MetalLB.
+func poolSet(kind, name string, names []string, sels []metav1.LabelSelector, pools map[string]*Pool, ps *Problems) (map[string]bool, bool) {
+	set := map[string]bool{}
+	if len(names) == 0 && len(sels) == 0 {
+		for n := range pools {
+			set[n] = true
+		}
+		return set, true
+	}
+	for _, n := range names {
+		if _, ok := pools[n]; !ok {
+			ps.add(kind, name, "names IPAddressPool %q, which does not exist (or is invalid)", n)
+			continue
+		}
+		set[n] = true
+	}
+	ss, err := selectors(sels)
+	if err != nil {
+		ps.add(kind, name, "ipAddressPoolSelectors: %v", err)
+		return nil, false
+	}
+	for _, s := range ss {
+		for n, p := range pools {
+			if s.Matches(labels.Set(p.Labels)) {
+				set[n] = true
+			}
+		}
+	}
+	return set, true
+}
+
+func buildL2(o *v1beta1.L2Advertisement, pools map[string]*Pool, ps *Problems) *L2Advertisement {
+	set, ok := poolSet(KindL2Adv, o.Name, o.Spec.IPAddressPools, o.Spec.IPAddressPoolSelectors, pools, ps)
+	if !ok {
+		return nil
+	}
+	nodes, err := selectors(o.Spec.NodeSelectors)
+	if err != nil {
+		ps.add(KindL2Adv, o.Name, "nodeSelectors: %v", err)
+		return nil
+	}
+	return &L2Advertisement{Name: o.Name, Pools: set, NodeSelectors: nodes, Interfaces: o.Spec.Interfaces}
+}
+
+func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases map[string]string, ps *Problems) *BGPAdvertisement {
+	set, ok := poolSet(KindBGPAdv, o.Name, o.Spec.IPAddressPools, o.Spec.IPAddressPoolSelectors, pools, ps)
+	if !ok {
+		return nil
+	}
+	nodes, err := selectors(o.Spec.NodeSelectors)
+	if err != nil {
+		ps.add(KindBGPAdv, o.Name, "nodeSelectors: %v", err)
+		return nil
+	}
+	a := &BGPAdvertisement{
+		Name: o.Name, Pools: set, NodeSelectors: nodes, Peers: o.Spec.Peers,
+		AggregationLength: 32, AggregationLengthV6: 128, LocalPref: o.Spec.LocalPref,
+	}
+	if o.Spec.AggregationLength != nil {
+		a.AggregationLength = int(*o.Spec.AggregationLength)
+	}
+	if o.Spec.AggregationLengthV6 != nil {
+		a.AggregationLengthV6 = int(*o.Spec.AggregationLengthV6)
+	}
+	if a.AggregationLength < 0 || a.AggregationLength > 32 || a.AggregationLengthV6 < 0 || a.AggregationLengthV6 > 128 {
+		ps.add(KindBGPAdv, o.Name, "aggregation lengths must be 0-32 (IPv4) and 0-128 (IPv6)")
+		return nil
+	}
+	// An aggregation shorter than a pool's own ranges would advertise
+	// addresses the pool does not own.
+	for n := range set {
+		for _, r := range pools[n].Ranges {
+			l := a.AggregationLength
+			if r.Family() == addr.IPv6 {
+				l = a.AggregationLengthV6
+			}
+			if p, ok := r.Prefix(); ok && l < p.Bits() {
+				ps.add(KindBGPAdv, o.Name, "aggregation length /%d is shorter than IPAddressPool %q's range %s", l, n, r)
+			}
+		}
+	}
+	for _, c := range o.Spec.Communities {
+		v := string(c)
+		if !strings.Contains(v, ":") {
+			lit, ok := aliases[v]
+			if !ok {
+				ps.add(KindBGPAdv, o.Name, "community %q is not a literal and no Community object defines it", v)
+				continue
+			}
+			v = lit
+		} else if err := ValidateCommunity(v); err != nil {
+			ps.add(KindBGPAdv, o.Name, "community %q: %v", v, err)
+			continue
+		}
+		a.Communities = append(a.Communities, v)
+	}
+	return a
+}
+
+func buildCommunities(in []v1beta1.Community, ps *Problems) map[string]string {
+	out := map[string]string{}
+	from := map[string]string{}
+	for _, c := range in {
+		for _, a := range c.Spec.Communities {
+			if err := ValidateCommunity(string(a.Value)); err != nil {
+				ps.add(KindCommunty, c.Name, "alias %q: %v", a.Name, err)
+				continue
+			}
+			if prev, dup := from[a.Name]; dup && prev != c.Name {
+				ps.add(KindCommunty, c.Name, "alias %q is also defined in Community %q", a.Name, prev)
+				continue
+			}
+			out[a.Name], from[a.Name] = string(a.Value), c.Name
+		}
+	}
+	return out
+}
+
+func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
+	s := &o.Spec
+	p := &Peer{
+		Name: o.Name, MyASN: s.MyASN, ASN: s.ASN, DynamicASN: string(s.DynamicASN), Port: s.Port,
+		Password: s.Password, PasswordSecret: s.PasswordSecret.Name, EBGPMultiHop: s.EBGPMultiHop,
+		EnableGracefulRestart: s.EnableGracefulRestart, DualStackAddressFamily: s.DualStackAddressFamily,
+	}
+	if p.Port == 0 {
+		p.Port = 179
+	}
+	bad := false
+	parse := func(field, v string, dst *netip.Addr) {
+		if v == "" {
+			return
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			ps.add(KindPeer, o.Name, "%s %q is not an IP address", field, v)
+			bad = true
+			return
+		}
+		*dst = a
+	}
+	parse("peerAddress", s.Address, &p.Address)
+	parse("sourceAddress", s.SrcAddress, &p.SrcAddress)
+	parse("routerID", s.RouterID, &p.RouterID)
+	if (s.ASN == 0) == (s.DynamicASN == "") {
+		ps.add(KindPeer, o.Name, "set exactly one of peerASN and dynamicASN")
+		bad = true
+	}
+	dur := func(d *metav1.Duration) *time.Duration {
+		if d == nil {
+			return nil
+		}
+		v := d.Duration
+		return &v
+	}
+	p.HoldTime, p.KeepaliveTime, p.ConnectTime = dur(s.HoldTime), dur(s.KeepaliveTime), dur(s.ConnectTime)
+	if s.BFDProfile != "" {
+		msg := fmt.Sprintf("bfdProfile %q: BFD is not supported by barelb's GoBGP speaker", s.BFDProfile)
+		if !bfd[s.BFDProfile] {
+			msg += " (and no BFDProfile of that name exists)"
+		}
+		p.Unsupported = append(p.Unsupported, msg)
+	}
+	if s.VRFName != "" {
+		p.Unsupported = append(p.Unsupported, fmt.Sprintf("vrf %q: VRF peering is not supported by barelb's GoBGP speaker", s.VRFName))
+	}
+	if s.Interface != "" {
+		p.Unsupported = append(p.Unsupported, fmt.Sprintf("interface %q: unnumbered peering is not supported by barelb's GoBGP speaker", s.Interface))
+	}
+	for _, u := range p.Unsupported {
+		ps.add(KindPeer, o.Name, "%s", u)
+	}
+	var err error
+	if p.NodeSelectors, err = selectors(s.NodeSelectors); err != nil {
+		ps.add(KindPeer, o.Name, "nodeSelectors: %v", err)
+		bad = true
+	}
+	if bad {
+		return nil
+	}
+	return p
+}
+
+func selectors(in []metav1.LabelSelector) ([]labels.Selector, error) {
+	out := make([]labels.Selector, 0, len(in))
+	for i := range in {
+		s, err := metav1.LabelSelectorAsSelector(&in[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func olderFirst(a, b *metav1.ObjectMeta) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Name < b.Name
+}

@@ -1,0 +1,9 @@
+// Package config turns barelb's custom resources into one validated model.
+//
+// Build is a pure function: given every IPAddressPool, L2Advertisement,
+// BGPAdvertisement, BGPPeer, Community and BFDProfile it returns the model
+// the controller and speakers act on, plus every problem found, each naming
+// the objects involved. A bad object is left out of the model (or, for a
+// conflict between two objects, the newer one is), and everything else
+// stays in: a new mistake never takes down addresses that already work.
+package config

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/barelb/barelb/internal/addr"
+)
+
+// Config is the validated configuration.
+type Config struct {
+	// Pools by name.
+	Pools map[string]*Pool
+	// L2Advertisements and BGPAdvertisements in name order.
+	L2Advertisements  []*L2Advertisement
+	BGPAdvertisements []*BGPAdvertisement
+	// Peers in name order.
+	Peers []*Peer
+}
+
+// Pool is a validated IPAddressPool.
+type Pool struct {
+	Name          string
+	Labels        map[string]string
+	Ranges        []addr.Range
+	AutoAssign    bool
+	AvoidBuggyIPs bool
+	// Priority: lower first, 0 = after every prioritised pool.
+	Priority int
+	// Namespaces, NamespaceSelectors and ServiceSelectors restrict which
+	// Services may use the pool; all empty means every Service.
+	Namespaces         []string
+	NamespaceSelectors []labels.Selector
+	ServiceSelectors   []labels.Selector
+}
+
+// L2Advertisement is a validated L2Advertisement.
+type L2Advertisement struct {
+	Name string
+	// Pools is the set of pool names this advertisement covers.
+	Pools map[string]bool
+	// NodeSelectors: empty means every node.
+	NodeSelectors []labels.Selector
+	// Interfaces: empty means every usable interface.
+	Interfaces []string
+}
+
+// BGPAdvertisement is a validated BGPAdvertisement.
+type BGPAdvertisement struct {
+	Name                string
+	Pools               map[string]bool
+	AggregationLength   int
+	AggregationLengthV6 int
+	LocalPref           uint32
+	// Communities are resolved literals ("65000:1", "large:1:2:3").
+	Communities   []string
+	NodeSelectors []labels.Selector
+	// Peers: empty means every peer.
+	Peers []string
+}
+
+// Peer is a validated BGPPeer.
+type Peer struct {
+	Name                   string
+	MyASN                  uint32
+	ASN                    uint32
+	DynamicASN             string
+	Address                netip.Addr
+	SrcAddress             netip.Addr
+	Port                   uint16
+	HoldTime               *time.Duration
+	KeepaliveTime          *time.Duration
+	ConnectTime            *time.Duration
+	RouterID               netip.Addr
+	NodeSelectors          []labels.Selector
+	Password               string
+	PasswordSecret         string
+	EBGPMultiHop           bool
+	EnableGracefulRestart  bool
+	DualStackAddressFamily bool
+	// Unsupported lists fields set on the peer that the speaker cannot
+	// honour (BFD profile, VRF, unnumbered interface): the peer is kept
+	// out of service and each entry becomes a status condition.
+	Unsupported []string
+}

@@ -442,3 +442,27 @@ func TestLookups(t *testing.T) {
 		t.Fatal("String methods")
 	}
 }
+
+func TestConcurrent(t *testing.T) {
+	a := newAlloc(t, auto("p", "198.18.0.0/24", "2001:db8::/64"))
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 200; i++ {
+				key := "ns/g" + u(uint64(g)) + "-" + u(uint64(i%7))
+				if _, err := a.Assign(Request{Key: key, Families: v46, Policy: PreferDualStack}); err != nil {
+					t.Error(err)
+					return
+				}
+				a.Stats()
+				if i%3 == 0 {
+					a.Release(key)
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}

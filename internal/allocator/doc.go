@@ -19,12 +19,14 @@
 // fragmentation from releases, never with allocations from the low end),
 // H held addresses in total and K addresses held under one sharing key:
 //
-//	Assign, new address        O(P + log I), plus O(K) when a sharing key is set
+//	Assign, new address        O(P log I) worst, O(P + log I) when earlier pools are full;
+//	                           plus O(K) when a sharing key is set
 //	Assign, requested IPs      O(log R + log I) per IP
-//	Assign, already satisfied  O(log R) per IP held
-//	Release, Restore           O(log R + log I) per IP
+//	Assign, already satisfied  O(1) per IP held, plus the Service's ports
+//	Release                    O(log I) per IP
+//	Restore                    O(log R + log I) per IP
 //	SetPools                   O(R log R + H (log R + log I))
 //	Owners, Assignment         O(1) plus the size of the answer
 //	Stats                      O(P)
-//	OutOfPool                  O(H log H)
+//	OutOfPool                  O(H + h log h), h the out-of-pool IPs
 package allocator

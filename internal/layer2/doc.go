@@ -1,0 +1,45 @@
+// Package layer2 makes this node answer ARP (IPv4) and Neighbor
+// Solicitations (IPv6) for the LoadBalancer IPs it currently owns, the way
+// a host answers for its own addresses, so that a LAN client sends that
+// traffic here. It knows nothing of Kubernetes: the speaker decides which
+// IPs this node announces (internal/election) and hands the set over.
+//
+// Use:
+//
+//	a, err := layer2.New(log, prometheus.DefaultRegisterer, layer2.Options{OnChange: requeue})
+//	go a.Run(ctx)
+//	a.SetAnnounced(map[netip.Addr]layer2.Announcement{ip: {Interfaces: []string{"eth0"}}})
+//	status := a.Announced() // ip -> interfaces carrying it, for ServiceL2Status
+//
+// Run keeps one ARP and one NDP responder on every usable interface: up
+// with carrier, with an Ethernet address, not loopback or NOARP, and not a
+// port of a bond, bridge or team (the master answers instead). It follows
+// netlink link notifications and rescans periodically as a safety net.
+// Interfaces that Options.Ignore skips (by default container and CNI
+// interfaces, see DefaultIgnore) get responders only when an announcement
+// names them.
+//
+// A responder answers a request only when its target is announced and the
+// announcement allows the interface it arrived on; everything else is
+// ignored. Sockets are AF_PACKET sockets with a kernel filter, so unicast
+// re-checks of a cached entry are answered too, and no IP address is
+// needed on the interface.
+//
+// Taking over an IP (it enters the set, or an interface starts carrying
+// it) sends a burst of gratuitous ARP, in request and reply form, or
+// unsolicited Neighbor Advertisements with the Override flag: several
+// rounds spread over about two seconds, so neighbours update their cache
+// without asking. Every announced IP is then re-announced every
+// RefreshInterval so switches keep its MAC. Dropping an IP from the set
+// stops its answers before SetAnnounced returns.
+//
+// When an interface stops being usable, OnChange reports it together with
+// the announced IPs it leaves carried nowhere (Change.Lost): the speaker
+// should then stop being eligible for them so another node takes over.
+// Interfaces tells the speaker in advance whether this node can carry an
+// IP at all.
+//
+// Metrics keep MetalLB's names: metallb_layer2_requests_received,
+// metallb_layer2_responses_sent and metallb_layer2_gratuitous_sent (label
+// ip), plus the gauge barelb_layer2_announced_ips.
+package layer2

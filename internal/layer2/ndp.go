@@ -1,0 +1,189 @@
+package layer2
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/mdlayher/ndp"
+	"github.com/mdlayher/packet"
+	"golang.org/x/net/ipv6"
+)
+
+// ndpConn is one interface's Neighbor Discovery responder. Solicitations
+// are read from an AF_PACKET socket because the kernel hands an ICMPv6
+// socket only packets addressed to this host: a unicast solicitation for a
+// LoadBalancer IP (how a client re-checks a cached neighbour) would never
+// reach it. Advertisements are written on the same socket, from the
+// LoadBalancer IP itself, as the kernel does for its own addresses.
+//
+// The ICMPv6 socket of mdlayher/ndp is kept only to join the
+// solicited-node multicast group of each announced address: joining sends
+// MLD reports, so snooping switches forward the solicitations to us, and
+// programs the NIC's multicast filter. It reads nothing.
+type ndpConn struct {
+	c      *packet.Conn
+	groups *ndp.Conn
+	mac    net.HardwareAddr
+	joined map[netip.Addr]bool
+}
+
+func listenNDP(ifi *net.Interface) (*ndpConn, error) {
+	c, err := packet.Listen(ifi, packet.Raw, etherTypeIPv6, &packet.Config{Filter: neighborSolicitationFilter})
+	if err != nil {
+		return nil, fmt.Errorf("ipv6 socket on %s: %w", ifi.Name, err)
+	}
+	g, _, err := ndp.Listen(ifi, ndp.Unspecified)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("icmpv6 socket on %s: %w", ifi.Name, err)
+	}
+	var block ipv6.ICMPFilter
+	block.SetAll(true)
+	if err := g.SetICMPFilter(&block); err != nil {
+		c.Close()
+		g.Close()
+		return nil, fmt.Errorf("icmpv6 filter on %s: %w", ifi.Name, err)
+	}
+	return &ndpConn{c: c, groups: g, mac: ifi.HardwareAddr, joined: map[netip.Addr]bool{}}, nil
+}
+
+// Close closes both sockets; the kernel leaves the groups with the socket.
+func (c *ndpConn) Close() error {
+	return errors.Join(c.c.Close(), c.groups.Close())
+}
+
+// setGroups joins the solicited-node groups of ips and leaves the others.
+// Addresses sharing their last 24 bits share a group.
+func (c *ndpConn) setGroups(ips []netip.Addr) error {
+	want := map[netip.Addr]bool{}
+	for _, ip := range ips {
+		g, err := ndp.SolicitedNodeMulticast(ip)
+		if err != nil {
+			return err
+		}
+		want[g] = true
+	}
+	var errs []error
+	for g := range c.joined {
+		if !want[g] {
+			if err := c.groups.LeaveGroup(g); err != nil {
+				errs = append(errs, fmt.Errorf("leave %s: %w", g, err))
+			}
+			delete(c.joined, g)
+		}
+	}
+	for g := range want {
+		if !c.joined[g] {
+			if err := c.groups.JoinGroup(g); err != nil {
+				errs = append(errs, fmt.Errorf("join %s: %w", g, err))
+				continue
+			}
+			c.joined[g] = true
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// solicitation is a received Neighbor Solicitation, reduced to what an
+// answer needs.
+type solicitation struct {
+	target netip.Addr
+	src    netip.Addr       // unspecified for a duplicate address probe
+	srcMAC net.HardwareAddr // from the Source Link-Layer option, else the frame
+}
+
+var errNotSolicitation = errors.New("not a valid neighbor solicitation")
+
+func (c *ndpConn) read(buf []byte) (solicitation, error) {
+	n, _, err := c.c.ReadFrom(buf)
+	if err != nil {
+		return solicitation{}, err
+	}
+	s, err := parseSolicitation(buf[:n])
+	if err == nil && bytes.Equal(ethSource(buf[:n]), c.mac) {
+		err = errNotSolicitation // our own frame looped back
+	}
+	return s, err
+}
+
+// parseSolicitation validates a frame as RFC 4861 7.1.1 asks (hop limit
+// 255, code 0, checksum, unicast target, no source link-layer option in a
+// DAD probe) and extracts the solicitation.
+func parseSolicitation(frame []byte) (solicitation, error) {
+	if len(frame) < ethHeaderLen+ipv6Len || binary.BigEndian.Uint16(frame[12:14]) != etherTypeIPv6 {
+		return solicitation{}, errNotSolicitation
+	}
+	ip := frame[ethHeaderLen:]
+	plen := int(binary.BigEndian.Uint16(ip[4:6]))
+	if ip[0]>>4 != 6 || ip[6] != protoICMPv6 || ip[7] != ndpHopLimit || len(ip) < ipv6Len+plen {
+		return solicitation{}, errNotSolicitation
+	}
+	src := netip.AddrFrom16([16]byte(ip[8:24]))
+	dst := netip.AddrFrom16([16]byte(ip[24:40]))
+	msg := ip[ipv6Len : ipv6Len+plen]
+	if len(msg) < 4 || msg[0] != icmpTypeNS || msg[1] != 0 || icmpv6Checksum(src, dst, msg) != 0 {
+		return solicitation{}, errNotSolicitation
+	}
+	m, err := ndp.ParseMessage(msg)
+	if err != nil {
+		return solicitation{}, errNotSolicitation
+	}
+	ns, ok := m.(*ndp.NeighborSolicitation)
+	if !ok || ns.TargetAddress.IsMulticast() {
+		return solicitation{}, errNotSolicitation
+	}
+	s := solicitation{target: ns.TargetAddress, src: src, srcMAC: ethSource(frame)}
+	for _, o := range ns.Options {
+		if lla, ok := o.(*ndp.LinkLayerAddress); ok && lla.Direction == ndp.Source {
+			if src.IsUnspecified() {
+				return solicitation{}, errNotSolicitation
+			}
+			s.srcMAC = lla.Addr
+		}
+	}
+	return s, nil
+}
+
+// reply answers s. A DAD probe (unspecified source) gets a multicast
+// answer without the Solicited flag, as RFC 4861 7.2.4 requires.
+func (c *ndpConn) reply(s solicitation) error {
+	if s.src.IsUnspecified() {
+		return c.advertise(s.target, allNodes, allNodesMAC, false)
+	}
+	return c.advertise(s.target, s.src, s.srcMAC, true)
+}
+
+// gratuitous multicasts an unsolicited advertisement with the Override
+// flag, which makes neighbours replace a cached link-layer address.
+func (c *ndpConn) gratuitous(ip netip.Addr) error {
+	return c.advertise(ip, allNodes, allNodesMAC, false)
+}
+
+func (c *ndpConn) advertise(target, dst netip.Addr, dstMAC net.HardwareAddr, solicited bool) error {
+	b, err := advertisement(c.mac, target, dst, dstMAC, solicited)
+	if err != nil {
+		return err
+	}
+	_, err = c.c.WriteTo(b, &packet.Addr{HardwareAddr: dstMAC})
+	return err
+}
+
+// advertisement builds the whole frame of a Neighbor Advertisement for
+// target, sent from target itself.
+func advertisement(mac net.HardwareAddr, target, dst netip.Addr, dstMAC net.HardwareAddr, solicited bool) ([]byte, error) {
+	na := &ndp.NeighborAdvertisement{
+		Solicited:     solicited,
+		Override:      true,
+		TargetAddress: target,
+		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: mac}},
+	}
+	icmp, err := ndp.MarshalMessageChecksum(na, target, dst)
+	if err != nil {
+		return nil, err
+	}
+	return ethFrame(dstMAC, mac, etherTypeIPv6, ipv6Packet(target, dst, icmp)), nil
+}

@@ -148,3 +148,23 @@ func ParseCommunities(ss []string) ([]Community, error) {
 	}
 	return out, errors.Join(errs...)
 }
+
+// MarshalText implements encoding.TextMarshaler with the String form.
+func (c Community) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with ParseCommunity.
+func (c *Community) UnmarshalText(b []byte) error {
+	v, err := ParseCommunity(string(b))
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
+// MarshalBinary and UnmarshalBinary use the text form, so encoders such as
+// encoding/gob, which ignore unexported fields, carry communities intact.
+func (c Community) MarshalBinary() ([]byte, error) { return c.MarshalText() }
+
+// UnmarshalBinary is the inverse of MarshalBinary.
+func (c *Community) UnmarshalBinary(b []byte) error { return c.UnmarshalText(b) }

@@ -68,10 +68,10 @@ type sessionConfig struct {
 }
 
 // addrPort is the peer's address and port, the key of metrics labels.
-func (c *sessionConfig) addrPort() netip.AddrPort { return netip.AddrPortFrom(c.peerAddr, c.port) }
+func (c sessionConfig) addrPort() netip.AddrPort { return netip.AddrPortFrom(c.peerAddr, c.port) }
 
 // carries reports whether the session announces prefixes of family f.
-func (c *sessionConfig) carries(f family) bool { return slices.Contains(c.families, f) }
+func (c sessionConfig) carries(f family) bool { return slices.Contains(c.families, f) }
 
 // resolvePeer validates p and fills in defaults. It reports every problem
 // with the peer at once, each wrapping ErrInvalidPeer or ErrUnsupported.

@@ -29,7 +29,7 @@ type session struct {
 	inst *instance
 	log  *gobgpLogger
 
-	routes routeTable                // announced: what this instance's RIB holds
+	routes routeTable                 // announced: what this instance's RIB holds
 	paths  map[netip.Prefix]*api.Path // the exact paths added, for DeletePath
 
 	stopWatch context.CancelFunc

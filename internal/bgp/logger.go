@@ -30,7 +30,10 @@ type gobgpLogger struct {
 
 	mu        sync.Mutex
 	lastError string
-	observed  func() // called (without locks held) when lastError changes
+	// sticky marks a lastError set by barelb itself (setError); GoBGP's
+	// own messages about the consequences (the NOTIFICATION we then send)
+	// must not replace the cause. The next "Peer Up" clears it.
+	sticky bool
 }
 
 var _ gobgplog.Logger = (*gobgpLogger)(nil)
@@ -105,7 +108,11 @@ func (l *gobgpLogger) observe(msg string, f gobgplog.Fields) {
 	case "received notification":
 		e = "peer sent NOTIFICATION: " + notificationText(f)
 	case "sent notification":
-		e = "sent NOTIFICATION to peer: " + fmt.Sprint(f["Data"])
+		if _, ok := f["Code"]; ok {
+			e = "sent NOTIFICATION to peer: " + notificationText(f)
+		} else {
+			e = "sent NOTIFICATION to peer: " + fmt.Sprint(f["Data"])
+		}
 	case "hold timer expired":
 		e = "hold timer expired: no KEEPALIVE or UPDATE from the peer within the hold time"
 	case "Peer Down":
@@ -121,17 +128,15 @@ func (l *gobgpLogger) observe(msg string, f gobgplog.Fields) {
 		return
 	}
 	l.mu.Lock()
-	if clear {
-		l.lastError = ""
-	} else if !strings.HasPrefix(e, "session went down") || l.lastError == "" {
+	defer l.mu.Unlock()
+	switch {
+	case clear:
+		l.lastError, l.sticky = "", false
+	case l.sticky:
+	case !strings.HasPrefix(e, "session went down") || l.lastError == "":
 		// "Peer Down" is less specific than the NOTIFICATION or hold
 		// timer message logged just before it; keep the specific one.
 		l.lastError = l.redact(e)
-	}
-	cb := l.observed
-	l.mu.Unlock()
-	if cb != nil {
-		cb()
 	}
 }
 
@@ -139,7 +144,7 @@ func (l *gobgpLogger) observe(msg string, f gobgplog.Fields) {
 // mismatch, a failed configuration call).
 func (l *gobgpLogger) setError(e string) {
 	l.mu.Lock()
-	l.lastError = l.redact(e)
+	l.lastError, l.sticky = l.redact(e), true
 	l.mu.Unlock()
 }
 

@@ -201,9 +201,16 @@ func (s *session) peer(ctx context.Context, advertised bool) *api.Peer {
 // state is the session's PeerState.
 func (s *session) state(ctx context.Context) PeerState {
 	ps := PeerState{Name: s.cfg.Name, Address: s.cfg.addrPort(), State: StateIdle, PeerASN: s.cfg.PeerASN, LastError: s.log.lastErr()}
-	p := s.peer(ctx, true)
+	p := s.peer(ctx, false)
 	if p == nil {
 		return ps
+	}
+	if p.GetState().GetSessionState() == api.PeerState_ESTABLISHED {
+		// Counting advertised paths runs GoBGP's export logic, which
+		// needs the negotiated peer type: only ask on a live session.
+		if pa := s.peer(ctx, true); pa != nil {
+			p = pa
+		}
 	}
 	ps.State = sessionState(p.GetState().GetSessionState())
 	if asn := p.GetState().GetPeerAsn(); asn != 0 {

@@ -81,7 +81,9 @@ func must(t testing.TB, err error) {
 
 // routerConf is the ToR's bgpd.conf: passive eBGP neighbors for the
 // nodes' IPv4 and IPv6 addresses, ECMP across them, plus extra lines
-// inside "router bgp" (before the address families).
+// inside "router bgp" (before the address families). Extra lines can put
+// more neighbors into the peer groups NODES (eBGP) and IBGP (iBGP), which
+// are active for both address families.
 func routerConf(n int, extra ...string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `frr defaults datacenter
@@ -100,6 +102,10 @@ router bgp %d
  neighbor NODES6 remote-as external
  neighbor NODES6 passive
  neighbor NODES6 timers 1 3
+ neighbor IBGP peer-group
+ neighbor IBGP remote-as internal
+ neighbor IBGP passive
+ neighbor IBGP timers 1 3
 `, routerASN, routerV4)
 	for i := range n {
 		fmt.Fprintf(&b, " neighbor %s peer-group NODES\n neighbor %s peer-group NODES6\n", nodeV4(i), nodeV6(i))
@@ -110,12 +116,14 @@ router bgp %d
 	b.WriteString(` address-family ipv4 unicast
   neighbor NODES activate
   neighbor NODES6 activate
+  neighbor IBGP activate
   maximum-paths 16
   maximum-paths ibgp 16
  exit-address-family
  address-family ipv6 unicast
   neighbor NODES activate
   neighbor NODES6 activate
+  neighbor IBGP activate
   maximum-paths 16
   maximum-paths ibgp 16
  exit-address-family

@@ -8,6 +8,7 @@ type CommunitySpec struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
 	Communities []CommunityAlias `json:"communities,omitempty"`
 }
 
@@ -15,7 +16,7 @@ type CommunitySpec struct {
 type CommunityAlias struct {
 	// Name is how BGPAdvertisement.spec.communities refers to the value.
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:XValidation:rule="!self.contains(':')",message="an alias name must not contain ':' (that would read as a literal community)"
 	Name string `json:"name"`
 	// Value is the community, "AS:value" or "large:AS:value1:value2".

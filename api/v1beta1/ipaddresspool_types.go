@@ -8,7 +8,7 @@ type IPAddressPoolSpec struct {
 	// may mix IPv4 and IPv6 entries; a dual-stack Service takes one address
 	// of each family from the same pool.
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:MaxItems=64
 	Addresses []AddressRange `json:"addresses"`
 
 	// AutoAssign false keeps the pool for Services that ask for it by name

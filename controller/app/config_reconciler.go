@@ -1,0 +1,135 @@
+package app
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/api/v1beta2"
+	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/lbspec"
+)
+
+// +kubebuilder:rbac:groups=metallb.io,resources=ipaddresspools;l2advertisements;bgpadvertisements;bgppeers;communities;bfdprofiles,verbs=get;list;watch
+// +kubebuilder:rbac:groups=metallb.io,resources=ipaddresspools/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=metallb.io,resources=configurationstates,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=metallb.io,resources=configurationstates/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// ReasonInvalidConfiguration is the Event reason on a configuration object
+// that is not used because of a problem.
+const ReasonInvalidConfiguration = "InvalidConfiguration"
+
+// configReconciler reloads the configuration when any configuration object
+// (or a Namespace's labels) changes, reports problems, and asks every
+// Service to be looked at again, since a new pool may serve pending ones.
+type configReconciler struct {
+	client.Client
+	state    *state
+	recorder events.EventRecorder
+	services chan<- event.GenericEvent
+}
+
+func (r *configReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+	if err := r.state.ensureReady(ctx, r.Client); err != nil {
+		return ctrl.Result{}, err
+	}
+	if _, err := r.state.reloadConfig(ctx, r.Client); err != nil {
+		return ctrl.Result{}, err
+	}
+	_, problems := r.state.config()
+	r.reportProblems(ctx, problems)
+	if err := r.writeConfigurationState(ctx, problems); err != nil {
+		return ctrl.Result{}, err
+	}
+	var svcs corev1.ServiceList
+	if err := r.List(ctx, &svcs); err != nil {
+		return ctrl.Result{}, err
+	}
+	for i := range svcs.Items {
+		if lbspec.Handles(&svcs.Items[i], r.state.opts.LBClass) {
+			select {
+			case r.services <- event.GenericEvent{Object: &svcs.Items[i]}:
+			case <-ctx.Done():
+				return ctrl.Result{}, ctx.Err()
+			}
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// reportProblems emits one Warning Event per problem per change on the
+// object that has to be fixed.
+func (r *configReconciler) reportProblems(ctx context.Context, problems config.Problems) {
+	for _, p := range problems {
+		obj := emptyObject(p.Kind)
+		if obj == nil {
+			continue
+		}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: r.state.opts.Namespace, Name: p.Name}, obj); err != nil {
+			continue
+		}
+		if r.state.changed(p.Kind+"/"+p.Name+"/"+p.Message, p.Message) {
+			r.recorder.Eventf(obj, nil, corev1.EventTypeWarning, ReasonInvalidConfiguration, "Validate", "%s", p.Message)
+			log.FromContext(ctx).Info("configuration problem", "kind", p.Kind, "name", p.Name, "problem", p.Message)
+		}
+	}
+}
+
+func emptyObject(kind string) client.Object {
+	switch kind {
+	case config.KindPool:
+		return &v1beta1.IPAddressPool{}
+	case config.KindL2Adv:
+		return &v1beta1.L2Advertisement{}
+	case config.KindBGPAdv:
+		return &v1beta1.BGPAdvertisement{}
+	case config.KindPeer:
+		return &v1beta2.BGPPeer{}
+	case config.KindCommunty:
+		return &v1beta1.Community{}
+	}
+	return nil
+}
+
+// writeConfigurationState records the verdict in the "controller"
+// ConfigurationState object, creating it on first use.
+func (r *configReconciler) writeConfigurationState(ctx context.Context, problems config.Problems) error {
+	want := v1beta1.ConfigurationStateStatus{Result: v1beta1.ConfigurationStateValid}
+	cond := metav1.Condition{Type: "Valid", Status: metav1.ConditionTrue, Reason: "ConfigurationValid", Message: "every configuration object is in use"}
+	if len(problems) > 0 {
+		want.Result = v1beta1.ConfigurationStateInvalid
+		want.LastError = problems.Error()
+		cond = metav1.Condition{Type: "Valid", Status: metav1.ConditionFalse, Reason: ReasonInvalidConfiguration, Message: want.LastError}
+	}
+	var cs v1beta1.ConfigurationState
+	key := client.ObjectKey{Namespace: r.state.opts.Namespace, Name: "controller"}
+	err := r.Get(ctx, key, &cs)
+	if apierrors.IsNotFound(err) {
+		cs = v1beta1.ConfigurationState{ObjectMeta: metav1.ObjectMeta{
+			Namespace: key.Namespace, Name: key.Name,
+			Labels: map[string]string{"metallb.io/component-type": "controller"},
+		}}
+		if err := r.Create(ctx, &cs); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if cs.Status.Result == want.Result && cs.Status.LastError == want.LastError {
+		return nil
+	}
+	want.Conditions = cs.Status.Conditions
+	meta.SetStatusCondition(&want.Conditions, cond)
+	cs.Status = want
+	return r.Status().Update(ctx, &cs)
+}

@@ -1,0 +1,181 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/api/v1beta2"
+	"github.com/barelb/barelb/internal/allocator"
+	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/lbspec"
+)
+
+// state is what the reconcilers share: the allocator, the configuration
+// it was built from, and which Event each object last got.
+type state struct {
+	opts  Options
+	alloc *allocator.Allocator
+	m     *metrics
+
+	mu       sync.Mutex
+	cfg      *config.Config
+	problems config.Problems
+	// lastEvent remembers, per object, the last Event emitted so one is
+	// sent per change, never per reconcile.
+	lastEvent map[string]string
+	// poolsDirty asks the status flusher to rewrite pool counts.
+	poolsDirty bool
+
+	readyOnce sync.Once
+	readyErr  error
+}
+
+func newState(opts Options, m *metrics) *state {
+	return &state{
+		opts:      opts,
+		alloc:     allocator.New(),
+		m:         m,
+		cfg:       &config.Config{Pools: map[string]*config.Pool{}},
+		lastEvent: map[string]string{},
+	}
+}
+
+// ensureReady loads the configuration and rebuilds every existing
+// assignment from Service status before the first allocation, so a
+// restarted controller never moves or duplicates an address. The caches
+// are synced when reconcilers run, so the lists are complete.
+func (s *state) ensureReady(ctx context.Context, c client.Reader) error {
+	s.readyOnce.Do(func() {
+		if _, err := s.reloadConfig(ctx, c); err != nil {
+			s.readyErr = err
+			return
+		}
+		s.readyErr = s.restore(ctx, c)
+	})
+	return s.readyErr
+}
+
+func (s *state) restore(ctx context.Context, c client.Reader) error {
+	var svcs corev1.ServiceList
+	if err := c.List(ctx, &svcs); err != nil {
+		return err
+	}
+	// Older Services first: if two claim one address, the older keeps it
+	// and the newer is given a fresh one when it is reconciled.
+	items := svcs.Items
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := &items[i].CreationTimestamp, &items[j].CreationTimestamp
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return lbspec.Key(&items[i]) < lbspec.Key(&items[j])
+	})
+	for i := range items {
+		svc := &items[i]
+		if !lbspec.Handles(svc, s.opts.LBClass) {
+			continue
+		}
+		ips := lbspec.IngressIPs(svc)
+		if len(ips) == 0 {
+			continue
+		}
+		req, err := lbspec.Request(svc)
+		if err != nil {
+			req.Sharing = allocator.Sharing{}
+		}
+		if err := s.alloc.Restore(lbspec.Key(svc), ips, req.Sharing); err != nil {
+			// Left for the Service's reconcile, which reports it.
+			continue
+		}
+	}
+	s.markPoolsDirty()
+	return nil
+}
+
+// reloadConfig rebuilds the model from the cached objects and hands the
+// pools to the allocator. It returns whether anything changed.
+func (s *state) reloadConfig(ctx context.Context, c client.Reader) (bool, error) {
+	ns := client.InNamespace(s.opts.Namespace)
+	var (
+		pools v1beta1.IPAddressPoolList
+		l2    v1beta1.L2AdvertisementList
+		bgp   v1beta1.BGPAdvertisementList
+		peers v1beta2.BGPPeerList
+		comms v1beta1.CommunityList
+		bfd   v1beta1.BFDProfileList
+	)
+	for _, l := range []client.ObjectList{&pools, &l2, &bgp, &peers, &comms, &bfd} {
+		if err := c.List(ctx, l, ns); err != nil {
+			return false, err
+		}
+	}
+	cfg, problems := config.Build(config.Input{
+		Pools: pools.Items, L2Advertisements: l2.Items, BGPAdvertisements: bgp.Items,
+		Peers: peers.Items, Communities: comms.Items, BFDProfiles: bfd.Items,
+	})
+	ap := make([]allocator.Pool, 0, len(cfg.Pools))
+	for _, p := range cfg.Pools {
+		ap = append(ap, allocator.Pool{Name: p.Name, Ranges: p.Ranges, AutoAssign: p.AutoAssign, AvoidBuggyIPs: p.AvoidBuggyIPs, Priority: p.Priority})
+	}
+	if err := s.alloc.SetPools(ap); err != nil {
+		// config.Build already refuses what SetPools refuses; reaching
+		// here is a bug, and the previous pools stay in force.
+		return false, fmt.Errorf("allocator refused validated pools: %w", err)
+	}
+	s.mu.Lock()
+	s.cfg, s.problems = cfg, problems
+	s.poolsDirty = true
+	s.mu.Unlock()
+	s.m.configLoaded.Set(1)
+	if len(problems) > 0 {
+		s.m.configStale.Set(1)
+	} else {
+		s.m.configStale.Set(0)
+	}
+	s.m.outOfPool.Set(float64(len(s.alloc.OutOfPool())))
+	return true, nil
+}
+
+func (s *state) config() (*config.Config, config.Problems) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg, s.problems
+}
+
+func (s *state) markPoolsDirty() {
+	s.mu.Lock()
+	s.poolsDirty = true
+	s.mu.Unlock()
+}
+
+func (s *state) takePoolsDirty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.poolsDirty
+	s.poolsDirty = false
+	return d
+}
+
+// changed records what an object was last told and reports whether msg
+// is new, so callers emit an Event only when something changed.
+func (s *state) changed(obj, msg string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastEvent[obj] == msg {
+		return false
+	}
+	s.lastEvent[obj] = msg
+	return true
+}
+
+func (s *state) forget(obj string) {
+	s.mu.Lock()
+	delete(s.lastEvent, obj)
+	s.mu.Unlock()
+}

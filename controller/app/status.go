@@ -1,0 +1,113 @@
+package app
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/internal/config"
+)
+
+// poolStatusWriter writes IPAddressPool counts and metrics at most once per
+// interval, and only when something changed: under churn, per-allocation
+// writes would cost more than the allocations.
+type poolStatusWriter struct {
+	client.Client
+	state *state
+}
+
+// NeedLeaderElection: only the leader's counts are true.
+func (w *poolStatusWriter) NeedLeaderElection() bool { return true }
+
+func (w *poolStatusWriter) Start(ctx context.Context) error {
+	t := time.NewTicker(w.state.opts.StatusFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if !w.state.takePoolsDirty() {
+				continue
+			}
+			if err := w.flush(ctx); err != nil {
+				log.FromContext(ctx).Error(err, "writing IPAddressPool status")
+				w.state.markPoolsDirty()
+			}
+		}
+	}
+}
+
+func (w *poolStatusWriter) flush(ctx context.Context) error {
+	var pools v1beta1.IPAddressPoolList
+	if err := w.List(ctx, &pools, client.InNamespace(w.state.opts.Namespace)); err != nil {
+		return err
+	}
+	_, problems := w.state.config()
+	w.state.m.outOfPool.Set(float64(len(w.state.alloc.OutOfPool())))
+	var firstErr error
+	for i := range pools.Items {
+		p := &pools.Items[i]
+		st, inUse := w.state.alloc.PoolStats(p.Name)
+		want := v1beta1.IPAddressPoolStatus{Conditions: p.Status.Conditions}
+		if inUse {
+			want.AssignedIPv4, want.AvailableIPv4 = clamp(st.IPv4.Assigned), clamp(st.IPv4.Available)
+			want.AssignedIPv6, want.AvailableIPv6 = clamp(st.IPv6.Assigned), clamp(st.IPv6.Available)
+			w.state.m.inUse.WithLabelValues(p.Name).Set(float64(st.IPv4.Assigned + st.IPv6.Assigned))
+			w.state.m.total.WithLabelValues(p.Name).Set(float64(st.IPv4.Total) + float64(st.IPv6.Total))
+		} else {
+			w.state.m.inUse.DeleteLabelValues(p.Name)
+			w.state.m.total.DeleteLabelValues(p.Name)
+		}
+		cond := metav1.Condition{Type: "Valid", Status: metav1.ConditionTrue, Reason: "InUse", Message: "the pool is used for allocation"}
+		if msgs := problems.For(config.KindPool, p.Name); len(msgs) > 0 {
+			cond = metav1.Condition{Type: "Valid", Status: metav1.ConditionFalse, Reason: ReasonInvalidConfiguration, Message: config.Problems(problemsOf(p.Name, msgs)).Error()}
+		}
+		meta.SetStatusCondition(&want.Conditions, cond)
+		if sameStatus(p.Status, want) {
+			continue
+		}
+		// Update, not a merge patch: a patch would leave out counts that
+		// stayed zero, and the schema requires all four.
+		p.Status = want
+		if err := w.Status().Update(ctx, p); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+func problemsOf(name string, msgs []string) []config.Problem {
+	out := make([]config.Problem, len(msgs))
+	for i, m := range msgs {
+		out[i] = config.Problem{Kind: config.KindPool, Name: name, Message: m}
+	}
+	return out
+}
+
+func sameStatus(a, b v1beta1.IPAddressPoolStatus) bool {
+	if a.AssignedIPv4 != b.AssignedIPv4 || a.AssignedIPv6 != b.AssignedIPv6 || a.AvailableIPv4 != b.AvailableIPv4 || a.AvailableIPv6 != b.AvailableIPv6 || len(a.Conditions) != len(b.Conditions) {
+		return false
+	}
+	for i := range a.Conditions {
+		x, y := a.Conditions[i], b.Conditions[i]
+		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message {
+			return false
+		}
+	}
+	return true
+}
+
+// clamp reports counts beyond int64 (IPv6 /64 and larger) as MaxInt64.
+func clamp(v uint64) int64 {
+	if v > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(v)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -200,6 +201,18 @@ func (nd *node) sawChange(pred func(Change) bool) bool {
 		}
 	}
 	return false
+}
+
+func (nd *node) changesSeen() []Change {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	return slices.Clone(nd.changes)
+}
+
+func (nd *node) forgetChanges() {
+	nd.mu.Lock()
+	nd.changes = nil
+	nd.mu.Unlock()
 }
 
 var macRE = regexp.MustCompile(`(?i)([0-9a-f]{2}(:[0-9a-f]{2}){5})`)

@@ -143,12 +143,12 @@ func (a *Announcer) reconcile(ctx context.Context, h *netlink.Handle, down map[i
 
 	a.mu.Lock()
 	var stop []*link
+	reasons := map[*link]string{}
 	for idx, l := range a.links {
-		info, ok := usable[idx]
-		if !ok || down[idx] || l.failed.Load() || info.name != l.info.name ||
-			string(info.mac) != string(l.info.mac) || !a.wanted(info.name) {
+		if r := a.stopReason(l, usable, unusable, down[idx]); r != "" {
 			delete(a.links, idx)
 			stop = append(stop, l)
+			reasons[l] = r
 		}
 	}
 	var start []linkInfo
@@ -163,7 +163,7 @@ func (a *Announcer) reconcile(ctx context.Context, h *netlink.Handle, down map[i
 
 	for _, l := range stop {
 		l.close()
-		a.log.Info("stopped responders", "interface", l.info.name, "reason", reasonOr(unusable[l.info.name], "changed"))
+		a.log.Info("stopped responders", "interface", l.info.name, "reason", reasons[l])
 	}
 	var opened []*link
 	for _, info := range start {
@@ -227,11 +227,27 @@ func (a *Announcer) reconcile(ctx context.Context, h *netlink.Handle, down map[i
 	}
 }
 
-func reasonOr(reason, fallback string) string {
-	if reason == "" {
-		return fallback
+// stopReason says why running link l must stop (or restart), "" if it
+// may keep running. Callers hold mu.
+func (a *Announcer) stopReason(l *link, usable map[int]linkInfo, unusable map[string]string, flapped bool) string {
+	info, ok := usable[l.info.index]
+	switch {
+	case !ok && unusable[l.info.name] != "":
+		return unusable[l.info.name]
+	case !ok:
+		return "deleted"
+	case info.name != l.info.name:
+		return "renamed to " + info.name
+	case string(info.mac) != string(l.info.mac):
+		return "MAC changed"
+	case flapped:
+		return "went down and up"
+	case l.failed.Load():
+		return "socket failed"
+	case !a.wanted(info.name):
+		return "skipped and no longer named"
 	}
-	return reason
+	return ""
 }
 
 // closeAll stops every responder when Run ends.

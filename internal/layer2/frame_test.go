@@ -1,0 +1,137 @@
+package layer2
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/go-logr/logr"
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ndp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	ourMAC    = net.HardwareAddr{0x02, 0xaa, 0, 0, 0, 1}
+	clientMAC = net.HardwareAddr{0x02, 0xbb, 0, 0, 0, 2}
+	clientLL  = netip.MustParseAddr("fe80::bb:ff:fe00:2")
+)
+
+func TestParseARPRequest(t *testing.T) {
+	req, _ := arp.NewPacket(arp.OperationRequest, clientMAC, netip.MustParseAddr("198.18.0.1"), ethZero, ipV4)
+	b, _ := req.MarshalBinary()
+	frame := ethFrame(ethBroadcast, clientMAC, etherTypeARP, b)
+	if len(frame) != minFrameLen {
+		t.Errorf("frame is %d bytes, want padding to %d", len(frame), minFrameLen)
+	}
+	p, from, err := parseARPRequest(frame)
+	if err != nil || p.TargetIP != ipV4 || !bytes.Equal(from, clientMAC) {
+		t.Fatalf("parseARPRequest = %+v, %v, %v", p, from, err)
+	}
+
+	reply, _ := arp.NewPacket(arp.OperationReply, clientMAC, netip.MustParseAddr("198.18.0.1"), ourMAC, ipV4)
+	b, _ = reply.MarshalBinary()
+	if _, _, err := parseARPRequest(ethFrame(ourMAC, clientMAC, etherTypeARP, b)); err == nil {
+		t.Error("an ARP reply parsed as a request")
+	}
+	if _, _, err := parseARPRequest(frame[:20]); err == nil {
+		t.Error("a truncated frame parsed")
+	}
+}
+
+func solicitationFrame(t *testing.T, src, dst netip.Addr, target netip.Addr, opts []ndp.Option, hop byte) []byte {
+	t.Helper()
+	icmp, err := ndp.MarshalMessageChecksum(&ndp.NeighborSolicitation{TargetAddress: target, Options: opts}, src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := ipv6Packet(src, dst, icmp)
+	ip[7] = hop
+	d := dst.As16()
+	return ethFrame(net.HardwareAddr{0x33, 0x33, d[12], d[13], d[14], d[15]}, clientMAC, etherTypeIPv6, ip)
+}
+
+func TestParseSolicitation(t *testing.T) {
+	snm, _ := ndp.SolicitedNodeMulticast(ipV6)
+	sll := []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Source, Addr: clientMAC}}
+
+	s, err := parseSolicitation(solicitationFrame(t, clientLL, snm, ipV6, sll, 255))
+	if err != nil || s.target != ipV6 || s.src != clientLL || !bytes.Equal(s.srcMAC, clientMAC) {
+		t.Fatalf("parseSolicitation = %+v, %v", s, err)
+	}
+	dad, err := parseSolicitation(solicitationFrame(t, netip.IPv6Unspecified(), snm, ipV6, nil, 255))
+	if err != nil || !dad.src.IsUnspecified() {
+		t.Fatalf("DAD probe: %+v, %v", dad, err)
+	}
+
+	corrupt := solicitationFrame(t, clientLL, snm, ipV6, sll, 255)
+	corrupt[len(corrupt)-1] ^= 0xff
+	for name, frame := range map[string][]byte{
+		"bad checksum":         corrupt,
+		"hop limit 64":         solicitationFrame(t, clientLL, snm, ipV6, sll, 64),
+		"multicast target":     solicitationFrame(t, clientLL, snm, netip.MustParseAddr("ff02::1"), nil, 255),
+		"DAD probe with SLLAO": solicitationFrame(t, netip.IPv6Unspecified(), snm, ipV6, sll, 255),
+		"truncated":            solicitationFrame(t, clientLL, snm, ipV6, sll, 255)[:60],
+	} {
+		if _, err := parseSolicitation(frame); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestAdvertisement(t *testing.T) {
+	for _, solicited := range []bool{true, false} {
+		dst, dstMAC := clientLL, clientMAC
+		if !solicited {
+			dst, dstMAC = allNodes, allNodesMAC
+		}
+		frame, err := advertisement(ourMAC, ipV6, dst, dstMAC, solicited)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(frame[0:6], dstMAC) || !bytes.Equal(frame[6:12], ourMAC) {
+			t.Errorf("Ethernet header %x", frame[:14])
+		}
+		ip := frame[ethHeaderLen:]
+		if ip[7] != 255 || netip.AddrFrom16([16]byte(ip[8:24])) != ipV6 || netip.AddrFrom16([16]byte(ip[24:40])) != dst {
+			t.Errorf("IPv6 header %x", ip[:40])
+		}
+		msg := ip[ipv6Len:]
+		if icmpv6Checksum(ipV6, dst, msg) != 0 {
+			t.Error("checksum does not verify")
+		}
+		m, err := ndp.ParseMessage(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		na := m.(*ndp.NeighborAdvertisement)
+		lla, ok := na.Options[0].(*ndp.LinkLayerAddress)
+		if na.TargetAddress != ipV6 || !na.Override || na.Solicited != solicited || na.Router ||
+			!ok || lla.Direction != ndp.Target || !bytes.Equal(lla.Addr, ourMAC) {
+			t.Errorf("advertisement %+v (option %+v)", na, na.Options[0])
+		}
+	}
+}
+
+// Without Run there are no interfaces: the set is kept and reported, with
+// addresses normalized.
+func TestSetAnnouncedWithoutInterfaces(t *testing.T) {
+	a, err := New(logr.Discard(), prometheus.NewRegistry(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetAnnounced(map[netip.Addr]Announcement{
+		netip.MustParseAddr("::ffff:198.18.0.100"): {},
+		netip.MustParseAddr("2001:db8::100%eth0"):  {Interfaces: []string{"eth0"}},
+		{}:                             {},
+		netip.MustParseAddr("ff02::1"): {},
+	})
+	got := a.Announced()
+	if len(got) != 2 || got[ipV4] == nil || got[ipV6] == nil || len(got[ipV4]) != 0 {
+		t.Errorf("Announced() = %v, want %s and %s carried nowhere", got, ipV4, ipV6)
+	}
+	if _, err := New(logr.Discard(), nil, Options{}); err != nil {
+		t.Errorf("New without a registry: %v", err)
+	}
+}

@@ -1,0 +1,391 @@
+// Command controller benchmarks barelb's controller end to end: for each N
+// it starts a real control plane (envtest), creates one IPAddressPool and N
+// pending LoadBalancer Services, then starts the controller binary as a
+// separate process and measures the time until every Service has an
+// address, and the process's peak RSS.
+//
+//	KUBEBUILDER_ASSETS=$(hack/tools.sh envtest) go run ./hack/bench/controller -services 1000,10000
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
+
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/internal/testenv"
+)
+
+const (
+	configNS  = "metallb-system"
+	serviceNS = "bench"
+	poolCIDR  = "198.18.0.0/16"
+	rssTarget = 150.0 // MB, at 10,000 Services
+	rssAtN    = 10000
+)
+
+// targetSeconds is the time budget for assigning n Services.
+func targetSeconds(n int) float64 {
+	switch {
+	case n <= 1000:
+		return 2
+	case n <= 10000:
+		return 20
+	default:
+		return 20 * float64(n) / 10000
+	}
+}
+
+type result struct {
+	n         int
+	seconds   float64
+	peakRSSMB float64
+}
+
+func main() {
+	servicesFlag := flag.String("services", "1000,10000", "comma-separated Service counts, one run each")
+	creators := flag.Int("creators", 16, "goroutines creating Services during setup")
+	timeoutFactor := flag.Float64("timeout-factor", 10, "give up after this many times the target time (at least 60 s)")
+	ctrlArgs := flag.String("controller-args", "", "extra flags for the controller, space-separated (default: none, i.e. its defaults)")
+	flag.Parse()
+	// envtest logs through controller-runtime; keep it quiet.
+	ctrllog.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+
+	var ns []int
+	for _, s := range strings.Split(*servicesFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "controller-bench: bad -services entry %q\n", s)
+			os.Exit(2)
+		}
+		ns = append(ns, n)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tmp, err := os.MkdirTemp("", "barelb-bench-controller-")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(tmp)
+
+	bin := filepath.Join(tmp, "controller")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./controller")
+	build.Dir = testenv.RepoRoot()
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		os.RemoveAll(tmp)
+		fail(fmt.Errorf("building controller: %w", err))
+	}
+
+	failed := false
+	for _, n := range ns {
+		r, err := runOne(ctx, n, bin, tmp, *creators, *timeoutFactor, strings.Fields(*ctrlArgs))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "controller-bench: services=%d FAILED: %v\n", n, err)
+			failed = true
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		target := targetSeconds(n)
+		meets := r.seconds < target
+		line := fmt.Sprintf("controller-bench: services=%d seconds=%.2f services_per_second=%.0f peak_rss_mb=%.1f target_seconds=%g",
+			n, r.seconds, float64(n)/r.seconds, r.peakRSSMB, target)
+		if n == rssAtN {
+			line += fmt.Sprintf(" target_rss_mb=%g", rssTarget)
+			meets = meets && r.peakRSSMB < rssTarget
+		}
+		if meets {
+			line += " MEETS"
+		} else {
+			line += " MISSES"
+		}
+		fmt.Println(line)
+	}
+	if failed {
+		os.RemoveAll(tmp)
+		os.Exit(1)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "controller-bench:", err)
+	os.Exit(1)
+}
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "controller-bench: "+format+"\n", a...)
+}
+
+func runOne(ctx context.Context, n int, bin, tmp string, creators int, timeoutFactor float64, extraArgs []string) (res result, err error) {
+	res.n = n
+	logf("services=%d: starting control plane", n)
+	env, err := testenv.Start()
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if serr := env.Stop(); serr != nil && err == nil {
+			err = fmt.Errorf("stopping control plane: %w", serr)
+		}
+	}()
+
+	// A clientset speaking protobuf keeps the benchmark's own List polling
+	// as cheap as possible for the API server it shares with the controller.
+	pcfg := rest.CopyConfig(env.Config)
+	pcfg.ContentType = "application/vnd.kubernetes.protobuf"
+	pcfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cs, err := kubernetes.NewForConfig(pcfg)
+	if err != nil {
+		return res, err
+	}
+
+	for _, name := range []string{configNS, serviceNS} {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			return res, fmt.Errorf("creating namespace %s: %w", name, err)
+		}
+	}
+	pool := &v1beta1.IPAddressPool{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: configNS},
+		Spec:       v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{poolCIDR}},
+	}
+	if err := env.Client.Create(ctx, pool); err != nil {
+		return res, fmt.Errorf("creating IPAddressPool: %w", err)
+	}
+
+	setup := time.Now()
+	if err := createServices(ctx, cs, n, creators); err != nil {
+		return res, err
+	}
+	logf("services=%d: created in %.1fs", n, time.Since(setup).Seconds())
+
+	kubeconfig := filepath.Join(tmp, fmt.Sprintf("kubeconfig-%d", n))
+	if err := writeKubeconfig(env.Config, kubeconfig); err != nil {
+		return res, err
+	}
+	logPath := filepath.Join(tmp, fmt.Sprintf("controller-%d.log", n))
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return res, err
+	}
+	defer logFile.Close()
+
+	args := append([]string{"--kubeconfig", kubeconfig, "--namespace", configNS,
+		"--metrics-addr", "0", "--health-addr", "0", "--leader-elect=false"}, extraArgs...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return res, fmt.Errorf("starting controller: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	defer func() {
+		if !stopped {
+			stopController(cmd, exited)
+		}
+		if err != nil {
+			tailLog(logPath, 30)
+		}
+	}()
+	pid := cmd.Process.Pid
+
+	timeout := time.Duration(max(60, timeoutFactor*targetSeconds(n)) * float64(time.Second))
+	deadline := start.Add(timeout)
+	var peakRSS float64
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if rss, ok := procStatusMB(pid, "VmRSS"); ok && rss > peakRSS {
+			peakRSS = rss
+		}
+		assigned, err := checkAssigned(ctx, cs, n)
+		if err != nil {
+			return res, err
+		}
+		if assigned == n {
+			res.seconds = time.Since(start).Seconds()
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case werr := <-exited:
+			stopped = true
+			return res, fmt.Errorf("controller exited early (%v) with %d/%d assigned", werr, assigned, n)
+		case <-tick.C:
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("timed out after %s with %d/%d assigned", timeout, assigned, n)
+		}
+	}
+
+	// VmHWM is the kernel's record of the peak resident set.
+	if hwm, ok := procStatusMB(pid, "VmHWM"); ok && hwm > peakRSS {
+		peakRSS = hwm
+	}
+	res.peakRSSMB = peakRSS
+	stopped = true
+	stopController(cmd, exited)
+	return res, nil
+}
+
+func createServices(ctx context.Context, cs kubernetes.Interface, n, workers int) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				svc := &corev1.Service{
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("svc-%05d", i), Namespace: serviceNS},
+					Spec: corev1.ServiceSpec{
+						Type:                          corev1.ServiceTypeLoadBalancer,
+						AllocateLoadBalancerNodePorts: ptr.To(false),
+						Selector:                      map[string]string{"app": "bench"},
+						Ports: []corev1.ServicePort{{
+							Name: "http", Protocol: corev1.ProtocolTCP, Port: 80, TargetPort: intstr.FromInt32(8080),
+						}},
+					},
+				}
+				if _, err := cs.CoreV1().Services(serviceNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+					errs <- fmt.Errorf("creating Service %s: %w", svc.Name, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs // nil when the channel is empty
+}
+
+// checkAssigned lists the Services, counts those with an ingress address
+// and fails if any address is used twice or lies outside the pool.
+func checkAssigned(ctx context.Context, cs kubernetes.Interface, n int) (int, error) {
+	list, err := cs.CoreV1().Services(serviceNS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("listing Services: %w", err)
+	}
+	if len(list.Items) != n {
+		return 0, fmt.Errorf("listed %d Services, want %d", len(list.Items), n)
+	}
+	pool := netip.MustParsePrefix(poolCIDR)
+	seen := make(map[string]string, n)
+	assigned := 0
+	for i := range list.Items {
+		svc := &list.Items[i]
+		ing := svc.Status.LoadBalancer.Ingress
+		if len(ing) == 0 {
+			continue
+		}
+		assigned++
+		for _, in := range ing {
+			ip, perr := netip.ParseAddr(in.IP)
+			if perr != nil || !pool.Contains(ip) {
+				return 0, fmt.Errorf("Service %s has ingress IP %q outside %s", svc.Name, in.IP, poolCIDR)
+			}
+			if other, dup := seen[in.IP]; dup {
+				return 0, fmt.Errorf("DUPLICATE ADDRESS: %s assigned to both %s and %s", in.IP, other, svc.Name)
+			}
+			seen[in.IP] = svc.Name
+		}
+	}
+	return assigned, nil
+}
+
+func writeKubeconfig(cfg *rest.Config, path string) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["envtest"] = &clientcmdapi.AuthInfo{
+		ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken,
+	}
+	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "envtest"}
+	kc.CurrentContext = "envtest"
+	return clientcmd.WriteToFile(*kc, path)
+}
+
+// stopController sends SIGTERM and, after 10 s, SIGKILL.
+func stopController(cmd *exec.Cmd, exited <-chan error) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// procStatusMB reads a "kB" field of /proc/<pid>/status in MB (2^20 bytes).
+func procStatusMB(pid int, field string) (float64, bool) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || k != field {
+			continue
+		}
+		fs := strings.Fields(v)
+		if len(fs) == 0 {
+			return 0, false
+		}
+		kb, err := strconv.ParseFloat(fs[0], 64)
+		if err != nil {
+			return 0, false
+		}
+		return kb / 1024, true
+	}
+	return 0, false
+}
+
+func tailLog(path string, lines int) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	logf("last controller log lines (%s):\n%s", path, strings.Join(all, "\n"))
+}

@@ -70,8 +70,12 @@ func (s *Server) SetPeers(ctx context.Context, peers []Peer) error {
 		running[name] = ss.cfg.Peer
 	}
 	add, change, remove := diffPeers(running, want)
-	for _, name := range slices.Concat(remove, change) {
-		s.log.Info("stopping BGP session", "peer", name, "reason", map[bool]string{true: "configuration changed", false: "peer removed"}[slices.Contains(change, name)])
+	for _, name := range remove {
+		s.log.Info("stopping BGP session", "peer", name, "reason", "peer removed or refused")
+		s.stopSession(ctx, name)
+	}
+	for _, name := range change {
+		s.log.Info("stopping BGP session", "peer", name, "reason", "configuration changed")
 		s.stopSession(ctx, name)
 	}
 	plan, _ := planRoutes(want, s.ads)

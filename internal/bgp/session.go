@@ -173,11 +173,16 @@ func (s *session) onEvent(ev *api.WatchEventResponse) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		addr := s.cfg.peerAddr.String()
-		_ = s.inst.srv.DisablePeer(ctx, &api.DisablePeerRequest{Address: addr, Communication: "barelb: unexpected peer AS for dynamicASN " + string(s.cfg.DynamicASN)})
+		// The instance may already serve another session once this one is
+		// stopped: act only while this session is current.
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.stopped {
 			return
+		}
+		_ = s.inst.srv.DisablePeer(ctx, &api.DisablePeerRequest{Address: addr, Communication: "barelb: unexpected peer AS for dynamicASN " + string(s.cfg.DynamicASN)})
+		if s.reenable != nil {
+			s.reenable.Stop()
 		}
 		s.reenable = time.AfterFunc(retry, func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

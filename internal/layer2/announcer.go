@@ -24,8 +24,9 @@ type Options struct {
 	// BurstCount and BurstInterval shape the gratuitous burst sent when
 	// this node takes over an IP (or an interface starts carrying it):
 	// BurstCount rounds, BurstInterval apart, the first at once. The
-	// spread outlasts Linux's one-second ARP locktime, during which a
-	// neighbour ignores a changed address. Defaults: 5 and 400ms.
+	// spread covers a lost first packet and outlasts the one-second ARP
+	// locktime during which older Linux kernels ignore a changed address
+	// even from a gratuitous ARP. Defaults: 5 and 400ms.
 	BurstCount    int
 	BurstInterval time.Duration
 	// RefreshInterval is how often every announced IP is re-announced

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/packet"
@@ -96,6 +97,9 @@ func (c *arpConn) gratuitous(ip netip.Addr) (int, error) {
 func (c *arpConn) write(dst net.HardwareAddr, p *arp.Packet) error {
 	b, err := p.MarshalBinary()
 	if err != nil {
+		return err
+	}
+	if err := c.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
 		return err
 	}
 	_, err = c.c.WriteTo(ethFrame(dst, c.mac, etherTypeARP, b), &packet.Addr{HardwareAddr: dst})

@@ -2,9 +2,9 @@ package layer2
 
 import (
 	"encoding/binary"
-	"errors"
 	"net"
 	"net/netip"
+	"time"
 
 	"golang.org/x/net/bpf"
 )
@@ -39,7 +39,9 @@ var (
 	allNodesMAC = net.HardwareAddr{0x33, 0x33, 0, 0, 0, 1}
 )
 
-var errShortFrame = errors.New("layer2: short frame")
+// writeTimeout bounds a send: answers are sent holding the announcer's
+// read lock, and a wedged transmit queue must not hold up SetAnnounced.
+const writeTimeout = 200 * time.Millisecond
 
 // ethFrame prepends an Ethernet header to payload and pads the result to
 // the minimum frame length.

@@ -117,7 +117,8 @@ func TestAdvertisement(t *testing.T) {
 // Without Run there are no interfaces: the set is kept and reported, with
 // addresses normalized.
 func TestSetAnnouncedWithoutInterfaces(t *testing.T) {
-	a, err := New(logr.Discard(), prometheus.NewRegistry(), Options{})
+	reg := prometheus.NewRegistry()
+	a, err := New(logr.Discard(), reg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,29 @@ func TestSetAnnouncedWithoutInterfaces(t *testing.T) {
 	if len(got) != 2 || got[ipV4] == nil || got[ipV6] == nil || len(got[ipV4]) != 0 {
 		t.Errorf("Announced() = %v, want %s and %s carried nowhere", got, ipV4, ipV6)
 	}
+	if g := gauge(t, reg, "barelb_layer2_announced_ips"); g != 2 {
+		t.Errorf("announced_ips = %v, want 2", g)
+	}
+	a.SetAnnounced(nil)
+	if g := gauge(t, reg, "barelb_layer2_announced_ips"); g != 0 {
+		t.Errorf("announced_ips = %v after dropping everything, want 0", g)
+	}
 	if _, err := New(logr.Discard(), nil, Options{}); err != nil {
 		t.Errorf("New without a registry: %v", err)
 	}
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
 }

@@ -43,6 +43,7 @@ type lan struct {
 	client *netlab.Namespace
 	nodes  []*node
 	ports  int
+	opts   []func(*Options)
 }
 
 type node struct {
@@ -57,10 +58,11 @@ type node struct {
 }
 
 // newLAN builds the switch, the client and n nodes, and starts an
-// Announcer on each node. Everything is removed when the test ends.
-func newLAN(t *testing.T, n int) *lan {
+// Announcer on each node, with opts applied to its Options. Everything is
+// removed when the test ends.
+func newLAN(t *testing.T, n int, opts ...func(*Options)) *lan {
 	t.Helper()
-	l := &lan{t: t, lab: netlab.NewForTest(t, "l2")}
+	l := &lan{t: t, lab: netlab.NewForTest(t, "l2"), opts: opts}
 	var err error
 	if l.sw, err = l.lab.AddNamespace("sw"); err != nil {
 		t.Fatal(err)
@@ -101,14 +103,18 @@ func (l *lan) plug(ns *netlab.Namespace, dev string) string {
 func (l *lan) start(name string, ns *netlab.Namespace) *node {
 	l.t.Helper()
 	nd := &node{name: name, ns: ns, reg: prometheus.NewRegistry()}
-	a, err := New(testr.New(l.t).WithName(name), nd.reg, Options{
+	opts := Options{
 		InNamespace: ns.Do,
 		OnChange: func(c Change) {
 			nd.mu.Lock()
 			nd.changes = append(nd.changes, c)
 			nd.mu.Unlock()
 		},
-	})
+	}
+	for _, o := range l.opts {
+		o(&opts)
+	}
+	a, err := New(testr.New(l.t).WithName(name), nd.reg, opts)
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -247,15 +253,26 @@ func (l *lan) ndisc6(ip string) []string {
 
 // neigh returns the client kernel's cached MAC for ip ("" if none).
 func (l *lan) neigh(ip string) string {
+	mac, _ := l.neighEntry(ip)
+	return mac
+}
+
+// neighEntry returns the client kernel's cached MAC and NUD state for ip,
+// e.g. "02:..", "REACHABLE".
+func (l *lan) neighEntry(ip string) (mac, state string) {
 	l.t.Helper()
 	out, err := l.client.Output("ip", "neigh", "show", ip, "dev", "eth0")
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	if i := strings.Index(out, "lladdr "); i >= 0 {
-		return strings.ToLower(strings.Fields(out[i:])[1])
+	f := strings.Fields(out)
+	if len(f) > 0 {
+		state = f[len(f)-1]
 	}
-	return ""
+	if i := slices.Index(f, "lladdr"); i >= 0 && i+1 < len(f) {
+		mac = strings.ToLower(f[i+1])
+	}
+	return mac, state
 }
 
 // eventually polls cond until it holds or the deadline passes.

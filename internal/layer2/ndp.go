@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
@@ -166,6 +167,9 @@ func (c *ndpConn) gratuitous(ip netip.Addr) error {
 func (c *ndpConn) advertise(target, dst netip.Addr, dstMAC net.HardwareAddr, solicited bool) error {
 	b, err := advertisement(c.mac, target, dst, dstMAC, solicited)
 	if err != nil {
+		return err
+	}
+	if err := c.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
 		return err
 	}
 	_, err = c.c.WriteTo(b, &packet.Addr{HardwareAddr: dstMAC})

@@ -72,7 +72,7 @@ bench-controller: ## N pending Services, then the controller starts: time to all
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) run ./hack/bench/controller -services 1000,10000
 
 demo: deps tools build
-	$(GO) run ./e2e/cmd/demo
+	$(GO) run ./hack/demo
 
 demo-down:
 	$(GO) run ./e2e/cmd/lab down

@@ -13,11 +13,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,7 +72,7 @@ type result struct {
 func main() {
 	servicesFlag := flag.String("services", "1000,10000", "comma-separated Service counts, one run each")
 	creators := flag.Int("creators", 16, "goroutines creating Services during setup")
-	timeoutFactor := flag.Float64("timeout-factor", 10, "give up after this many times the target time (at least 60 s)")
+	timeoutFactor := flag.Float64("timeout-factor", 30, "give up after this many times the target time (at least 60 s)")
 	ctrlArgs := flag.String("controller-args", "", "extra flags for the controller, space-separated (default: none, i.e. its defaults)")
 	flag.Parse()
 	// envtest logs through controller-runtime; keep it quiet.
@@ -203,6 +205,11 @@ func runOne(ctx context.Context, n int, bin, tmp string, creators int, timeoutFa
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	before, merr := apiRequests(ctx, cs)
+	durBefore, _ := apiMetric(ctx, cs, "apiserver_request_duration_seconds_sum")
+	if merr != nil {
+		logf("services=%d: reading apiserver metrics: %v", n, merr)
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return res, fmt.Errorf("starting controller: %w", err)
@@ -223,6 +230,7 @@ func runOne(ctx context.Context, n int, bin, tmp string, creators int, timeoutFa
 	timeout := time.Duration(max(60, timeoutFactor*targetSeconds(n)) * float64(time.Second))
 	deadline := start.Add(timeout)
 	var peakRSS float64
+	var firstAt time.Duration
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -232,6 +240,10 @@ func runOne(ctx context.Context, n int, bin, tmp string, creators int, timeoutFa
 		assigned, err := checkAssigned(ctx, cs, n)
 		if err != nil {
 			return res, err
+		}
+		if assigned > 0 && firstAt == 0 {
+			firstAt = time.Since(start)
+			logf("services=%d: first address seen after %.2fs", n, firstAt.Seconds())
 		}
 		if assigned == n {
 			res.seconds = time.Since(start).Seconds()
@@ -255,6 +267,22 @@ func runOne(ctx context.Context, n int, bin, tmp string, creators int, timeoutFa
 		peakRSS = hwm
 	}
 	res.peakRSSMB = peakRSS
+	if cpu, ok := procCPUSeconds(pid); ok {
+		logf("services=%d: controller cpu_seconds=%.2f over %.2fs wall", n, cpu, res.seconds)
+	}
+	durAfter, _ := apiMetric(ctx, cs, "apiserver_request_duration_seconds_sum")
+	if after, err := apiRequests(ctx, cs); err == nil && before != nil {
+		logf("services=%d: apiserver requests during the run (includes this benchmark's LISTs every 100 ms):", n)
+		for _, k := range slices.Sorted(maps.Keys(after)) {
+			if d := after[k] - before[k]; d > 0 {
+				line := fmt.Sprintf("    %-32s %8.0f  (%.2f per Service)", k, d, d/float64(n))
+				if durAfter != nil && durBefore != nil && !strings.HasPrefix(k, "WATCH") {
+					line += fmt.Sprintf("  mean latency %.1f ms", 1000*(durAfter[k]-durBefore[k])/d)
+				}
+				logf("%s", line)
+			}
+		}
+	}
 	stopped = true
 	stopController(cmd, exited)
 	return res, nil
@@ -376,6 +404,69 @@ func procStatusMB(pid int, field string) (float64, bool) {
 		return kb / 1024, true
 	}
 	return 0, false
+}
+
+// apiRequests sums apiserver_request_total by verb, resource and
+// subresource.
+func apiRequests(ctx context.Context, cs *kubernetes.Clientset) (map[string]float64, error) {
+	return apiMetric(ctx, cs, "apiserver_request_total")
+}
+
+// apiMetric sums a labelled apiserver counter by verb, resource and
+// subresource.
+func apiMetric(ctx context.Context, cs *kubernetes.Clientset, name string) (map[string]float64, error) {
+	b, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		end := strings.LastIndexByte(line, '}')
+		if end < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[end+1:]), 64)
+		if err != nil {
+			continue
+		}
+		labels := map[string]string{}
+		for _, kv := range strings.Split(line[len(name)+1:end], ",") {
+			k, val, _ := strings.Cut(kv, "=")
+			labels[k] = strings.Trim(val, `"`)
+		}
+		key := labels["verb"] + " " + labels["resource"]
+		if labels["subresource"] != "" {
+			key += "/" + labels["subresource"]
+		}
+		out[key] += v
+	}
+	return out, nil
+}
+
+// procCPUSeconds is user+system CPU time of pid.
+func procCPUSeconds(pid int) (float64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return (ut + st) / 100, true // USER_HZ is 100 on Linux
 }
 
 func tailLog(path string, lines int) {

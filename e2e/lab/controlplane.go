@@ -1,0 +1,194 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// controllers is what kube-controller-manager runs: enough for the seed's
+// Deployment and Services to behave as on a real cluster. Deliberately
+// absent: node-ipam (the lab assigns Pod CIDRs), node-lifecycle (the lab
+// keeps Nodes Ready itself and tests flip readiness explicitly), and every
+// cloud controller, so a LoadBalancer Service stays <pending> until barelb
+// assigns it.
+var controllers = []string{
+	"deployment-controller",
+	"replicaset-controller",
+	"endpointslice-controller",
+	"endpointslice-mirroring-controller",
+	"endpoints-controller",
+	"serviceaccount-controller", // the "default" ServiceAccount Pods need
+	"garbage-collector-controller",
+	"namespace-controller",
+	"root-ca-certificate-publisher-controller",
+}
+
+// startControlPlane issues certificates, writes kubeconfigs, and starts etcd,
+// kube-apiserver and kube-controller-manager in the cp namespace.
+func (l *Lab) startControlPlane(ctx context.Context) error {
+	pk, err := newPKI(filepath.Join(l.StateDir, "pki"))
+	if err != nil {
+		return err
+	}
+	if err := pk.serviceAccountKey(); err != nil {
+		return err
+	}
+	serverIPs := []net.IP{
+		net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.IP(MgmtCP.AsSlice()),
+		net.IP(ServiceCIDRv4.Addr().Next().AsSlice()), net.IP(ServiceCIDRv6.Addr().Next().AsSlice()),
+	}
+	dns := []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+	if _, err := pk.issue("apiserver", "kube-apiserver", nil, serverIPs, dns, true); err != nil {
+		return err
+	}
+	admin, err := pk.issue("admin", "barelb-lab-admin", []string{"system:masters"}, nil, nil, false)
+	if err != nil {
+		return err
+	}
+	proxy, err := pk.issue("kube-proxy", "system:kube-proxy", nil, nil, nil, false)
+	if err != nil {
+		return err
+	}
+	l.adminCert = admin
+	l.caPEM = pk.CAPEM
+	inLab := fmt.Sprintf("https://%s", net.JoinHostPort(MgmtCP.String(), fmt.Sprint(APIPort)))
+	l.Kubeconfig = filepath.Join(l.StateDir, "lab.kubeconfig")
+	if err := writeKubeconfig(l.Kubeconfig, inLab, pk.CAPEM, admin); err != nil {
+		return err
+	}
+	l.proxyKubeconfig = filepath.Join(l.StateDir, "kube-proxy.kubeconfig")
+	if err := writeKubeconfig(l.proxyKubeconfig, inLab, pk.CAPEM, proxy); err != nil {
+		return err
+	}
+
+	l.Etcd = newComponent("etcd", l.CP, l.logDir, nil, l.tool("etcd"),
+		"--name=lab",
+		"--data-dir="+filepath.Join(l.StateDir, "etcd"),
+		"--listen-client-urls=http://127.0.0.1:2379",
+		"--advertise-client-urls=http://127.0.0.1:2379",
+		"--listen-peer-urls=http://127.0.0.1:2380",
+		"--initial-advertise-peer-urls=http://127.0.0.1:2380",
+		"--initial-cluster=lab=http://127.0.0.1:2380",
+		"--unsafe-no-fsync", // throwaway data on tmpfs: fsync only costs time
+		"--log-level=warn",
+	)
+	l.APIServer = newComponent("kube-apiserver", l.CP, l.logDir, nil, l.tool("kube-apiserver"),
+		"--etcd-servers=http://127.0.0.1:2379",
+		"--bind-address=0.0.0.0",
+		"--advertise-address="+MgmtCP.String(),
+		fmt.Sprintf("--secure-port=%d", APIPort),
+		"--service-cluster-ip-range="+ServiceCIDRv4.String()+","+ServiceCIDRv6.String(),
+		"--cert-dir="+filepath.Join(l.StateDir, "apiserver-certs"),
+		"--tls-cert-file="+pk.path("apiserver.crt"),
+		"--tls-private-key-file="+pk.path("apiserver.key"),
+		"--client-ca-file="+pk.path("ca.crt"),
+		"--service-account-issuer=https://kubernetes.default.svc",
+		"--service-account-key-file="+pk.path("sa.pub"),
+		"--service-account-signing-key-file="+pk.path("sa.key"),
+		"--authorization-mode=RBAC",
+		"--allow-privileged=true",
+		"--profiling=false",
+		"--v=1",
+	)
+	// The API server may ignore SIGTERM while it drains; do not wait long.
+	l.APIServer.stopTimeout = 3 * time.Second
+	l.ControllerManager = newComponent("kube-controller-manager", l.CP, l.logDir, nil, l.tool("kube-controller-manager"),
+		"--kubeconfig="+l.Kubeconfig,
+		"--controllers="+strings.Join(controllers, ","),
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--root-ca-file="+pk.path("ca.crt"),
+		"--cluster-cidr="+ClusterCIDRv4.String()+","+ClusterCIDRv6.String(),
+		"--allocate-node-cidrs=false",
+		"--v=1",
+	)
+
+	if err := l.Etcd.Start(); err != nil {
+		return err
+	}
+	if err := l.APIServer.Start(); err != nil {
+		return err
+	}
+	if err := l.connect(); err != nil {
+		return err
+	}
+	if err := l.WaitAPIServer(ctx); err != nil {
+		return err
+	}
+	l.step("kube-apiserver ready")
+	return l.ControllerManager.Start()
+}
+
+// WaitAPIServer polls /readyz until the API server answers ok, failing fast
+// with the log's tail when etcd or the API server process exits.
+func (l *Lab) WaitAPIServer(ctx context.Context) error {
+	var last error
+	err := pollUntil(ctx, 90*time.Second, 200*time.Millisecond, func() (bool, error) {
+		for _, c := range []*Component{l.Etcd, l.APIServer} {
+			if !c.Running() {
+				return false, fmt.Errorf("%s exited:\n%s", c.Name, c.Tail(20))
+			}
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		body, err := l.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(rctx)
+		if err == nil && strings.TrimSpace(string(body)) == "ok" {
+			return true, nil
+		}
+		last = err
+		return false, nil
+	})
+	if err != nil && last != nil {
+		err = fmt.Errorf("%w (last: %s)", err, clip(last.Error(), 1, 160))
+	}
+	return err
+}
+
+// waitControllerManager waits for the ServiceAccount controller to create
+// the default ServiceAccount: until then the API server rejects Pods.
+func (l *Lab) waitControllerManager(ctx context.Context) error {
+	return pollUntil(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		if !l.ControllerManager.Running() {
+			return false, fmt.Errorf("kube-controller-manager exited:\n%s", l.ControllerManager.Tail(20))
+		}
+		_, err := l.Client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return err == nil, nil
+	})
+}
+
+// pollUntil calls cond every interval until it reports done, returns an
+// error, or timeout / ctx ends.
+func pollUntil(ctx context.Context, timeout, interval time.Duration, cond func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		done, err := cond()
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("timed out after %v", timeout)
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/internal/netlab"
+)
+
+// theLab is the one lab every test in this package shares; bringing a
+// cluster up takes tens of seconds, so tests use their own Kubernetes
+// namespaces on it instead of their own labs.
+var theLab *lab.Lab
+
+// enabled reports whether the suite should run: explicitly asked for, or
+// under CI, where a skip would silently drop coverage.
+func enabled() bool { return os.Getenv("BARELB_E2E") != "" || os.Getenv("CI") != "" }
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if !enabled() || os.Geteuid() != 0 {
+		// Tests call requireLab, which skips, or fails under CI.
+		return m.Run()
+	}
+	hostTables := hostNFTables()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	var closeOnce sync.Once
+	closeLab := func() {
+		closeOnce.Do(func() {
+			if theLab != nil {
+				if err := theLab.Close(); err != nil {
+					fmt.Fprintln(os.Stderr, "e2e: lab teardown:", err)
+				}
+			}
+		})
+	}
+	go func() {
+		if _, ok := <-sig; ok {
+			fmt.Fprintln(os.Stderr, "e2e: interrupted; tearing the lab down")
+			cancel()
+			closeLab()
+			os.Exit(130)
+		}
+	}()
+	defer signal.Stop(sig)
+
+	root, err := lab.FindRepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	opts := lab.Options{
+		Prefix:    "e2e",
+		Log:       os.Stdout,
+		Manifests: []string{filepath.Join(root, "config", "crd"), filepath.Join(root, "config", "rbac")},
+	}
+	// barelb's own binaries when built (make build); the lab tests below
+	// hold with or without them, since no test here applies a pool.
+	if p := binary(root, "BARELB_CONTROLLER", "controller"); p != "" {
+		opts.Controller = &lab.Program{Path: p, Args: []string{"--leader-elect=false"}}
+	}
+	if p := binary(root, "BARELB_SPEAKER", "speaker"); p != "" {
+		opts.Speaker = &lab.Program{Path: p, Args: []string{"--node-name=$(NODE_NAME)"}}
+	}
+	theLab, err = lab.Start(ctx, opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	record("lab up", theLab.UpIn)
+	tag := theLab.Tag
+	code := m.Run()
+	if code != 0 {
+		dumpLogs(theLab)
+	}
+	began := time.Now()
+	closeLab()
+	record("lab down", time.Since(began))
+	if left := lab.LeftoverNamespaces(tag); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: teardown left namespaces behind: %v\n", left)
+		code = 1
+	}
+	if now := hostNFTables(); now != hostTables {
+		fmt.Fprintf(os.Stderr, "e2e: host nftables changed during the run:\nbefore:\n%s\nafter:\n%s\n", hostTables, now)
+		code = 1
+	}
+	printTimings(theLab)
+	return code
+}
+
+// binary is $env if set, else bin/<name> in the checkout if built.
+func binary(root, env, name string) string {
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	p := filepath.Join(root, "bin", name)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return ""
+}
+
+// requireLab returns the shared lab, skipping the test when the suite is
+// not enabled, failing it under CI when it cannot run.
+func requireLab(t *testing.T) *lab.Lab {
+	t.Helper()
+	if !enabled() {
+		t.Skip("end-to-end lab tests: set BARELB_E2E=1 (CI runs them)")
+	}
+	netlab.RequireRoot(t)
+	if theLab == nil {
+		t.Fatal("the lab did not start (see TestMain output)")
+	}
+	return theLab
+}
+
+func hostNFTables() string {
+	out, _ := exec.Command("nft", "list", "tables").CombinedOutput()
+	return strings.TrimSpace(string(out))
+}
+
+// dumpLogs prints the tail of every component's log after a failure.
+func dumpLogs(l *lab.Lab) {
+	for _, c := range l.Components() {
+		fmt.Printf("---- %s (%s), last lines:\n%s\n", c.Name, c.Log, c.Tail(15))
+	}
+}
+
+var (
+	timingsMu sync.Mutex
+	timings   []lab.Timing
+)
+
+// record notes how long a step took, for the summary at the end.
+func record(what string, d time.Duration) {
+	timingsMu.Lock()
+	defer timingsMu.Unlock()
+	timings = append(timings, lab.Timing{Phase: what, D: d})
+}
+
+// timed records the duration of the calling test or step when it returns.
+func timed(what string) func() {
+	began := time.Now()
+	return func() { record(what, time.Since(began)) }
+}
+
+func printTimings(l *lab.Lab) {
+	fmt.Println("e2e timings:")
+	for _, p := range l.Timings {
+		fmt.Printf("  lab up: %-26s %6.1fs\n", p.Phase, p.D.Seconds())
+	}
+	for _, t := range timings {
+		fmt.Printf("  %-34s %6.1fs\n", t.Phase, t.D.Seconds())
+	}
+}

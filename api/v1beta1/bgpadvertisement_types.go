@@ -4,7 +4,6 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // BGPAdvertisementSpec says which pools are advertised over BGP, how, to
 // which peers and from which nodes.
-//
 type BGPAdvertisementSpec struct {
 	// AggregationLength rolls IPv4 /32 routes up into this prefix length.
 	// +optional
@@ -78,5 +77,5 @@ type BGPAdvertisementList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&BGPAdvertisement{}, &BGPAdvertisementList{})
+	register(&BGPAdvertisement{}, &BGPAdvertisementList{})
 }

@@ -50,5 +50,5 @@ type CommunityList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Community{}, &CommunityList{})
+	register(&Community{}, &CommunityList{})
 }

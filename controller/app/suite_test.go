@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/controller/app"
@@ -43,13 +43,12 @@ var nsCounter atomic.Int32
 
 // fixture is one test's namespaces and controller.
 type fixture struct {
-	t        *testing.T
-	ctx      context.Context
-	c        client.Client
-	cfgNS    string // barelb's configuration namespace
-	ns       string // where the test's Services live
-	stop     func()
-	services []string
+	t     *testing.T
+	ctx   context.Context
+	c     client.Client
+	cfgNS string // barelb's configuration namespace
+	ns    string // where the test's Services live
+	stop  func()
 }
 
 // newFixture creates fresh namespaces and starts a controller watching the

@@ -73,7 +73,9 @@ func run() error {
 	if err := apply(seedService); err != nil {
 		return err
 	}
-	wait(func() bool { return strings.Contains(out(assets, kubeconfig, "get", "events", "-n", "service-test"), "NoAddressPool") })
+	wait(func() bool {
+		return strings.Contains(out(assets, kubeconfig, "get", "events", "-n", "service-test"), "NoAddressPool")
+	})
 	if err := k("get", "svc", "-n", "service-test"); err != nil {
 		return err
 	}
@@ -100,7 +102,9 @@ func run() error {
 	if err := k("get", "svc", "-n", "service-test"); err != nil {
 		return err
 	}
-	wait(func() bool { return strings.Contains(out(assets, kubeconfig, "get", "ipaddresspool", "-n", "metallb-system"), "  1  ") })
+	wait(func() bool {
+		return strings.Contains(out(assets, kubeconfig, "get", "ipaddresspool", "-n", "metallb-system"), "  1  ")
+	})
 	if err := k("get", "ipaddresspool", "-n", "metallb-system"); err != nil {
 		return err
 	}

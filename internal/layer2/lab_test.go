@@ -62,7 +62,7 @@ type node struct {
 // removed when the test ends.
 func newLAN(t *testing.T, n int, opts ...func(*Options)) *lan {
 	t.Helper()
-	l := &lan{t: t, lab: netlab.NewForTest(t, "l2"), opts: opts}
+	l := &lan{t: t, lab: newLab(t), opts: opts}
 	var err error
 	if l.sw, err = l.lab.AddNamespace("sw"); err != nil {
 		t.Fatal(err)
@@ -87,6 +87,18 @@ func newLAN(t *testing.T, n int, opts ...func(*Options)) *lan {
 		l.nodes = append(l.nodes, nd)
 	}
 	return l
+}
+
+// labMu serializes lab creation. netlab.NewForTest sweeps labs whose
+// state file names a dead process, and New writes that file non-atomically:
+// a parallel test's sweep can read it empty, take the lab for dead and
+// delete its namespaces as they are created.
+var labMu sync.Mutex
+
+func newLab(t *testing.T) *netlab.Lab {
+	labMu.Lock()
+	defer labMu.Unlock()
+	return netlab.NewForTest(t, "l2")
 }
 
 // plug connects dev in ns to the bridge through a new switch port.

@@ -161,7 +161,7 @@ func (r *Router) Close() {
 	_ = os.RemoveAll(r.Dir)
 }
 
-// Kill stops bgpd abruptly, as a router crash would.
+// KillBGPD stops bgpd abruptly, as a router crash would.
 func (r *Router) KillBGPD() {
 	if r.bgpd != nil {
 		r.bgpd.Kill()

@@ -1,0 +1,215 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/api/v1beta2"
+	"github.com/barelb/barelb/internal/layer2"
+	"github.com/barelb/barelb/internal/members"
+)
+
+func scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1beta1.AddToScheme, v1beta2.AddToScheme} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}
+
+// Run runs the speaker until ctx ends, then hands its addresses over: it
+// leaves memberlist so the others take over at once, keeps answering for
+// opts.Handover while their gratuitous bursts go out, and only then stops.
+func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
+	if opts.NodeName == "" {
+		return errors.New("--node-name is required")
+	}
+	if !opts.MemberlistDisabled && opts.MemberlistBindAddr == "" {
+		return errors.New("--ml-bind-addr is required unless --disable-memberlist is set")
+	}
+	logger := log.Log.WithName("speaker").WithValues("node", opts.NodeName)
+	ctx = log.IntoContext(ctx, logger)
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = "barelb-speaker/" + opts.NodeName
+	inNS := cache.ByObject{Namespaces: map[string]cache.Config{opts.Namespace: {}}}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme(),
+		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress: opts.HealthAddr,
+		Controller:             crconfig.Controller{SkipNameValidation: ptr.To(true)},
+		Cache: cache.Options{
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&v1beta1.IPAddressPool{}: inNS, &v1beta1.L2Advertisement{}: inNS,
+				&v1beta1.ServiceL2Status{}: inNS, &corev1.Secret{}: inNS,
+			},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	kick := make(chan event.GenericEvent, 1)
+	trigger := func() {
+		select {
+		case kick <- event.GenericEvent{Object: &corev1.Node{}}:
+		default: // a reconcile is already pending; it will see this change
+		}
+	}
+	l2, err := layer2.New(logger.WithName("layer2"), crmetrics.Registry, layer2.Options{OnChange: func(layer2.Change) { trigger() }})
+	if err != nil {
+		return err
+	}
+	var ml *members.Members
+	if !opts.MemberlistDisabled {
+		secret := readSecret(ctx, mgr.GetAPIReader(), opts)
+		if ml, err = members.New(members.Options{
+			NodeName: opts.NodeName, BindAddr: opts.MemberlistBindAddr, BindPort: opts.MemberlistPort, Secret: secret,
+			ProbeInterval: opts.ProbeInterval, ProbeTimeout: opts.ProbeTimeout, SuspicionMult: opts.SuspicionMult,
+			OnChange: trigger, Log: logger.WithName("memberlist"),
+		}); err != nil {
+			return err
+		}
+	}
+	announced := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "metallb_speaker_announced",
+		Help: "Addresses this speaker announces (1 per ip, node, protocol).",
+	}, []string{"ip", "node", "protocol"})
+	_ = crmetrics.Registry.Register(announced)
+	r := &reconciler{
+		Client: mgr.GetClient(), opts: opts, l2: l2, members: ml, announced: announced,
+		recorder: mgr.GetEventRecorder("barelb-speaker"), told: map[string]string{},
+	}
+	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: "layer2"}}}
+	})
+	b := ctrl.NewControllerManagedBy(mgr).Named("layer2").
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		WatchesRawSource(source.Channel(kick, all))
+	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}} {
+		b = b.Watches(o, all, builder.WithPredicates())
+	}
+	if err := b.Complete(r); err != nil {
+		return err
+	}
+	if ml != nil {
+		if err := mgr.Add(&joiner{c: mgr.GetClient(), ml: ml, opts: opts}); err != nil {
+			return err
+		}
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+
+	// The announcer outlives the manager: it must keep answering while
+	// the speaker hands over.
+	l2ctx, stopL2 := context.WithCancel(context.Background())
+	l2done := make(chan error, 1)
+	go func() { l2done <- l2.Run(l2ctx) }()
+	defer func() { stopL2(); <-l2done }()
+
+	err = mgr.Start(ctx)
+	r.leaving.Store(true)
+	if ml != nil {
+		logger.Info("leaving memberlist to hand over", "handover", opts.Handover)
+		if lerr := ml.Leave(time.Second); lerr != nil {
+			logger.Error(lerr, "leaving memberlist")
+		}
+		// Deliberate grace period, not synchronisation: the new owners'
+		// gratuitous bursts go out during it while this node still answers.
+		time.Sleep(opts.Handover)
+	}
+	return err
+}
+
+// readSecret returns the gossip key, or nil (unencrypted, with a warning)
+// when the Secret does not exist.
+func readSecret(ctx context.Context, c client.Reader, opts Options) []byte {
+	var s corev1.Secret
+	err := c.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: opts.MemberlistSecretName}, &s)
+	if err != nil {
+		if !apierrors.IsNotFound(err) {
+			log.FromContext(ctx).Error(err, "reading memberlist secret; gossip will be unencrypted")
+		} else {
+			log.FromContext(ctx).Info("memberlist secret not found; gossip is unencrypted", "secret", opts.Namespace+"/"+opts.MemberlistSecretName)
+		}
+		return nil
+	}
+	return s.Data[opts.MemberlistSecretKey]
+}
+
+// joiner keeps memberlist joined to every node's speaker: nodes are the
+// peer list (speakers run with host networking on each node's address).
+type joiner struct {
+	c    client.Client
+	ml   *members.Members
+	opts Options
+}
+
+func (j *joiner) Start(ctx context.Context) error {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		j.joinMissing(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (j *joiner) joinMissing(ctx context.Context) {
+	var nodes corev1.NodeList
+	if err := j.c.List(ctx, &nodes); err != nil {
+		return
+	}
+	alive := j.ml.Alive()
+	var addrs []string
+	for _, n := range nodes.Items {
+		if n.Name == j.opts.NodeName || alive[n.Name] {
+			continue
+		}
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				addrs = append(addrs, net.JoinHostPort(a.Address, strconv.Itoa(j.opts.MemberlistPort)))
+				break
+			}
+		}
+	}
+	if len(addrs) > 0 {
+		_, _ = j.ml.Join(addrs)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -86,8 +87,15 @@ func TestDroppedIPIsNotAnswered(t *testing.T) {
 	if got := l.ndisc6(lbV6); len(got) != 1 {
 		t.Fatalf("announced IPv6 address answered %d times, want 1", len(got))
 	}
+	const group = "ff02::1:ff00:100" // solicited-node group of 2001:db8::100
+	if !strings.Contains(maddr(t, n), group) {
+		t.Errorf("eth0 has not joined %s:\n%s", group, maddr(t, n))
+	}
 
 	n.a.SetAnnounced(nil)
+	if strings.Contains(maddr(t, n), group) {
+		t.Errorf("eth0 is still in %s after the IP was dropped", group)
+	}
 	if got := l.arping(2, lbV4); len(got) != 0 {
 		t.Errorf("dropped IP still answered by %v", got)
 	}
@@ -136,4 +144,13 @@ func TestTakeoverBurstUpdatesClient(t *testing.T) {
 			t.Errorf("node2 sent no gratuitous packet for %s", ip)
 		}
 	}
+}
+
+func maddr(t *testing.T, n *node) string {
+	t.Helper()
+	out, err := n.ns.Output("ip", "-6", "maddr", "show", "dev", "eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

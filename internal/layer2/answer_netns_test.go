@@ -132,7 +132,7 @@ func TestTakeoverBurstUpdatesClient(t *testing.T) {
 
 	n1.announce()
 	n2.announce(ipV4, ipV6)
-	eventually(t, 3*time.Second, func() (bool, string) {
+	eventually(t, 5*time.Second, func() (bool, string) {
 		v4, v6 := l.neigh(lbV4), l.neigh(lbV6)
 		return v4 == mac2 && v6 == mac2, fmt.Sprintf("client has %s at %s and %s at %s, want node2's %s", lbV4, v4, lbV6, v6, mac2)
 	})

@@ -239,7 +239,10 @@ var macRE = regexp.MustCompile(`(?i)([0-9a-f]{2}(:[0-9a-f]{2}){5})`)
 // MAC of every reply, duplicates included.
 func (l *lan) arping(count int, ip string) []string {
 	l.t.Helper()
-	out, _ := l.client.Output("arping", "-c", fmt.Sprint(count), "-W", "0.2", "-i", "eth0", ip)
+	out, _ := l.client.Output("arping", "-c", fmt.Sprint(count), "-W", "0.5", "-i", "eth0", ip)
+	if !strings.Contains(out, fmt.Sprintf("%d packets transmitted", count)) {
+		l.t.Fatalf("arping did not run as expected:\n%s", out)
+	}
 	var macs []string
 	for _, line := range strings.Split(out, "\n") {
 		if strings.Contains(line, "bytes from") {
@@ -253,7 +256,10 @@ func (l *lan) arping(count int, ip string) []string {
 // every answer, and returns the link-layer addresses advertised.
 func (l *lan) ndisc6(ip string) []string {
 	l.t.Helper()
-	out, _ := l.client.Output("ndisc6", "-m", "-n", "-r", "1", "-w", "300", ip, "eth0")
+	out, _ := l.client.Output("ndisc6", "-m", "-n", "-r", "1", "-w", "800", ip, "eth0")
+	if !strings.Contains(out, "Soliciting "+ip) {
+		l.t.Fatalf("ndisc6 did not run as expected:\n%s", out)
+	}
 	var macs []string
 	for _, line := range strings.Split(out, "\n") {
 		if strings.Contains(line, "Target link-layer address") {

@@ -32,7 +32,7 @@ func TestInterfaceDownAndUp(t *testing.T) {
 	} {
 		n.forgetChanges()
 		must(t, flap.down())
-		eventually(t, 3*time.Second, func() (bool, string) {
+		eventually(t, 5*time.Second, func() (bool, string) {
 			lost := n.sawChange(func(c Change) bool {
 				return slices.Contains(c.Down, "eth0") && slices.Equal(c.Lost, []netip.Addr{ipV4, ipV6})
 			})
@@ -49,7 +49,7 @@ func TestInterfaceDownAndUp(t *testing.T) {
 		}
 
 		must(t, flap.up())
-		eventually(t, 3*time.Second, func() (bool, string) {
+		eventually(t, 5*time.Second, func() (bool, string) {
 			got := n.a.Announced()
 			return slices.Equal(got[ipV4], []string{"eth0"}) && slices.Equal(got[ipV6], []string{"eth0"}),
 				fmt.Sprintf("%s, back up: Announced() = %v", flap.what, got)
@@ -79,7 +79,7 @@ func TestAnnouncementInterfaces(t *testing.T) {
 	l := newLAN(t, 1)
 	n := l.nodes[0]
 	l.plug(n.ns, "eth1")
-	eventually(t, 3*time.Second, func() (bool, string) {
+	eventually(t, 5*time.Second, func() (bool, string) {
 		got := n.a.Interfaces(ipV4, Announcement{})
 		return slices.Equal(got, []string{"eth0", "eth1"}), fmt.Sprintf("usable interfaces %v, want eth0 and eth1", got)
 	})
@@ -148,23 +148,23 @@ func TestUsableInterfaces(t *testing.T) {
 		must(t, n.ns.LinkUp(dev))
 	}
 	want := []string{"br9", "eth0", "lan0", "lan1"}
-	eventually(t, 3*time.Second, func() (bool, string) {
+	eventually(t, 5*time.Second, func() (bool, string) {
 		got := n.a.Interfaces(ipV4, Announcement{})
 		return slices.Equal(got, want), fmt.Sprintf("usable interfaces %v, want %v", got, want)
 	})
 	pod := Announcement{Interfaces: []string{"vethpod0"}}
-	eventually(t, 3*time.Second, func() (bool, string) {
+	eventually(t, 5*time.Second, func() (bool, string) {
 		got := n.a.Interfaces(ipV4, pod)
 		return slices.Equal(got, []string{"vethpod0"}), fmt.Sprintf("a skipped interface named explicitly: Interfaces() = %v", got)
 	})
 	n.a.SetAnnounced(map[netip.Addr]Announcement{ipV4: pod})
-	eventually(t, 3*time.Second, func() (bool, string) {
+	eventually(t, 5*time.Second, func() (bool, string) {
 		got := n.a.Announced()
 		return slices.Equal(got[ipV4], []string{"vethpod0"}), fmt.Sprintf("Announced() = %v, want %s on vethpod0", got, ipV4)
 	})
 
 	must(t, n.ns.Exec("ip", "link", "del", "lan0"))
-	eventually(t, 3*time.Second, func() (bool, string) {
+	eventually(t, 5*time.Second, func() (bool, string) {
 		return n.sawChange(func(c Change) bool {
 			return slices.Contains(c.Down, "lan0") && slices.Contains(c.Down, "lan1")
 		}), "deleting the lan0/lan1 pair was not reported"

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -48,10 +49,25 @@ func Owner(dir string) int {
 	return pid
 }
 
-func alive(pid int) bool {
-	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
-	return err == nil
+// ProcessAlive reports whether pid runs. A zombie does not: a killed lab
+// process may linger unreaped (a container's PID 1 often does not reap),
+// and it must not count as a running lab.
+func ProcessAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name, which may itself
+	// contain spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	state := b[i+2]
+	return state != 'Z' && state != 'X'
 }
+
+func alive(pid int) bool { return ProcessAlive(pid) }
 
 // claimFixed refuses a fixed tag whose lab is still owned by a live process.
 func claimFixed(tag, dir string) error {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -42,6 +43,8 @@ func cmdDown(args []string) error {
 	if err != nil {
 		return err
 	}
+	// The background process's log, kept until a clean teardown.
+	_ = os.Remove(filepath.Join(lab.StateRoot, c.tag+".log"))
 	switch {
 	case pid != 0:
 		fmt.Printf("lab %s is down\n", c.tag)

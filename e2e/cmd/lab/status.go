@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/barelb/barelb/e2e/lab"
@@ -35,7 +36,7 @@ func cmdStatus(args []string) error {
 	fmt.Printf("KUBECONFIG=%s\n\nprocesses:\n", in.HostKubeconfig)
 	for _, comp := range in.Components {
 		state := "running"
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", comp.PID)); comp.PID == 0 || err != nil {
+		if comp.PID == 0 || !lab.ProcessAlive(comp.PID) {
 			state = "EXITED (or restarted by a test)"
 		}
 		fmt.Printf("  %-28s %-16s pid %-8d %s\n", comp.Name, comp.Namespace, comp.PID, state)
@@ -44,12 +45,13 @@ func cmdStatus(args []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, args := range [][]string{{"get", "nodes", "-o", "wide"}, {"get", "pods,services", "-A", "-o", "wide"}} {
-		cmd := exec.CommandContext(ctx, in.Kubectl, append([]string{"--kubeconfig", in.HostKubeconfig}, args...)...)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
-		if err := cmd.Run(); err != nil {
-			fmt.Printf("kubectl %v: %v\n", args, err)
+		cmd := exec.CommandContext(ctx, in.Kubectl, append([]string{"--kubeconfig", in.HostKubeconfig, "--request-timeout=5s"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			fmt.Printf("kubectl %s: the API server does not answer (%v)\n", strings.Join(args, " "), err)
+			break
 		}
-		fmt.Println()
+		fmt.Printf("%s\n", out)
 	}
 	return nil
 }

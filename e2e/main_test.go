@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,6 +32,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
 	if !enabled() || os.Geteuid() != 0 {
 		// Tests call requireLab, which skips, or fails under CI.
 		return m.Run()
@@ -82,6 +84,17 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	// go test -timeout ends the binary with a panic that skips deferred
+	// teardown; tear down shortly before that instead.
+	if d := testDeadline(); d > 0 {
+		watchdog := time.AfterFunc(d, func() {
+			fmt.Fprintln(os.Stderr, "e2e: the test timeout is near; dumping logs and tearing the lab down")
+			dumpLogs(theLab)
+			closeLab()
+			os.Exit(1)
+		})
+		defer watchdog.Stop()
+	}
 	record("lab up", theLab.UpIn)
 	tag := theLab.Tag
 	code := m.Run()
@@ -102,6 +115,27 @@ func run(m *testing.M) int {
 	printTimings(theLab)
 	return code
 }
+
+// testDeadline is how long the tests may run before go test's -timeout
+// fires, minus a margin for teardown (0: no timeout).
+func testDeadline() time.Duration {
+	f := flag.Lookup("test.timeout")
+	if f == nil {
+		return 0
+	}
+	d, err := time.ParseDuration(f.Value.String())
+	if err != nil || d <= 0 {
+		return 0
+	}
+	margin := 20 * time.Second
+	if d <= 2*margin {
+		return d / 2
+	}
+	return d - margin - time.Since(processStart)
+}
+
+// processStart approximates when go test started the binary.
+var processStart = time.Now()
 
 // binary is $env if set, else bin/<name> in the checkout if built.
 func binary(root, env, name string) string {

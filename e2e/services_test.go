@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/barelb/barelb/e2e/lab"
 )
@@ -194,4 +196,35 @@ func TestPodReadinessAndDeletion(t *testing.T) {
 			t.Errorf("deleted Pod %s still listed", b.Name)
 		}
 	}
+}
+
+// TestLoadBalancerDataPath: once an address is in the Service's status and a
+// node attracts it on the LAN, the client outside reaches every backend
+// through it, over IPv4 and IPv6, via kube-proxy's LoadBalancer rules. The
+// node's part is played by Node.StandInAnnounce and the status is written
+// by hand; a loadBalancerClass keeps barelb's controller, if running, away
+// from this Service.
+func TestLoadBalancerDataPath(t *testing.T) {
+	l := requireLab(t)
+	defer timed("LoadBalancer data path (stand-in)")()
+	webApp(t, l, "lb-path", 3, "  type: LoadBalancer\n  loadBalancerClass: lab.barelb.io/by-hand\n  ipFamilyPolicy: RequireDualStack")
+	pods := readyPods(t, l, "lb-path", "app=web", 3)
+	service(t, l, "lb-path", "web")
+	v4, v6 := addr("198.18.1.140"), addr("2001:db8:1::140")
+	patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q},{"ip":%q}]}}}`, v4, v6)
+	if _, err := l.Client.CoreV1().Services("lb-path").Patch(ctx(t), "web", types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+	node := l.Nodes[1]
+	for _, a := range []netip.Addr{v4, v6} {
+		withdraw, err := node.StandInAnnounce(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = withdraw() })
+		seen := backends(t, l.ClientNS, lab.URL(a, 80), names(pods))
+		t.Logf("curl %s from the client via %s: answers per Pod %v", lab.URL(a, 80), node.Name, seen)
+	}
+	out := kubectl(t, l, "get", "svc", "-n", "lb-path", "web")
+	t.Logf("kubectl get svc -n lb-path:\n%s", indent(out))
 }

@@ -11,7 +11,7 @@
 // The choice is rendezvous (highest random weight) hashing with bounded
 // load. Each unit ranks its candidates by a hash of (node, key) and takes
 // the best-ranked one that still has room; a node's room is
-// ceil(loadFactor * units / nodes). Rendezvous ranking keeps a unit on its
+// ceil(1.2 × units / nodes). Rendezvous ranking keeps a unit on its
 // node as long as that node stays eligible, so a node joining or leaving
 // moves little more than the units it gains or loses; the load bound makes
 // the spread even for every input rather than on average (30 units on 3

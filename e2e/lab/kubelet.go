@@ -51,7 +51,6 @@ func (l *Lab) startKubelet(ctx context.Context) error {
 		queue:     workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		sandboxes: map[string]*sandbox{},
 		assumed:   map[types.UID]string{},
-		failures:  map[string]string{},
 		done:      make(chan struct{}),
 	}
 	l.kubelet = k
@@ -165,14 +164,10 @@ func (k *kubelet) reconcile(ctx context.Context, key string) error {
 		node := k.lab.Node(pod.Spec.NodeName)
 		sb, err = k.lab.createSandbox(ctx, pod, node)
 		if err != nil {
-			k.mu.Lock()
-			k.failures[key] = err.Error()
-			k.mu.Unlock()
 			return err
 		}
 		k.mu.Lock()
 		k.sandboxes[key] = sb
-		delete(k.failures, key)
 		k.mu.Unlock()
 	} else if !sb.alive() {
 		// The backend died: restart it in place, like a container restart.
@@ -204,7 +199,6 @@ func (k *kubelet) removeSandbox(key string, uid types.UID) {
 	} else {
 		sb = nil
 	}
-	delete(k.failures, key)
 	k.mu.Unlock()
 	if sb != nil {
 		k.lab.destroySandbox(sb)

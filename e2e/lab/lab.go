@@ -361,13 +361,17 @@ func (l *Lab) timing(phase string) {
 // most width characters each.
 func clip(s string, lines, width int) string {
 	ls := strings.Split(strings.TrimSpace(s), "\n")
-	if len(ls) > lines {
-		ls = append(ls[:lines], fmt.Sprintf("... (%d more lines)", len(ls)-lines))
+	more := len(ls) - lines
+	if more > 0 {
+		ls = ls[:lines]
 	}
 	for i, line := range ls {
 		if len(line) > width {
 			ls[i] = line[:width] + "..."
 		}
+	}
+	if more > 0 {
+		ls = append(ls, fmt.Sprintf("... (%d more lines)", more))
 	}
 	return strings.Join(ls, "\n")
 }

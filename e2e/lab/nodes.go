@@ -82,7 +82,7 @@ func (l *Lab) nodeStatus(n *Node, ready bool) corev1.NodeStatus {
 		},
 		NodeInfo: corev1.NodeSystemInfo{
 			OperatingSystem: "linux", Architecture: "amd64",
-			KubeletVersion: "barelb-lab", KubeProxyVersion: "",
+			KubeletVersion: "barelb-lab",
 		},
 	}
 }

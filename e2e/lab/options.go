@@ -19,7 +19,7 @@ type Options struct {
 	StateDir  string
 	KeepState bool
 
-	// Nodes is the number of node namespaces (1..9, default 3).
+	// Nodes is the number of node namespaces (1..5, default 3).
 	Nodes int
 
 	// RepoRoot is the barelb checkout (found from the working directory

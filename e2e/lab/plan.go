@@ -32,8 +32,9 @@ var (
 const (
 	// APIPort is the API server's secure port inside the cp namespace.
 	APIPort = 6443
-	// maxNodes keeps node numbers within the plan's one-digit slots.
-	maxNodes = 9
+	// maxNodes keeps node LAN addresses (.131 up) below the seed's pool
+	// range .136-.139.
+	maxNodes = 5
 )
 
 // nodePlan is node n's (1-based) addresses.

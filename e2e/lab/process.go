@@ -135,16 +135,6 @@ func (c *Component) PID() int {
 	return c.proc.Cmd.Process.Pid
 }
 
-// exited returns a channel closed when the current process exits, or nil.
-func (c *Component) exited() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.proc == nil {
-		return nil
-	}
-	return c.proc.Done()
-}
-
 // close stops the component and releases its log file.
 func (c *Component) close() {
 	c.Stop()

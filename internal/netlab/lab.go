@@ -44,11 +44,30 @@ func New(prefix string) (*Lab, error) {
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return nil, err
 	}
-	pid := strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(filepath.Join(stateDir, l.Tag), []byte(pid), 0o644); err != nil {
+	if err := writeOwner(l.Tag); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// writeOwner records this process as the lab's owner. The file appears
+// whole (temp file + rename) so a concurrent Sweep never reads it empty and
+// mistakes a lab being built for an abandoned one.
+func writeOwner(tag string) error {
+	tmp, err := os.CreateTemp(stateDir, ".tmp-"+tag)
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.WriteString(strconv.Itoa(os.Getpid())); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(stateDir, tag))
 }
 
 // NewFixed creates a lab whose names use tag verbatim, for the long-lived
@@ -58,7 +77,7 @@ func NewFixed(tag string) (*Lab, error) {
 		return nil, err
 	}
 	l := &Lab{Tag: tag}
-	return l, os.WriteFile(filepath.Join(stateDir, tag), []byte(strconv.Itoa(os.Getpid())), 0o644)
+	return l, writeOwner(tag)
 }
 
 // AllowedPrefix reports whether p lies inside the ranges labs may use.
@@ -130,13 +149,16 @@ func Sweep() error {
 	}
 	var errs []error
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join(stateDir, e.Name()))
 		if err != nil {
 			continue
 		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		if pid > 0 && processAlive(pid) {
-			continue
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue // unreadable owner: leave it rather than risk a live lab
 		}
 		if err := removeTagged(e.Name()); err != nil {
 			errs = append(errs, err)

@@ -41,7 +41,6 @@ type kubelet struct {
 	mu        sync.Mutex
 	sandboxes map[string]*sandbox  // by namespace/name
 	assumed   map[types.UID]string // Pods bound but not yet seen bound
-	failures  map[string]string    // last sandbox error by Pod, for Status
 	done      chan struct{}
 }
 

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -227,4 +230,59 @@ func TestLoadBalancerDataPath(t *testing.T) {
 	}
 	out := kubectl(t, l, "get", "svc", "-n", "lb-path", "web")
 	t.Logf("kubectl get svc -n lb-path:\n%s", indent(out))
+}
+
+// TestBackendCrashRestarts: when a Pod's web server dies, the mini kubelet
+// restarts it like a container (restartCount 1) and it answers again.
+func TestBackendCrashRestarts(t *testing.T) {
+	l := requireLab(t)
+	defer timed("backend crash and restart")()
+	webApp(t, l, "crash", 1, "  type: ClusterIP")
+	pod := readyPods(t, l, "crash", "app=web", 1)[0]
+	ns := fmt.Sprintf("%s-pod-%s-%s", l.Tag, pod.Namespace, pod.Name)
+	out, err := exec.Command("ip", "netns", "pids", ns).Output()
+	if err != nil || len(strings.Fields(string(out))) != 1 {
+		t.Fatalf("processes in %s: %q, %v; want the one backend", ns, out, err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "restartCount 1 and ready", func() error {
+		p, err := l.Client.CoreV1().Pods("crash").Get(context.Background(), pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].RestartCount != 1 || !podReady(p) {
+			return fmt.Errorf("status %+v", p.Status.ContainerStatuses)
+		}
+		return nil
+	})
+	if r := get(t, l.Nodes[0].NS, lab.URL(addr(pod.Status.PodIP), 80)); r.PodName != pod.Name {
+		t.Errorf("restarted backend answered %+v", r)
+	}
+}
+
+// TestAPIServerRestart: the lab's API server can be stopped and started
+// (tests of barelb under API outages need it); afterwards the controllers,
+// kube-proxy and the mini kubelet pick up new work again.
+func TestAPIServerRestart(t *testing.T) {
+	l := requireLab(t)
+	defer timed("kube-apiserver stop and start")()
+	began := time.Now()
+	l.APIServer.Stop()
+	if l.APIServer.Running() {
+		t.Fatal("kube-apiserver still running after Stop")
+	}
+	if err := l.APIServer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WaitAPIServer(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kube-apiserver back after %.1fs", time.Since(began).Seconds())
+	webApp(t, l, "after-restart", 2, "  type: NodePort")
+	pods := readyPods(t, l, "after-restart", "app=web", 2)
+	svc := service(t, l, "after-restart", "web")
+	backends(t, l.ClientNS, lab.URL(l.Nodes[0].IPv4, int(svc.Spec.Ports[0].NodePort)), names(pods))
 }

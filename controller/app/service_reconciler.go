@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -156,33 +157,80 @@ func (r *serviceReconciler) poolFilter(ctx context.Context, svc *corev1.Service)
 }
 
 // writeStatus makes status.loadBalancer.ingress and the pool annotation
-// say exactly res, writing only what differs.
+// say exactly res, writing only what differs. The two live in different
+// subresources, so they are two requests; they go out concurrently because
+// API server round trips, not computation, bound how fast Services get
+// their addresses.
 func (r *serviceReconciler) writeStatus(ctx context.Context, svc *corev1.Service, res allocator.Result) error {
 	want := make([]corev1.LoadBalancerIngress, 0, len(res.IPs))
 	for _, ip := range res.IPs {
 		want = append(want, corev1.LoadBalancerIngress{IP: ip.String()})
 	}
+	var (
+		writes     []func() error
+		rvMu       sync.Mutex
+		writtenRVs []string
+	)
 	if !sameIngress(svc.Status.LoadBalancer.Ingress, want) {
-		orig := svc.DeepCopy()
-		svc.Status.LoadBalancer.Ingress = want
-		if err := r.Status().Patch(ctx, svc, client.MergeFrom(orig)); err != nil {
+		st := svc.DeepCopy()
+		st.Status.LoadBalancer.Ingress = want
+		writes = append(writes, func() error {
+			err := r.Status().Patch(ctx, st, client.MergeFrom(svc))
+			rvMu.Lock()
+			writtenRVs = append(writtenRVs, st.ResourceVersion)
+			rvMu.Unlock()
 			return err
-		}
+		})
 	}
 	annName := lbspec.Prefix + lbspec.KeyAllocatedFromPool
-	if cur, ok := svc.Annotations[annName]; (ok && cur == res.Pool) || (!ok && res.Pool == "") {
+	if cur, ok := svc.Annotations[annName]; !((ok && cur == res.Pool) || (!ok && res.Pool == "")) {
+		an := svc.DeepCopy()
+		if res.Pool == "" {
+			delete(an.Annotations, annName)
+		} else {
+			if an.Annotations == nil {
+				an.Annotations = map[string]string{}
+			}
+			an.Annotations[annName] = res.Pool
+		}
+		writes = append(writes, func() error {
+			err := r.Patch(ctx, an, client.MergeFrom(svc))
+			rvMu.Lock()
+			writtenRVs = append(writtenRVs, an.ResourceVersion)
+			rvMu.Unlock()
+			return err
+		})
+	}
+	if len(writes) == 0 {
+		r.state.wrote(lbspec.Key(svc), nil)
 		return nil
 	}
-	orig := svc.DeepCopy()
-	if res.Pool == "" {
-		delete(svc.Annotations, annName)
-	} else {
-		if svc.Annotations == nil {
-			svc.Annotations = map[string]string{}
-		}
-		svc.Annotations[annName] = res.Pool
+	if r.state.inFlight(lbspec.Key(svc), svc.ResourceVersion, res) {
+		// The cache still shows the object from before (or between) our
+		// own writes of exactly this result: writing again would only
+		// repeat them.
+		return nil
 	}
-	return r.Patch(ctx, svc, client.MergeFrom(orig))
+	rvs := []string{svc.ResourceVersion}
+	var err error
+	if len(writes) == 1 {
+		err = writes[0]()
+	} else {
+		errc := make(chan error, 1)
+		go func() { errc <- writes[1]() }()
+		err = writes[0]()
+		if err2 := <-errc; err == nil {
+			err = err2
+		}
+	}
+	if err != nil {
+		r.state.wrote(lbspec.Key(svc), nil)
+		return err
+	}
+	// The patched copies now carry the resourceVersions our writes made.
+	rvs = append(rvs, writtenRVs...)
+	r.state.wrote(lbspec.Key(svc), &written{rvs: rvs, res: res})
+	return nil
 }
 
 func sameIngress(a, b []corev1.LoadBalancerIngress) bool {

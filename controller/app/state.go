@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -31,6 +32,10 @@ type state struct {
 	lastEvent map[string]string
 	// poolsDirty asks the status flusher to rewrite pool counts.
 	poolsDirty bool
+	// lastWrite remembers, per Service, the resourceVersions our last
+	// writes started from and produced, so a reconcile on a cache that has
+	// not caught up with them does not write the same thing again.
+	lastWrite map[string]*written
 
 	readyOnce sync.Once
 	readyErr  error
@@ -43,7 +48,36 @@ func newState(opts Options, m *metrics) *state {
 		m:         m,
 		cfg:       &config.Config{Pools: map[string]*config.Pool{}},
 		lastEvent: map[string]string{},
+		lastWrite: map[string]*written{},
 	}
+}
+
+type written struct {
+	rvs []string
+	res allocator.Result
+}
+
+// wrote records (or, with nil, forgets) the writes just made for key.
+func (s *state) wrote(key string, w *written) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w == nil {
+		delete(s.lastWrite, key)
+		return
+	}
+	s.lastWrite[key] = w
+}
+
+// inFlight reports whether the cached object (at rv) predates or sits
+// between our own writes of exactly res.
+func (s *state) inFlight(key, rv string, res allocator.Result) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.lastWrite[key]
+	if w == nil || w.res.Pool != res.Pool || !slices.Equal(w.res.IPs, res.IPs) {
+		return false
+	}
+	return slices.Contains(w.rvs, rv)
 }
 
 // ensureReady loads the configuration and rebuilds every existing
@@ -177,5 +211,6 @@ func (s *state) changed(obj, msg string) bool {
 func (s *state) forget(obj string) {
 	s.mu.Lock()
 	delete(s.lastEvent, obj)
+	delete(s.lastWrite, obj)
 	s.mu.Unlock()
 }

@@ -1,0 +1,32 @@
+// Package bgpplan decides, for one node, what its BGP speaker runs: which
+// BGPPeer sessions to keep up and which LoadBalancer prefixes to announce
+// to them, with which attributes. It is pure (no client, no sockets) so
+// the MetalLB semantics it encodes are table-tested; the speaker fetches
+// the objects, calls Plan and hands the result to internal/bgp.
+//
+// # Semantics (MetalLB's)
+//
+//   - A BGPPeer runs on a node when its nodeSelectors select the node
+//     (none selects every node). A peer with fields the GoBGP speaker
+//     cannot honour (config.Peer.Unsupported) or whose passwordSecret
+//     cannot be read is refused and reported, never run without them.
+//   - An IP is advertised only when its pool is covered by a
+//     BGPAdvertisement whose nodeSelectors select this node.
+//   - A Service with externalTrafficPolicy Cluster is advertised by every
+//     such node while it has any ready endpoint anywhere; with Local only
+//     by nodes holding a ready endpoint of it, so routers never send
+//     traffic to a node that would have to drop it.
+//   - Nodes labelled node.kubernetes.io/exclude-from-external-load-balancers
+//     or with NetworkUnavailable advertise nothing. Memberlist liveness does
+//     not matter here, unlike layer 2: a node whose speaker is down stops
+//     announcing by itself when its sessions drop.
+//   - Shared IPs (several Services on one address) are advertised when any
+//     of their Services may be; the prefix is bgp.Aggregate of the IP with
+//     the advertisement's aggregation lengths, and advertisements of one
+//     prefix merge inside internal/bgp.
+//
+// Each Service also gets the names of the peers it is advertised to on
+// this node (its ServiceBGPStatus), counting only peers whose session
+// carries the prefix's family and, for advertisements with localPref,
+// only iBGP peers, which is what internal/bgp actually sends.
+package bgpplan

@@ -188,8 +188,8 @@ func TestCompute(t *testing.T) {
 			services: map[string][]string{"ns/s": {"r1"}, "ns/t": {"r1"}},
 		},
 		{
-			name: "excluded node advertises nothing",
-			in:   config.Input{Peers: []v1beta2.BGPPeer{r1}, BGPAdvertisements: basic},
+			name:  "excluded node advertises nothing",
+			in:    config.Input{Peers: []v1beta2.BGPPeer{r1}, BGPAdvertisements: basic},
 			nodes: []announce.Node{{Name: "a", Labels: map[string]string{announce.ExcludeLabel: ""}}},
 			node:  "a", svcs: []announce.Service{svc("ns/s", false, []string{"a"}, ip1)},
 			peers: []string{"r1"}, services: map[string][]string{},

@@ -20,9 +20,9 @@ deps: ## Debian packages used by tests and the demo
 tools: ## control-plane and generator binaries (cached)
 	@hack/tools.sh dir
 
-build:
-	$(GO) build -o $(BIN)/ ./controller ./speaker 2>/dev/null || $(GO) build -o $(BIN)/ ./controller
-	@ls $(BIN)
+build: ## bin/controller and bin/speaker
+	$(GO) build -o $(BIN)/controller ./controller
+	$(GO) build -o $(BIN)/speaker ./speaker
 
 generate: ## deepcopy code from kubebuilder markers
 	$$(hack/tools.sh controller-gen) object paths=./api/...
@@ -54,11 +54,13 @@ envtest: ## API types and reconcilers on a real kube-apiserver + etcd
 fuzz: ## a short run of every fuzz target
 	hack/fuzz.sh 10s
 
-e2e: deps ## network-namespace and lab tests (root)
-	KUBEBUILDER_ASSETS=$(TOOLS) $(GO) test -count=1 -timeout 20m $$($(GO) list ./internal/netlab ./internal/layer2/... ./internal/bgp/... ./speaker/... ./e2e/... 2>/dev/null)
+e2e: deps build ## the end-to-end suite on the lab (root)
+	KUBEBUILDER_ASSETS=$(TOOLS) BARELB_E2E=1 $(GO) test -count=1 -timeout 25m -v ./e2e/...
 
-test: deps lint verify-generated ## every test: lint, generated files, unit, fuzz, envtest, namespaces/e2e
-	KUBEBUILDER_ASSETS=$(TOOLS) $(GO) test -count=1 -timeout 25m ./...
+test: deps lint verify-generated build ## every test: lint, generated files, unit, envtest, namespaces, e2e lab, fuzz
+	@start=$$(date +%s); \
+	KUBEBUILDER_ASSETS=$(TOOLS) BARELB_E2E=1 $(GO) test -count=1 -timeout 25m ./... ; \
+	rc=$$?; echo "make test: go test took $$(( $$(date +%s) - start ))s"; exit $$rc
 	$(MAKE) fuzz
 
 bench: bench-alloc bench-controller ## every benchmark; prints figures

@@ -168,9 +168,19 @@ func Sweep() error {
 	return errors.Join(errs...)
 }
 
+// processAlive reports whether pid runs. A zombie (exited, not yet
+// reaped; common when PID 1 in a container reaps slowly) is dead: its
+// labs must be swept.
 func processAlive(pid int) bool {
-	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
-	return err == nil
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name, which may itself
+	// contain spaces or parentheses.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // removeTagged deletes namespaces and host links whose names start with tag,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -59,6 +60,7 @@ type reconciler struct {
 	members   *members.Members
 	recorder  events.EventRecorder
 	announced *prometheus.GaugeVec
+	bgp       *BGPSpeaker // BGP mode (bgp.go); nil disables it
 
 	// leaving freezes announcements once shutdown has begun: the speaker
 	// keeps answering for the handover period instead of going quiet.
@@ -91,7 +93,12 @@ func (r *reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	r.l2.SetAnnounced(want)
 	carried := r.l2.Announced()
 	r.report(plan, carried, byKey)
-	return reconcile.Result{}, r.syncStatuses(ctx, plan, carried, byKey)
+	err = r.syncStatuses(ctx, plan, carried, byKey)
+	// BGP mode: same inputs, its own peers, routes and statuses.
+	if r.bgp != nil {
+		err = errors.Join(err, r.bgp.Reconcile(ctx, nodes, svcs, byKey))
+	}
+	return reconcile.Result{}, err
 }
 
 // report emits, once per change, the Event a Service's owner needs: which

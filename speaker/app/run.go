@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
+	"github.com/barelb/barelb/internal/bgp"
 	"github.com/barelb/barelb/internal/layer2"
 	"github.com/barelb/barelb/internal/members"
 )
@@ -72,6 +74,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			ByObject: map[client.Object]cache.ByObject{
 				&v1beta1.IPAddressPool{}: inNS, &v1beta1.L2Advertisement{}: inNS,
 				&v1beta1.ServiceL2Status{}: inNS, &corev1.Secret{}: inNS,
+				// BGP mode (bgp.go).
+				&v1beta2.BGPPeer{}: inNS, &v1beta1.BGPAdvertisement{}: inNS, &v1beta1.Community{}: inNS,
+				&v1beta1.BFDProfile{}: inNS, &v1beta1.ServiceBGPStatus{}: inNS,
 			},
 		},
 	})
@@ -109,13 +114,22 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		Client: mgr.GetClient(), opts: opts, l2: l2, members: ml, announced: announced,
 		recorder: mgr.GetEventRecorder("barelb-speaker"), told: map[string]string{},
 	}
+	// BGP mode: GoBGP starts only once a BGPPeer selects this node.
+	r.bgp = NewBGPSpeaker(mgr.GetClient(), r.recorder, opts.NodeName, opts.Namespace, func(routerID netip.Addr) (BGPServer, error) {
+		return bgp.New(logger.WithName("bgp"), crmetrics.Registry, bgp.Options{RouterID: routerID})
+	})
+	if err := mgr.Add(r.bgp); err != nil {
+		return err
+	}
 	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: "layer2"}}}
 	})
 	b := ctrl.NewControllerManagedBy(mgr).Named("layer2").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		WatchesRawSource(source.Channel(kick, all))
-	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}} {
+	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{},
+		// BGP mode (bgp.go).
+		&v1beta2.BGPPeer{}, &v1beta1.BGPAdvertisement{}, &v1beta1.Community{}, &v1beta1.BFDProfile{}, &corev1.Secret{}} {
 		b = b.Watches(o, all, builder.WithPredicates())
 	}
 	if err := b.Complete(r); err != nil {
@@ -142,6 +156,13 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 
 	err = mgr.Start(ctx)
 	r.leaving.Store(true)
+	// BGP mode: withdraw routes (or leave them to graceful restart) before
+	// the layer 2 handover, which only sleeps.
+	bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if berr := r.bgp.Shutdown(bctx); berr != nil {
+		logger.Error(berr, "shutting down BGP")
+	}
+	cancel()
 	if ml != nil {
 		logger.Info("leaving memberlist to hand over", "handover", opts.Handover)
 		if lerr := ml.Leave(time.Second); lerr != nil {

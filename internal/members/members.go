@@ -11,7 +11,6 @@ import (
 	"log"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -45,7 +44,6 @@ type Options struct {
 type Members struct {
 	ml  *memberlist.Memberlist
 	log logr.Logger
-	mu  sync.Mutex
 }
 
 // New starts gossip on opts.BindAddr:BindPort.

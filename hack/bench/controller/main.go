@@ -347,7 +347,7 @@ func checkAssigned(ctx context.Context, cs kubernetes.Interface, n int) (int, er
 		for _, in := range ing {
 			ip, perr := netip.ParseAddr(in.IP)
 			if perr != nil || !pool.Contains(ip) {
-				return 0, fmt.Errorf("Service %s has ingress IP %q outside %s", svc.Name, in.IP, poolCIDR)
+				return 0, fmt.Errorf("service %s has ingress IP %q outside %s", svc.Name, in.IP, poolCIDR)
 			}
 			if other, dup := seen[in.IP]; dup {
 				return 0, fmt.Errorf("DUPLICATE ADDRESS: %s assigned to both %s and %s", in.IP, other, svc.Name)

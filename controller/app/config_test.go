@@ -1,0 +1,96 @@
+package app_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/barelb/barelb/api/v1beta1"
+)
+
+// TestConfigurationProblemsReported: an overlapping pool and an
+// advertisement naming a missing pool are reported on the objects and in
+// ConfigurationState, and the valid pool keeps serving.
+func TestConfigurationProblemsReported(t *testing.T) {
+	f := newFixture(t)
+	f.pool("old", nil, "198.18.22.0/24")
+	f.svc("before")
+	ip := f.assigned("before")
+	newer := f.pool("newer", nil, "198.18.22.128/25")
+	adv := &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Namespace: f.cfgNS, Name: "adv"},
+		Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{"old", "ghost"}}}
+	must(t, f.c.Create(f.ctx, adv))
+
+	var cs v1beta1.ConfigurationState
+	if err := poll(10*time.Second, func() bool {
+		if f.c.Get(f.ctx, client.ObjectKey{Namespace: f.cfgNS, Name: "controller"}, &cs) != nil {
+			return false
+		}
+		e := cs.Status.LastError
+		return cs.Status.Result == v1beta1.ConfigurationStateInvalid && strings.Contains(e, `"newer"`) && strings.Contains(e, `"old"`) && strings.Contains(e, `"ghost"`)
+	}); err != nil {
+		t.Fatalf("ConfigurationState = %+v", cs.Status)
+	}
+	f.waitEvent(f.cfgNS, "newer", "InvalidConfiguration", "overlaps")
+	f.waitEvent(f.cfgNS, "adv", "InvalidConfiguration", "ghost")
+	if err := poll(10*time.Second, func() bool {
+		_ = f.c.Get(f.ctx, client.ObjectKeyFromObject(newer), newer)
+		c := meta.FindStatusCondition(newer.Status.Conditions, "Valid")
+		return c != nil && c.Status == metav1.ConditionFalse && strings.Contains(c.Message, "overlaps")
+	}); err != nil {
+		t.Fatalf("pool conditions = %+v", newer.Status.Conditions)
+	}
+	// The valid pool still serves, and the existing address did not move.
+	f.svc("after")
+	f.waitIPs("after", inRange("198.18.22.0", "198.18.22.255"), "valid pool stopped serving")
+	if got := f.assigned("before"); got[0] != ip[0] {
+		t.Fatalf("existing address moved: %s -> %s", ip[0], got[0])
+	}
+
+	// Fixing the problem makes the state Valid again.
+	must(t, f.c.Delete(f.ctx, newer))
+	must(t, f.c.Delete(f.ctx, adv))
+	if err := poll(10*time.Second, func() bool {
+		_ = f.c.Get(f.ctx, client.ObjectKey{Namespace: f.cfgNS, Name: "controller"}, &cs)
+		return cs.Status.Result == v1beta1.ConfigurationStateValid && cs.Status.LastError == ""
+	}); err != nil {
+		t.Fatalf("ConfigurationState after fix = %+v", cs.Status)
+	}
+}
+
+// TestOneEventPerChange: reconciling a Service again and again (label
+// edits, a configuration change that requeues every Service) does not
+// repeat its Event.
+func TestOneEventPerChange(t *testing.T) {
+	f := newFixture(t)
+	f.pool("p", nil, "198.18.23.0/28")
+	s := f.svc("quiet")
+	f.assigned("quiet")
+	f.waitEvent(f.ns, "quiet", "IPAllocated", "")
+	for i := 0; i < 3; i++ {
+		must(t, f.c.Get(f.ctx, client.ObjectKeyFromObject(s), s))
+		s.Labels = map[string]string{"nudge": strings.Repeat("x", i+1)}
+		must(t, f.c.Update(f.ctx, s))
+	}
+	// A new pool requeues every Service; the marker Service, created after,
+	// is assigned only once that pass is under way.
+	f.pool("q", nil, "198.18.23.64/28")
+	f.svc("marker")
+	f.assigned("marker")
+	n := 0
+	for _, e := range f.events(f.ns, "quiet") {
+		if e.Reason == "IPAllocated" {
+			n++
+			if e.Series != nil && e.Series.Count > 1 {
+				t.Errorf("IPAllocated event repeated %d times", e.Series.Count)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d IPAllocated events, want 1", n)
+	}
+}

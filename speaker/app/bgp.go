@@ -281,3 +281,15 @@ func joinNames(names []string) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// ReconcileOnce gathers the inputs itself (Node readiness instead of
+// memberlist, which BGP mode does not use) and reconciles. It is the
+// entry point for tests that run the component without the layer 2
+// reconciler.
+func (b *BGPSpeaker) ReconcileOnce(ctx context.Context, lbClass string) error {
+	_, _, nodes, svcs, byKey, err := gather(ctx, b.c, Options{Namespace: b.namespace, LBClass: lbClass}, nil)
+	if err != nil {
+		return err
+	}
+	return b.Reconcile(ctx, nodes, svcs, byKey)
+}

@@ -149,9 +149,14 @@ func (s *state) reloadConfig(ctx context.Context, c client.Reader) (bool, error)
 			return false, err
 		}
 	}
+	prev, _ := s.config()
+	inUse := make(map[string]bool, len(prev.Pools))
+	for name := range prev.Pools {
+		inUse[name] = true
+	}
 	cfg, problems := config.Build(config.Input{
 		Pools: pools.Items, L2Advertisements: l2.Items, BGPAdvertisements: bgp.Items,
-		Peers: peers.Items, Communities: comms.Items, BFDProfiles: bfd.Items,
+		Peers: peers.Items, Communities: comms.Items, BFDProfiles: bfd.Items, InUse: inUse,
 	})
 	ap := make([]allocator.Pool, 0, len(cfg.Pools))
 	for _, p := range cfg.Pools {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -55,7 +56,9 @@ func (w *poolStatusWriter) flush(ctx context.Context) error {
 	for i := range pools.Items {
 		p := &pools.Items[i]
 		st, inUse := w.state.alloc.PoolStats(p.Name)
-		want := v1beta1.IPAddressPoolStatus{Conditions: p.Status.Conditions}
+		// Copy the conditions: setting one in place would also change
+		// p.Status, and the comparison below would see no difference.
+		want := v1beta1.IPAddressPoolStatus{Conditions: slices.Clone(p.Status.Conditions)}
 		if inUse {
 			want.AssignedIPv4, want.AvailableIPv4 = clamp(st.IPv4.Assigned), clamp(st.IPv4.Available)
 			want.AssignedIPv6, want.AvailableIPv6 = clamp(st.IPv6.Assigned), clamp(st.IPv6.Available)

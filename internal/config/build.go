@@ -23,6 +23,10 @@ type Input struct {
 	Peers             []v1beta2.BGPPeer
 	Communities       []v1beta1.Community
 	BFDProfiles       []v1beta1.BFDProfile
+	// InUse names the pools of the previous valid configuration. Creation
+	// timestamps have one-second resolution, so two overlapping pools can
+	// tie; the one already in use then wins, and its addresses stay.
+	InUse map[string]bool
 }
 
 // Object kinds as they appear in problems.
@@ -39,7 +43,7 @@ const (
 func Build(in Input) (*Config, Problems) {
 	var ps Problems
 	c := &Config{Pools: map[string]*Pool{}}
-	pools := buildPools(in.Pools, &ps)
+	pools := buildPools(in.Pools, in.InUse, &ps)
 	for _, p := range pools {
 		c.Pools[p.Name] = p
 	}
@@ -71,12 +75,21 @@ func Build(in Input) (*Config, Problems) {
 
 // buildPools parses each pool and then drops, of two overlapping pools,
 // the newer one: the older pool may already hold assignments.
-func buildPools(in []v1beta1.IPAddressPool, ps *Problems) []*Pool {
+func buildPools(in []v1beta1.IPAddressPool, inUse map[string]bool, ps *Problems) []*Pool {
 	objs := make([]*v1beta1.IPAddressPool, len(in))
 	for i := range in {
 		objs[i] = &in[i]
 	}
-	sort.SliceStable(objs, func(i, j int) bool { return olderFirst(&objs[i].ObjectMeta, &objs[j].ObjectMeta) })
+	sort.SliceStable(objs, func(i, j int) bool {
+		a, b := &objs[i].ObjectMeta, &objs[j].ObjectMeta
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		if inUse[a.Name] != inUse[b.Name] {
+			return inUse[a.Name]
+		}
+		return a.Name < b.Name
+	})
 
 	type owned struct {
 		r    addr.Range
@@ -348,9 +361,3 @@ func selectors(in []metav1.LabelSelector) ([]labels.Selector, error) {
 	return out, nil
 }
 
-func olderFirst(a, b *metav1.ObjectMeta) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return a.Name < b.Name
-}

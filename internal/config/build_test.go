@@ -147,3 +147,13 @@ func FuzzValidateCommunity(f *testing.F) {
 		}
 	})
 }
+
+// Pools created within the same second tie on creationTimestamp; the one in
+// use keeps its addresses whatever the names.
+func TestOverlapTieKeepsPoolInUse(t *testing.T) {
+	pools := []v1beta1.IPAddressPool{pool("a-new", 10, "198.18.0.128/25"), pool("z-old", 10, "198.18.0.0/24")}
+	c, ps := Build(Input{Pools: pools, InUse: map[string]bool{"z-old": true}})
+	if _, ok := c.Pools["z-old"]; !ok || len(ps) != 1 || ps[0].Name != "a-new" {
+		t.Fatalf("pools %v problems %v", c.Pools, ps)
+	}
+}

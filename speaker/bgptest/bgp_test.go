@@ -31,8 +31,9 @@ import (
 
 // Network (documentation ranges only):
 //
-//	rtr  eth0 198.18.0.1/24  FRR, AS 64500
+//	rtr  eth0 198.18.0.1/24  FRR, AS 64500 (and 198.18.0.3/24 for the MD5 peer)
 //	n0   eth0 198.18.0.11/24 the speaker's GoBGP, AS 64512
+//	          198.18.0.12/24 source of a second, MD5-signed session
 //	LoadBalancer pool 198.18.100.0/24 (outside envtest's ClusterIP range)
 const (
 	ns      = "metallb-system"
@@ -54,8 +55,13 @@ router bgp 64500
  neighbor 198.18.0.11 remote-as external
  neighbor 198.18.0.11 passive
  neighbor 198.18.0.11 timers 1 3
+ neighbor 198.18.0.12 remote-as external
+ neighbor 198.18.0.12 passive
+ neighbor 198.18.0.12 timers 1 3
+ neighbor 198.18.0.12 password s3cret-md5
  address-family ipv4 unicast
   neighbor 198.18.0.11 activate
+  neighbor 198.18.0.12 activate
  exit-address-family
 `
 
@@ -101,6 +107,8 @@ func TestBGPModeWithFRR(t *testing.T) {
 		must(t, sw.Attach(port, "br0"))
 		must(t, x.ns.AddAddr("eth0", x.cidr))
 	}
+	must(t, n0.AddAddr("eth0", "198.18.0.12/24"))
+	must(t, rtr.AddAddr("eth0", "198.18.0.3/24")) // one session per router address and port
 	router := frrlab.StartForTest(t, rtr, frrlab.Config{BGPD: frrConf})
 	newServer := startHelper(t, n0)
 
@@ -133,11 +141,17 @@ func TestBGPModeWithFRR(t *testing.T) {
 		&v1beta1.Community{ObjectMeta: meta0("communities"), Spec: v1beta1.CommunitySpec{
 			Communities: []v1beta1.CommunityAlias{{Name: "tagged", Value: "65000:100"}}}},
 		&v1beta1.BGPAdvertisement{ObjectMeta: meta0("adv"), Spec: v1beta1.BGPAdvertisementSpec{
-			IPAddressPools: []string{"pool"}, Communities: []v1beta1.CommunityRef{"tagged", "large:64512:1:2"}}},
+			IPAddressPools: []string{"pool"}, Communities: []v1beta1.CommunityRef{"tagged", "large:64512:1:2"},
+			Peers: []string{"tor"}}},
 		&v1beta1.BFDProfile{ObjectMeta: meta0("fast")},
 		&v1beta2.BGPPeer{ObjectMeta: meta0("tor"), Spec: v1beta2.BGPPeerSpec{
 			MyASN: 64512, ASN: 64500, Address: "198.18.0.1",
 			HoldTime: &metav1.Duration{Duration: 9 * time.Second}, ConnectTime: &metav1.Duration{Duration: time.Second}}},
+		&corev1.Secret{ObjectMeta: meta0("md5"), Type: corev1.SecretTypeBasicAuth,
+			Data: map[string][]byte{"username": []byte("x"), "password": []byte("s3cret-md5")}},
+		&v1beta2.BGPPeer{ObjectMeta: meta0("tor-md5"), Spec: v1beta2.BGPPeerSpec{
+			MyASN: 64512, ASN: 64500, Address: "198.18.0.3", SrcAddress: "198.18.0.12",
+			PasswordSecret: corev1.SecretReference{Name: "md5"}, ConnectTime: &metav1.Duration{Duration: time.Second}}},
 		&v1beta2.BGPPeer{ObjectMeta: meta0("with-bfd"), Spec: v1beta2.BGPPeerSpec{
 			MyASN: 64512, ASN: 64500, Address: "198.18.0.2", BFDProfile: "fast"}},
 	}
@@ -160,6 +174,11 @@ func TestBGPModeWithFRR(t *testing.T) {
 	}
 	must(t, c.Create(ctx, slice))
 
+	t.Cleanup(func() {
+		if t.Failed() {
+			logEvents(t, c, ns, svcNS)
+		}
+	})
 	sp := app.NewBGPSpeaker(c, rec, node, ns, newServer)
 	go func() { _ = sp.Start(ctx) }() // session Events
 	t.Cleanup(func() { _ = sp.Shutdown(context.Background()) })
@@ -189,6 +208,19 @@ func TestBGPModeWithFRR(t *testing.T) {
 		}
 		if !slices.Equal(p.Communities(), []string{"65000:100"}) || !slices.Equal(p.LargeCommunities(), []string{"64512:1:2"}) {
 			return fmt.Errorf("communities %v large %v", p.Communities(), p.LargeCommunities())
+		}
+		return nil
+	})
+	// The passwordSecret was read and used: FRR only accepts the
+	// session with the right TCP MD5 signature. The advertisement names
+	// only "tor", so this session carries no route.
+	eventually(t, 20*time.Second, "MD5 session from the passwordSecret established", func() error {
+		ns, err := router.Neighbors()
+		if err != nil {
+			return err
+		}
+		if n := ns["198.18.0.12"]; !n.Established() {
+			return fmt.Errorf("neighbor 198.18.0.12: %+v", n)
 		}
 		return nil
 	})
@@ -273,8 +305,10 @@ func TestBGPModeWithFRR(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if n := ns[nodeIP]; n.Established() {
-			return fmt.Errorf("still established")
+		for _, a := range []string{nodeIP, "198.18.0.12"} {
+			if n := ns[a]; n.Established() {
+				return fmt.Errorf("%s still established", a)
+			}
 		}
 		return nil
 	})
@@ -306,4 +340,17 @@ func countEvents(ctx context.Context, c client.Client, namespace, name, reason s
 		}
 	}
 	return n, nil
+}
+
+func logEvents(t *testing.T, c client.Client, namespaces ...string) {
+	for _, n := range namespaces {
+		var l eventsv1.EventList
+		if err := c.List(context.Background(), &l, client.InNamespace(n)); err != nil {
+			t.Logf("listing events: %v", err)
+			continue
+		}
+		for _, e := range l.Items {
+			t.Logf("event %s/%s %s %s: %s", e.Regarding.Kind, e.Regarding.Name, e.Type, e.Reason, e.Note)
+		}
+	}
 }

@@ -109,9 +109,6 @@ func (r *reconciler) report(plan map[netip.Addr]announce.Decision, carried map[n
 	mine := map[netip.Addr]bool{}
 	for ip, d := range plan {
 		if d.Node != r.opts.NodeName {
-			if r.mine[ip] {
-				r.announced.DeleteLabelValues(ip.String(), r.opts.NodeName, "layer2")
-			}
 			continue
 		}
 		mine[ip] = true
@@ -141,6 +138,9 @@ func (r *reconciler) report(plan map[netip.Addr]announce.Decision, carried map[n
 	}
 	for ip := range r.mine {
 		if !mine[ip] {
+			// Covers IPs that left the plan altogether (Service deleted),
+			// which the loop above never sees.
+			r.announced.DeleteLabelValues(ip.String(), r.opts.NodeName, "layer2")
 			for k := range r.told {
 				if strings.HasSuffix(k, ip.String()) {
 					delete(r.told, k)

@@ -77,7 +77,7 @@ func (l *Lab) createSandbox(ctx context.Context, pod *corev1.Pod, node *Node) (s
 	sb = &sandbox{
 		uid: pod.UID, key: pod.Namespace + "/" + pod.Name, node: node, idx: idx, v4: v4, v6: v6,
 		ns:      &netlab.Namespace{Name: l.sandboxName(pod)},
-		hostDev: fmt.Sprintf("vp%08x", crc32.ChecksumIEEE([]byte(pod.UID))),
+		hostDev: fmt.Sprintf("veth%08x", crc32.ChecksumIEEE([]byte(pod.UID))),
 		ports:   podPorts(pod),
 		logPath: filepath.Join(l.logDir, "pods", pod.Namespace+"_"+pod.Name+".log"),
 	}

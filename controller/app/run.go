@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -25,18 +24,11 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
+	"github.com/barelb/barelb/internal/kube"
 )
 
-// Scheme knows the core kinds and barelb's API.
-func Scheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1beta1.AddToScheme, v1beta2.AddToScheme} {
-		if err := add(s); err != nil {
-			panic(err)
-		}
-	}
-	return s
-}
+// Scheme knows the core kinds and barelb's API (kept for tests and tools).
+func Scheme() *runtime.Scheme { return kube.Scheme() }
 
 // Run runs the controller until ctx ends.
 func Run(ctx context.Context, cfg *rest.Config, opts Options) error {

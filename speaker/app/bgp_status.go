@@ -4,8 +4,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -192,7 +190,7 @@ func (b *BGPSpeaker) syncBGPStatuses(ctx context.Context, services map[string][]
 		}
 		obj := &v1beta1.ServiceBGPStatus{ObjectMeta: metav1.ObjectMeta{
 			Namespace: b.namespace,
-			Name:      bgpStatusName(key, b.node),
+			Name:      statusName("bgp-", key, b.node),
 			Labels:    map[string]string{LabelNode: b.node, LabelServiceName: st.ServiceName, LabelServiceNamespace: st.ServiceNamespace},
 		}}
 		if err := b.c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -206,16 +204,6 @@ func (b *BGPSpeaker) syncBGPStatuses(ctx context.Context, services map[string][]
 		log.FromContext(ctx).Error(firstErr, "updating ServiceBGPStatus")
 	}
 	return firstErr
-}
-
-// bgpStatusName is statusName's scheme with a "bgp-" prefix.
-func bgpStatusName(key, node string) string {
-	h := sha256.Sum256([]byte(key))
-	n := "bgp-" + hex.EncodeToString(h[:6]) + "-" + node
-	if len(n) > 253 {
-		n = n[:253]
-	}
-	return n
 }
 
 func sameBGPStatus(a, b v1beta1.MetalLBServiceBGPStatus) bool {

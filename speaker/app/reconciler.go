@@ -206,7 +206,7 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 		}
 		obj := &v1beta1.ServiceL2Status{ObjectMeta: metav1.ObjectMeta{
 			Namespace: r.opts.Namespace,
-			Name:      statusName(key, r.opts.NodeName),
+			Name:      statusName("l2-", key, r.opts.NodeName),
 			Labels:    map[string]string{LabelNode: r.opts.NodeName, LabelServiceName: st.ServiceName, LabelServiceNamespace: st.ServiceNamespace},
 		}}
 		if err := r.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -222,9 +222,12 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 	return firstErr
 }
 
-func statusName(key, node string) string {
+// statusName names a per-node status object of a Service: prefix, a short
+// hash of the Service key (names may not contain '/'), and the node, so a
+// handover never has two nodes writing one object.
+func statusName(prefix, key, node string) string {
 	h := sha256.Sum256([]byte(key))
-	n := "l2-" + hex.EncodeToString(h[:6]) + "-" + node
+	n := prefix + hex.EncodeToString(h[:6]) + "-" + node
 	if len(n) > 253 {
 		n = n[:253]
 	}

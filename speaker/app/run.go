@@ -13,8 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -35,19 +33,10 @@ import (
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/bgp"
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/layer2"
 	"github.com/barelb/barelb/internal/members"
 )
-
-func scheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1beta1.AddToScheme, v1beta2.AddToScheme} {
-		if err := add(s); err != nil {
-			panic(err)
-		}
-	}
-	return s
-}
 
 // Run runs the speaker until ctx ends, then hands its addresses over: it
 // leaves memberlist so the others take over at once, keeps answering for
@@ -65,7 +54,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	cfg.UserAgent = "barelb-speaker/" + opts.NodeName
 	inNS := cache.ByObject{Namespaces: map[string]cache.Config{opts.Namespace: {}}}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme(),
+		Scheme:                 kube.Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
 		Controller:             crconfig.Controller{SkipNameValidation: ptr.To(true)},

@@ -36,6 +36,8 @@ type Lab struct {
 
 	Etcd, APIServer, ControllerManager *Component
 	Controller                         *Component // nil when not configured
+	// Router is the FRR router and the client behind it (Options.Router).
+	Router *Router
 
 	// Client and RESTConfig talk to the API server from the lab process.
 	Client     kubernetes.Interface
@@ -147,6 +149,11 @@ func (l *Lab) up(ctx, bg context.Context) error {
 	}
 	l.timing("network")
 	l.step("namespaces %s-{sw,cp,node1..%d,client} wired", l.Tag, len(l.Nodes))
+	if l.opts.Router {
+		if err := l.startRouter(); err != nil {
+			return err
+		}
+	}
 
 	if err := l.startControlPlane(ctx); err != nil {
 		return fmt.Errorf("control plane: %w", err)
@@ -301,6 +308,7 @@ func (l *Lab) teardown() error {
 	stopAll([]*Component{l.APIServer})
 	stopAll([]*Component{l.Etcd})
 	l.bg.Wait()
+	l.closeRouter()
 	var errs []error
 	if l.net != nil {
 		if err := l.net.Close(); err != nil {

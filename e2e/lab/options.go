@@ -43,6 +43,10 @@ type Options struct {
 	Controller *Program
 	Speaker    *Program
 
+	// Router adds an FRR router on the node LAN and an outside client
+	// behind it (see router.go); Lab.Router is nil without it.
+	Router bool
+
 	// Log receives one line per step (nil: discarded).
 	Log io.Writer
 

@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -268,27 +270,44 @@ func repliers(l *lab.Lab, ip netip.Addr) ([]string, error) {
 // the nodes that answered.
 func oneAnswerer(t *testing.T, l *lab.Lab, ips ...netip.Addr) {
 	t.Helper()
-	for _, ip := range ips {
-		eventually(t, 15*time.Second, "exactly one node answering for "+ip.String(), func() error {
-			macs, err := repliers(l, ip)
-			if err != nil {
-				return err
-			}
-			distinct := map[string]bool{}
-			for _, m := range macs {
-				distinct[m] = true
-			}
-			if len(distinct) != 1 {
-				var who []string
-				for m := range distinct {
-					who = append(who, nodeWithMAC(l, m))
-				}
-				sort.Strings(who)
-				return fmt.Errorf("%d replies from %d nodes %v", len(macs), len(distinct), who)
-			}
-			return nil
-		})
+	if len(ips) == 0 {
+		return
 	}
+	eventually(t, 15*time.Second, fmt.Sprintf("exactly one node answering for each of %v", ips), func() error {
+		// All addresses at once: each probe takes seconds.
+		errs := make([]error, len(ips))
+		var wg sync.WaitGroup
+		for i, ip := range ips {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = singleAnswerer(l, ip)
+			}()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	})
+}
+
+// singleAnswerer probes ip once and says who answered if not exactly one.
+func singleAnswerer(l *lab.Lab, ip netip.Addr) error {
+	macs, err := repliers(l, ip)
+	if err != nil {
+		return err
+	}
+	distinct := map[string]bool{}
+	for _, m := range macs {
+		distinct[m] = true
+	}
+	if len(distinct) != 1 {
+		var who []string
+		for m := range distinct {
+			who = append(who, nodeWithMAC(l, m))
+		}
+		sort.Strings(who)
+		return fmt.Errorf("%s: %d replies from %d nodes %v", ip, len(macs), len(distinct), who)
+	}
+	return nil
 }
 
 // checkOneAnswererAtEnd registers oneAnswerer for ips to run when the test

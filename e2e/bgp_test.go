@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -186,8 +187,9 @@ func host(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen()) }
 // TestBGPWithRouter: three speakers peer with the lab's FRR router, which
 // learns every LoadBalancer IP with one next hop per node that should
 // carry it, and the client behind the router reaches the Service through
-// ECMP; routes go away with the Service, a killed speaker's at the hold
-// time, a stopped speaker's at once.
+// ECMP; externalTrafficPolicy Local advertises only from nodes with a
+// ready endpoint; routes go away with the Service, a killed or stopped
+// (SIGTERM) speaker's at once, a frozen speaker's when the hold time expires.
 func TestBGPWithRouter(t *testing.T) {
 	l := startBGPLab(t)
 	defer timed("BGP with the FRR router")()
@@ -276,13 +278,16 @@ func TestBGPWithRouter(t *testing.T) {
 		unreachable(t, l.Router.Outside, lab.URL(lip, 80))
 	})
 
-	t.Run("killed speaker: next hop gone at the hold time", func(t *testing.T) {
+	t.Run("killed speaker: session closed, next hop gone", func(t *testing.T) {
 		n := l.Nodes[0]
 		waitNexthops(t, l, host(ip), all, 30*time.Second)
 		n.Speaker.Kill()
 		rest := slices.DeleteFunc(slices.Clone(all), func(s string) bool { return s == n.IPv4.String() })
 		d := waitNexthops(t, l, host(ip), rest, 15*time.Second)
-		t.Logf("SIGKILL %s: next hop gone after %v (hold time 3s)", n.Name, d.Round(time.Millisecond))
+		t.Logf("SIGKILL %s: next hop gone after %v", n.Name, d.Round(time.Millisecond))
+		// The kernel closes a killed process's sockets: the router
+		// sees the session end at once; the hold time (3s) bounds the
+		// wait even if it did not.
 		if d > 8*time.Second {
 			t.Errorf("withdrawal took %v, hold time is 3s", d)
 		}
@@ -327,6 +332,42 @@ func TestBGPWithRouter(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitNexthops(t, l, host(ip), all, 60*time.Second)
+	})
+
+	// SIGKILL closes the speaker's TCP session (the kernel sends a FIN),
+	// so the router drops the path at once. A node that stops answering
+	// without closing anything (frozen, cable cut) is found by the hold
+	// timer: freeze the speaker with SIGSTOP.
+	t.Run("frozen speaker: next hop gone when the hold time expires", func(t *testing.T) {
+		n := l.Nodes[2]
+		waitNexthops(t, l, host(ip), all, 30*time.Second)
+		rest := slices.DeleteFunc(slices.Clone(all), func(s string) bool { return s == n.IPv4.String() })
+		pid := n.Speaker.PID()
+		if pid == 0 {
+			t.Fatal("no speaker process")
+		}
+		// The speaker leads its own process group (netlab starts it so).
+		if err := syscall.Kill(-pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		resumed := false
+		resume := func() {
+			if !resumed {
+				resumed = true
+				_ = syscall.Kill(-pid, syscall.SIGCONT)
+			}
+		}
+		t.Cleanup(resume)
+		d := waitNexthops(t, l, host(ip), rest, 15*time.Second)
+		resume()
+		nb, _ := l.Router.FRR.Neighbors()
+		t.Logf("SIGSTOP %s: next hop gone after %v (hold time 3s, keepalive 1s); reset: %s",
+			n.Name, d.Round(time.Millisecond), nb[n.IPv4.String()].LastResetDueTo)
+		if d < 1500*time.Millisecond || d > 8*time.Second {
+			t.Errorf("frozen speaker's path withdrawn after %v, want about the 3s hold time", d)
+		}
+		d = waitNexthops(t, l, host(ip), all, 60*time.Second)
+		t.Logf("SIGCONT %s: next hop back after %v", n.Name, d.Round(time.Millisecond))
 	})
 
 	t.Run("Service deletion withdraws the route", func(t *testing.T) {

@@ -360,4 +360,3 @@ func selectors(in []metav1.LabelSelector) ([]labels.Selector, error) {
 	}
 	return out, nil
 }
-

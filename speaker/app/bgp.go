@@ -29,7 +29,7 @@ import (
 
 // +kubebuilder:rbac:groups=metallb.io,resources=bgppeers;bgpadvertisements;communities;bfdprofiles,verbs=get;list;watch
 // +kubebuilder:rbac:groups=metallb.io,resources=bgppeers/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=metallb.io,resources=servicebgpstatuses,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=metallb.io,resources=servicebgpstatuses,verbs=get;list;watch;create;update;patch;delete;deletecollection
 // +kubebuilder:rbac:groups=metallb.io,resources=servicebgpstatuses/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 

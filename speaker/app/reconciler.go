@@ -48,7 +48,7 @@ const (
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=metallb.io,resources=ipaddresspools;l2advertisements,verbs=get;list;watch
-// +kubebuilder:rbac:groups=metallb.io,resources=servicel2statuses,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=metallb.io,resources=servicel2statuses,verbs=get;list;watch;create;update;patch;delete;deletecollection
 // +kubebuilder:rbac:groups=metallb.io,resources=servicel2statuses/status,verbs=get;update;patch
 
 // reconciler recomputes the whole layer 2 plan on any change. The plan is
@@ -93,7 +93,7 @@ func (r *reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	r.l2.SetAnnounced(want)
 	carried := r.l2.Announced()
 	r.report(plan, carried, byKey)
-	err = r.syncStatuses(ctx, plan, carried, byKey)
+	err = r.syncStatuses(ctx, plan, carried, byKey, alive)
 	// BGP mode: same inputs, its own peers, routes and statuses.
 	if r.bgp != nil {
 		err = errors.Join(err, r.bgp.Reconcile(ctx, nodes, svcs, byKey))
@@ -153,7 +153,7 @@ func (r *reconciler) report(plan map[netip.Addr]announce.Decision, carried map[n
 
 // syncStatuses keeps one ServiceL2Status per Service this node announces,
 // named per node so a handover never has two nodes writing one object.
-func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]announce.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service) error {
+func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]announce.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service, alive map[string]bool) error {
 	want := map[string]v1beta1.MetalLBServiceL2Status{}
 	for ip, d := range plan {
 		if d.Node != r.opts.NodeName || len(carried[ip]) == 0 {
@@ -179,6 +179,7 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 	if err := r.List(ctx, &have, client.InNamespace(r.opts.Namespace), client.MatchingLabels{LabelNode: r.opts.NodeName}); err != nil {
 		return err
 	}
+	r.removeDeadNodesStatuses(ctx, want, alive)
 	seen := map[string]bool{}
 	var firstErr error
 	keep := func(err error) {
@@ -220,6 +221,30 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 		log.FromContext(ctx).Error(firstErr, "updating ServiceL2Status")
 	}
 	return firstErr
+}
+
+// removeDeadNodesStatuses deletes, for the Services this node announces,
+// the ServiceL2Status objects of nodes memberlist reports dead: a crashed
+// or cut-off speaker cannot remove its own. Live nodes clean up their own,
+// so a dual-stack Service announced from two nodes keeps both.
+func (r *reconciler) removeDeadNodesStatuses(ctx context.Context, want map[string]v1beta1.MetalLBServiceL2Status, alive map[string]bool) {
+	if alive == nil || len(want) == 0 {
+		return
+	}
+	var all v1beta1.ServiceL2StatusList
+	if err := r.List(ctx, &all, client.InNamespace(r.opts.Namespace)); err != nil {
+		return
+	}
+	for i := range all.Items {
+		obj := &all.Items[i]
+		node := obj.Labels[LabelNode]
+		key := obj.Labels[LabelServiceNamespace] + "/" + obj.Labels[LabelServiceName]
+		if _, mine := want[key]; mine && node != r.opts.NodeName && !alive[node] {
+			if err := r.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+				log.FromContext(ctx).Error(err, "deleting a dead node's ServiceL2Status", "node", node, "service", key)
+			}
+		}
+	}
 }
 
 // statusName names a per-node status object of a Service: prefix, a short

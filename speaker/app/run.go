@@ -161,7 +161,27 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		// gratuitous bursts go out during it while this node still answers.
 		time.Sleep(opts.Handover)
 	}
+	removeOwnStatuses(cfg, opts)
 	return err
+}
+
+// removeOwnStatuses deletes this node's ServiceL2Status and
+// ServiceBGPStatus objects once it no longer announces anything. The
+// manager's cache has stopped by now, so a fresh direct client is used,
+// with a short deadline: an unreachable API server must not hold up exit.
+func removeOwnStatuses(cfg *rest.Config, opts Options) {
+	c, err := client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	own := []client.DeleteAllOfOption{client.InNamespace(opts.Namespace), client.MatchingLabels{LabelNode: opts.NodeName}}
+	for _, o := range []client.Object{&v1beta1.ServiceL2Status{}, &v1beta1.ServiceBGPStatus{}} {
+		if err := c.DeleteAllOf(ctx, o, own...); err != nil {
+			log.Log.Error(err, "removing this node's status objects on exit", "kind", fmt.Sprintf("%T", o))
+		}
+	}
 }
 
 // readSecret returns the gossip key, or nil (unencrypted, with a warning)

@@ -12,13 +12,17 @@
 //     another;
 //   - withdraw: from the Service delete call to the route's removal, for
 //     the same Services deleted one after another;
-//   - bulk: from the start of creating -bulk Services (no NodePorts, all
-//     selecting one ready backend) to FRR holding every one of them with
-//     three next hops, and back to none after deleting them all.
+//   - bulk, -bulk Services (no NodePorts, all selecting one ready
+//     backend) with the BGPAdvertisement withheld until every Service has
+//     its IP, timing advertisement applied -> every route with three next
+//     hops (the speakers' and BGP's share alone); with -bulk-at-once, again
+//     created all at once with it in place, timing creation -> every route
+//     (API server, controller, speakers and BGP together). Each ends with
+//     deleting them all -> no route left.
 //
 // Needs root and the built binaries (make build):
 //
-//	go run ./hack/bench/bgp -services 50 -bulk 1000
+//	go run ./hack/bench/bgp -services 50 -bulk 1000 [-bulk-at-once]
 package main
 
 import (
@@ -33,6 +37,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -64,18 +69,25 @@ const (
 
 var pool = netip.MustParsePrefix(poolCIDR)
 
+var advertisement = fmt.Sprintf(`apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: {name: bench, namespace: %s}
+spec: {ipAddressPools: [bench]}
+`, lab.ConfigNamespace)
+
 func main() {
 	n := flag.Int("services", 50, "Services created (then deleted) one after another for the latency figures")
 	bulk := flag.Int("bulk", 1000, "Services advertised at once for the bulk figure (0 skips it)")
+	atOnce := flag.Bool("bulk-at-once", false, "also run the bulk phase with the advertisement in place (creation -> routes; adds ~3-4 min on a loaded 2-core machine)")
 	verbose := flag.Bool("v", false, "log the lab's start-up steps")
 	flag.Parse()
-	if err := run(*n, *bulk, *verbose); err != nil {
+	if err := run(*n, *bulk, *atOnce, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-bgp:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, bulk int, verbose bool) error {
+func run(n, bulk int, atOnce, verbose bool) error {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces)")
 	}
@@ -130,8 +142,13 @@ func run(n, bulk int, verbose bool) error {
 		return err
 	}
 	if bulk > 0 {
-		if err := b.bulk(ctx, bulk); err != nil {
+		if err := b.bulk(ctx, bulk, true); err != nil {
 			return err
+		}
+		if atOnce {
+			if err := b.bulk(ctx, bulk, false); err != nil {
+				return err
+			}
 		}
 	}
 	fmt.Printf("total %.0fs\n", time.Since(began).Seconds())
@@ -164,11 +181,6 @@ kind: IPAddressPool
 metadata: {name: bench, namespace: %[1]s}
 spec: {addresses: [%[5]s]}
 ---
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: {name: bench, namespace: %[1]s}
-spec: {ipAddressPools: [bench]}
----
 apiVersion: v1
 kind: Namespace
 metadata: {name: %[6]s}
@@ -183,7 +195,7 @@ spec:
     metadata: {labels: {app: bench}}
     spec:
       containers: [{name: web, image: backend, ports: [{containerPort: 80}]}]
-`, lab.ConfigNamespace, lab.NodeASN, lab.RouterASN, lab.RouterIPv4, poolCIDR, serviceNS)); err != nil {
+`, lab.ConfigNamespace, lab.NodeASN, lab.RouterASN, lab.RouterIPv4, poolCIDR, serviceNS)+"---\n"+advertisement); err != nil {
 		return fmt.Errorf("%v\n%s", err, out)
 	}
 	if err := poll(ctx, 60*time.Second, "BGP sessions from every speaker", func() error {
@@ -301,10 +313,21 @@ func (b *bench) latency(ctx context.Context, n int) error {
 }
 
 // bulk creates n Services at once and waits until the router routes all
-// of them over every node, then deletes them and waits for none.
-func (b *bench) bulk(ctx context.Context, n int) error {
-	fmt.Printf("\nbulk: %d Services (no NodePorts, one shared ready backend), %d speakers\n", n, b.nodes)
+// of them over every node, then deletes them and waits for none. With
+// withhold, the BGPAdvertisement is removed first and applied again once
+// every Service has its IP: that isolates the speakers and BGP from the
+// API server's and the controller's share.
+func (b *bench) bulk(ctx context.Context, n int, withhold bool) error {
+	if withhold {
+		fmt.Printf("\nbulk, advertisement withheld: %d Services with IPs, then the BGPAdvertisement applied; %d speakers\n", n, b.nodes)
+		if out, err := b.l.Kubectl(ctx, "-n", lab.ConfigNamespace, "delete", "bgpadvertisement", "bench"); err != nil {
+			return fmt.Errorf("%v\n%s", err, out)
+		}
+	} else {
+		fmt.Printf("\nbulk, created at once: %d Services (no NodePorts, one shared ready backend), %d speakers\n", n, b.nodes)
+	}
 	b.routes.reset()
+	b.ips.forget("bulk-")
 	began := time.Now()
 	if err := parallel(n, func(i int) error {
 		_, err := b.cs.CoreV1().Services(serviceNS).Create(ctx, service(fmt.Sprintf("bulk-%04d", i)), metav1.CreateOptions{})
@@ -313,11 +336,33 @@ func (b *bench) bulk(ctx context.Context, n int) error {
 		return err
 	}
 	created := time.Since(began)
+	fmt.Printf("  all %d Services created                         %8.2fs\n", n, created.Seconds())
 	var allIPs time.Duration
-	if err := poll(ctx, 5*time.Minute, fmt.Sprintf("%d routes with %d next hops", n, b.nodes), func() error {
+	ipsDone := func() {
 		if allIPs == 0 && b.ips.count("bulk-") == n {
 			allIPs = time.Since(began)
+			fmt.Printf("  all %d have ingress IPs (controller)            %8.2fs\n", n, allIPs.Seconds())
 		}
+	}
+	if withhold {
+		if err := poll(ctx, 3*time.Minute, fmt.Sprintf("%d Services with IPs", n), func() error {
+			if ipsDone(); allIPs == 0 {
+				return fmt.Errorf("%d of %d", b.ips.count("bulk-"), n)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if got := b.routes.countPresent(); got != 0 {
+			return fmt.Errorf("%d routes without a BGPAdvertisement", got)
+		}
+		began = time.Now()
+		if out, err := b.l.Apply(ctx, advertisement); err != nil {
+			return fmt.Errorf("%v\n%s", err, out)
+		}
+	}
+	if err := poll(ctx, 5*time.Minute, fmt.Sprintf("%d routes with %d next hops", n, b.nodes), func() error {
+		ipsDone()
 		if got := b.routes.countFull(b.nodes); got < n {
 			return fmt.Errorf("%d of %d routed over %d nodes (%d with IPs)", got, n, b.nodes, b.ips.count("bulk-"))
 		}
@@ -326,9 +371,6 @@ func (b *bench) bulk(ctx context.Context, n int) error {
 		return err
 	}
 	routed := b.routes.lastFull().Sub(began)
-	if allIPs == 0 {
-		allIPs = time.Since(began)
-	}
 	sum, err := b.l.Router.FRR.Summary()
 	if err != nil {
 		return err
@@ -337,10 +379,12 @@ func (b *bench) bulk(ctx context.Context, n int) error {
 	for _, nd := range b.l.Nodes {
 		rcvd = append(rcvd, sum["ipv4Unicast"][nd.IPv4.String()].PrefixesReceived)
 	}
-	fmt.Printf("  all %d Services created                        %8.2fs\n", n, created.Seconds())
-	fmt.Printf("  all %d have ingress IPs (controller)           %8.2fs\n", n, allIPs.Seconds())
-	fmt.Printf("  all %d routed via %d next hops in the router      %8.2fs   (FRR prefixes received per speaker: %v)\n", n, b.nodes, routed.Seconds(), rcvd)
-	fmt.Printf("  last route after the last IP                   %8.2fs\n", max(routed-allIPs, 0).Seconds())
+	if withhold {
+		fmt.Printf("  BGPAdvertisement applied -> all %d routed via %d next hops %8.2fs   (FRR prefixes received per speaker: %v)\n", n, b.nodes, routed.Seconds(), rcvd)
+	} else {
+		fmt.Printf("  all %d routed via %d next hops in the router       %8.2fs   (FRR prefixes received per speaker: %v)\n", n, b.nodes, routed.Seconds(), rcvd)
+		fmt.Printf("  last route after the last IP                    %8.2fs\n", max(routed-allIPs, 0).Seconds())
+	}
 
 	delBegan := time.Now()
 	if err := parallel(n, func(i int) error {
@@ -356,7 +400,7 @@ func (b *bench) bulk(ctx context.Context, n int) error {
 	}); err != nil {
 		return err
 	}
-	fmt.Printf("  all %d deleted -> all routes gone              %8.2fs\n", n, b.routes.lastGone().Sub(delBegan).Seconds())
+	fmt.Printf("  all %d deleted -> all routes gone               %8.2fs\n", n, b.routes.lastGone().Sub(delBegan).Seconds())
 	return nil
 }
 
@@ -475,12 +519,23 @@ func (w *ipWatch) get(name string) (netip.Addr, time.Time, bool) {
 	return s.ip, s.at, ok
 }
 
+// forget drops the Services whose names start with prefix.
+func (w *ipWatch) forget(prefix string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for name := range w.seen {
+		if strings.HasPrefix(name, prefix) {
+			delete(w.seen, name)
+		}
+	}
+}
+
 func (w *ipWatch) count(prefix string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c := 0
 	for name := range w.seen {
-		if len(name) >= len(prefix) && name[:len(prefix)] == prefix {
+		if strings.HasPrefix(name, prefix) {
 			c++
 		}
 	}

@@ -138,8 +138,14 @@ spec:
 // returns them.
 func lbIPs(t *testing.T, l *lab.Lab, ns, name string, n int) []netip.Addr {
 	t.Helper()
+	return lbIPsWithin(t, l, ns, name, n, 30*time.Second)
+}
+
+// lbIPsWithin is lbIPs with its own deadline.
+func lbIPsWithin(t *testing.T, l *lab.Lab, ns, name string, n int, timeout time.Duration) []netip.Addr {
+	t.Helper()
 	var ips []netip.Addr
-	eventually(t, 30*time.Second, fmt.Sprintf("%d LoadBalancer IPs for %s/%s", n, ns, name), func() error {
+	eventually(t, timeout, fmt.Sprintf("%d LoadBalancer IPs for %s/%s", n, ns, name), func() error {
 		svc, err := l.Client.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err

@@ -100,7 +100,10 @@ spec:
 %[3]s
 `, ns, n, podSpec))
 	t.Cleanup(func() {
-		_, _ = l.Kubectl(context.Background(), "delete", "namespace", ns, "--wait=false")
+		// Wait for the Pods to go: the lab schedules by Pod count, and
+		// tests after this one expect an empty cluster (one seed replica
+		// per node).
+		_, _ = l.Kubectl(context.Background(), "delete", "namespace", ns, "--wait", "--timeout=60s")
 	})
 }
 

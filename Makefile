@@ -78,7 +78,7 @@ bench-bgp: deps ## route announce/withdraw latency into FRR's RIB; 1,000 prefixe
 	$(GO) test -count=1 -run '^$$' -bench FRRConvergence -benchtime 1x ./internal/bgp/
 
 demo: deps tools build
-	$(GO) run ./hack/demo
+	$(GO) run ./e2e/cmd/demo
 
 demo-down:
 	$(GO) run ./e2e/cmd/lab down

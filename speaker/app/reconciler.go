@@ -93,7 +93,7 @@ func (r *reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	r.l2.SetAnnounced(want)
 	carried := r.l2.Announced()
 	r.report(plan, carried, byKey)
-	err = r.syncStatuses(ctx, plan, carried, byKey, alive)
+	err = r.syncStatuses(ctx, plan, carried, byKey, alive, len(nodes))
 	// BGP mode: same inputs, its own peers, routes and statuses.
 	if r.bgp != nil {
 		err = errors.Join(err, r.bgp.Reconcile(ctx, nodes, svcs, byKey))
@@ -153,7 +153,7 @@ func (r *reconciler) report(plan map[netip.Addr]announce.Decision, carried map[n
 
 // syncStatuses keeps one ServiceL2Status per Service this node announces,
 // named per node so a handover never has two nodes writing one object.
-func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]announce.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service, alive map[string]bool) error {
+func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]announce.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service, alive map[string]bool, nodeCount int) error {
 	want := map[string]v1beta1.MetalLBServiceL2Status{}
 	for ip, d := range plan {
 		if d.Node != r.opts.NodeName || len(carried[ip]) == 0 {
@@ -179,7 +179,7 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 	if err := r.List(ctx, &have, client.InNamespace(r.opts.Namespace), client.MatchingLabels{LabelNode: r.opts.NodeName}); err != nil {
 		return err
 	}
-	r.removeDeadNodesStatuses(ctx, want, alive)
+	r.removeDeadNodesStatuses(ctx, want, alive, nodeCount)
 	seen := map[string]bool{}
 	var firstErr error
 	keep := func(err error) {
@@ -227,8 +227,14 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 // the ServiceL2Status objects of nodes memberlist reports dead: a crashed
 // or cut-off speaker cannot remove its own. Live nodes clean up their own,
 // so a dual-stack Service announced from two nodes keeps both.
-func (r *reconciler) removeDeadNodesStatuses(ctx context.Context, want map[string]v1beta1.MetalLBServiceL2Status, alive map[string]bool) {
+func (r *reconciler) removeDeadNodesStatuses(ctx context.Context, want map[string]v1beta1.MetalLBServiceL2Status, alive map[string]bool, nodeCount int) {
 	if alive == nil || len(want) == 0 {
+		return
+	}
+	// A node cut off from the LAN sees every other node dead and would
+	// delete the real owner's status. Only a speaker that sees a majority
+	// of nodes alive may clean up after the others.
+	if nodeCount >= 3 && 2*len(alive) <= nodeCount {
 		return
 	}
 	var all v1beta1.ServiceL2StatusList

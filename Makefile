@@ -74,8 +74,9 @@ bench-controller: ## N pending Services, then the controller starts: time to all
 bench-failover: deps build tools ## client outage on node death, link loss and speaker crash (p50/p99/max); speaker RSS at 1,000 IPs
 	$(GO) run ./hack/bench/failover
 
-bench-bgp: deps ## route announce/withdraw latency into FRR's RIB; 1,000 prefixes from 3 speakers
+bench-bgp: deps build tools ## FRR convergence of the GoBGP speaker, then Service IP -> route in the lab router (p50/p99) and 1,000 Services
 	$(GO) test -count=1 -run '^$$' -bench FRRConvergence -benchtime 1x ./internal/bgp/
+	$(GO) run ./hack/bench/bgp -services 50 -bulk 1000
 
 demo: deps tools build
 	$(GO) run ./e2e/cmd/demo

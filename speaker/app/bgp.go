@@ -62,6 +62,7 @@ const (
 // change of their message.
 type BGPSpeaker struct {
 	c         client.Client
+	api       client.Reader // uncached reads; the speaker's run sets it, else c
 	recorder  events.EventRecorder
 	node      string
 	namespace string
@@ -79,7 +80,7 @@ type BGPSpeaker struct {
 // NewBGPSpeaker returns the component; no GoBGP runs until a BGPPeer
 // selects the node.
 func NewBGPSpeaker(c client.Client, rec events.EventRecorder, node, namespace string, newServer NewBGPServerFunc) *BGPSpeaker {
-	return &BGPSpeaker{c: c, recorder: rec, node: node, namespace: namespace, newServer: newServer,
+	return &BGPSpeaker{c: c, api: c, recorder: rec, node: node, namespace: namespace, newServer: newServer,
 		told: map[string]string{}, served: map[string]bool{}}
 }
 

@@ -193,12 +193,7 @@ func (b *BGPSpeaker) syncBGPStatuses(ctx context.Context, services map[string][]
 			Name:      statusName("bgp-", key, b.node),
 			Labels:    map[string]string{LabelNode: b.node, LabelServiceName: st.ServiceName, LabelServiceNamespace: st.ServiceNamespace},
 		}}
-		if err := b.c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			keep(err)
-			continue
-		}
-		obj.Status = st
-		keep(b.c.Status().Update(ctx, obj))
+		keep(createWithStatus(ctx, b.c, b.api, obj, func() { obj.Status = st }))
 	}
 	if firstErr != nil {
 		log.FromContext(ctx).Error(firstErr, "updating ServiceBGPStatus")

@@ -55,6 +55,7 @@ const (
 // cheap (pure, in memory) and level-based, so one key serves every event.
 type reconciler struct {
 	client.Client
+	api       client.Reader // uncached reads, where the cache may lag
 	opts      Options
 	l2        *layer2.Announcer
 	members   *members.Members
@@ -210,12 +211,7 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 			Name:      statusName("l2-", key, r.opts.NodeName),
 			Labels:    map[string]string{LabelNode: r.opts.NodeName, LabelServiceName: st.ServiceName, LabelServiceNamespace: st.ServiceNamespace},
 		}}
-		if err := r.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			keep(err)
-			continue
-		}
-		obj.Status = st
-		keep(r.Status().Update(ctx, obj))
+		keep(createWithStatus(ctx, r.Client, r.api, obj, func() { obj.Status = st }))
 	}
 	if firstErr != nil {
 		log.FromContext(ctx).Error(firstErr, "updating ServiceL2Status")

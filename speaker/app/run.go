@@ -100,13 +100,14 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	}, []string{"ip", "node", "protocol"})
 	_ = crmetrics.Registry.Register(announced)
 	r := &reconciler{
-		Client: mgr.GetClient(), opts: opts, l2: l2, members: ml, announced: announced,
+		Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts, l2: l2, members: ml, announced: announced,
 		recorder: mgr.GetEventRecorder("barelb-speaker"), told: map[string]string{},
 	}
 	// BGP mode: GoBGP starts only once a BGPPeer selects this node.
 	r.bgp = NewBGPSpeaker(mgr.GetClient(), r.recorder, opts.NodeName, opts.Namespace, func(routerID netip.Addr) (BGPServer, error) {
 		return bgp.New(logger.WithName("bgp"), crmetrics.Registry, bgp.Options{RouterID: routerID})
 	})
+	r.bgp.api = mgr.GetAPIReader()
 	if err := mgr.Add(r.bgp); err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func startBGPLab(t *testing.T) *lab.Lab {
 		Log:        os.Stdout,
 		Manifests:  []string{filepath.Join(root, "config", "crd"), filepath.Join(root, "config", "rbac")},
 		Controller: &lab.Program{Path: ctrl, Args: []string{"--leader-elect=false"}},
-		Speaker:    &lab.Program{Path: spk, Args: []string{"--node-name=$(NODE_NAME)", "--ml-bind-addr=$(NODE_IP)"}},
+		Speaker:    &lab.Program{Path: spk, Args: lab.SpeakerArgs()},
 	}
 	l, err := lab.Start(context.Background(), opts)
 	if err != nil {

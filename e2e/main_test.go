@@ -77,7 +77,7 @@ func run(m *testing.M) int {
 		opts.Controller = &lab.Program{Path: p, Args: []string{"--leader-elect=false"}}
 	}
 	if p := binary(root, "BARELB_SPEAKER", "speaker"); p != "" {
-		opts.Speaker = &lab.Program{Path: p, Args: []string{"--node-name=$(NODE_NAME)", "--ml-bind-addr=$(NODE_IP)"}}
+		opts.Speaker = &lab.Program{Path: p, Args: lab.SpeakerArgs()}
 	}
 	theLab, err = lab.Start(ctx, opts)
 	if err != nil {

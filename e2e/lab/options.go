@@ -82,3 +82,11 @@ func (o *Options) defaults() {
 		o.Log = io.Discard
 	}
 }
+
+// SpeakerArgs are the arguments every lab runs barelb's speaker with. The
+// node's LAN address is memberlist's; mgmt0 carries only API server
+// traffic, like a management NIC, so the speaker never announces on it
+// (the seed's L2Advertisement lists no interfaces).
+func SpeakerArgs() []string {
+	return []string{"--node-name=$(NODE_NAME)", "--ml-bind-addr=$(NODE_IP)", "--ignore-interfaces=" + mgmtDev}
+}

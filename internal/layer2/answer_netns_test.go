@@ -154,3 +154,42 @@ func maddr(t *testing.T, n *node) string {
 	}
 	return out
 }
+
+// TestReassertAfterFlap: another node announces node1's addresses for a
+// moment and goes quiet (a membership flap); its burst left the client's
+// cache on it. Reassert on node1 moves the cache back without the client
+// having to ask.
+func TestReassertAfterFlap(t *testing.T) {
+	t.Parallel()
+	l := newLAN(t, 2)
+	n1, n2 := l.nodes[0], l.nodes[1]
+	mac1, mac2 := n1.mac(t, "eth0"), n2.mac(t, "eth0")
+	n1.announce(ipV4, ipV6)
+	n1.waitBurst(t, ipV4, n1.a.opts.BurstCount)
+	n1.waitBurst(t, ipV6, n1.a.opts.BurstCount)
+	_ = l.client.Exec("ping", "-c1", "-W0.3", lbV4)
+	_ = l.client.Exec("ping", "-6", "-c1", "-W0.3", lbV6)
+
+	// The flap: node2 takes over, its first rounds reach the client, and
+	// it lets go again.
+	n2.announce(ipV4, ipV6)
+	eventually(t, 5*time.Second, func() (bool, string) {
+		v4, v6 := l.neigh(lbV4), l.neigh(lbV6)
+		return v4 == mac2 && v6 == mac2, fmt.Sprintf("client has %s at %s and %s at %s, want node2's %s", lbV4, v4, lbV6, v6, mac2)
+	})
+	n2.announce()
+	before4 := n1.counter(t, "metallb_layer2_gratuitous_sent", ipV4)
+	before6 := n1.counter(t, "metallb_layer2_gratuitous_sent", ipV6)
+
+	n1.a.Reassert()
+	eventually(t, 5*time.Second, func() (bool, string) {
+		v4, v6 := l.neigh(lbV4), l.neigh(lbV6)
+		return v4 == mac1 && v6 == mac1, fmt.Sprintf("client has %s at %s and %s at %s, want node1's %s back", lbV4, v4, lbV6, v6, mac1)
+	})
+	if g := n1.counter(t, "metallb_layer2_gratuitous_sent", ipV4); g <= before4 {
+		t.Errorf("node1 sent no new gratuitous ARP for %s (%v before, %v after)", ipV4, before4, g)
+	}
+	if g := n1.counter(t, "metallb_layer2_gratuitous_sent", ipV6); g <= before6 {
+		t.Errorf("node1 sent no new advertisement for %s (%v before, %v after)", ipV6, before6, g)
+	}
+}

@@ -72,3 +72,21 @@ func (a *Announcer) refresh() {
 		a.announceOnce(j.l, j.ip, 0)
 	}
 }
+
+// Reassert sends a fresh gratuitous burst for every IP this node carries.
+// Another node may have announced one of them for a moment (a membership
+// flap when a partition heals: the returning node's stale "dead" gossip
+// makes the others drop a live member until it refutes). That node's
+// burst moved the LAN's caches to it and it went quiet again; only the
+// real owner announcing once more moves them back before they time out.
+func (a *Announcer) Reassert() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, l := range a.links {
+		for ip, e := range a.announced {
+			if a.carries(l, ip, e) {
+				a.startBurst(l, ip, e.epoch)
+			}
+		}
+	}
+}

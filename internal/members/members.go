@@ -37,7 +37,10 @@ type Options struct {
 	// OnChange is called (from memberlist's goroutines) when a member
 	// joins, leaves or is declared dead. It must not block.
 	OnChange func()
-	Log      logr.Logger
+	// OnJoin, if set, is also called when a member joins or comes back
+	// (a restart, a healed partition, a refuted death). It must not block.
+	OnJoin func(name string)
+	Log    logr.Logger
 }
 
 // Members is a running memberlist.
@@ -69,7 +72,7 @@ func New(opts Options) (*Members, error) {
 		c.SecretKey = k[:]
 	}
 	c.Logger = log.New(logWriter{opts.Log}, "", 0)
-	c.Events = &events{onChange: opts.OnChange}
+	c.Events = &events{onChange: opts.OnChange, onJoin: opts.OnJoin, log: opts.Log}
 	ml, err := memberlist.Create(c)
 	if err != nil {
 		return nil, fmt.Errorf("starting memberlist on %s: %w", net.JoinHostPort(opts.BindAddr, strconv.Itoa(opts.BindPort)), err)
@@ -114,10 +117,28 @@ func (m *Members) Leave(timeout time.Duration) error {
 	return err
 }
 
-type events struct{ onChange func() }
+type events struct {
+	onChange func()
+	onJoin   func(string)
+	log      logr.Logger
+}
 
-func (e *events) NotifyJoin(*memberlist.Node)   { e.fire() }
-func (e *events) NotifyLeave(*memberlist.Node)  { e.fire() }
+// Membership changes are rare and are what moves addresses, so they are
+// logged at info level: an operator reading one node's log can tell why
+// it took over or let go.
+func (e *events) NotifyJoin(n *memberlist.Node) {
+	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
+	if e.onJoin != nil {
+		e.onJoin(n.Name)
+	}
+	e.fire()
+}
+
+func (e *events) NotifyLeave(n *memberlist.Node) {
+	e.log.Info("member left or failed", "member", n.Name, "addr", n.Address())
+	e.fire()
+}
+
 func (e *events) NotifyUpdate(*memberlist.Node) {}
 func (e *events) fire() {
 	if e.onChange != nil {

@@ -5,8 +5,13 @@ package app
 
 import (
 	"flag"
+	"fmt"
 	"os"
+	"path"
+	"strings"
 	"time"
+
+	"github.com/barelb/barelb/internal/layer2"
 )
 
 // Options configure a speaker.
@@ -29,6 +34,12 @@ type Options struct {
 	// has left memberlist, so the new owner's gratuitous burst lands first.
 	Handover time.Duration
 
+	// IgnoreInterfaces lists interface names or globs (mgmt*) that
+	// announcements without an interfaces list skip, on top of the
+	// container and CNI interfaces layer2.DefaultIgnore skips: a
+	// management NIC that is not the Services' LAN, for instance.
+	IgnoreInterfaces string
+
 	MetricsAddr string
 	HealthAddr  string
 }
@@ -47,6 +58,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ProbeTimeout, "ml-probe-timeout", 100*time.Millisecond, "memberlist probe timeout")
 	fs.IntVar(&o.SuspicionMult, "ml-suspicion-mult", 2, "memberlist suspicion multiplier")
 	fs.DurationVar(&o.Handover, "handover", 1500*time.Millisecond, "on SIGTERM, how long to keep answering after leaving memberlist")
+	fs.StringVar(&o.IgnoreInterfaces, "ignore-interfaces", "", "comma-separated interface names or globs (mgmt*) never used by L2Advertisements that list no interfaces")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":7474", "Prometheus metrics listen address (0 disables)")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":7475", "/healthz and /readyz listen address (0 disables)")
 }
@@ -56,4 +68,28 @@ func defaultNamespace() string {
 		return ns
 	}
 	return "metallb-system"
+}
+
+// ignoreFunc is layer2.DefaultIgnore extended by --ignore-interfaces. A
+// malformed glob is an error at start-up, not a pattern that silently
+// matches nothing.
+func ignoreFunc(spec string) (func(string) bool, error) {
+	var globs []string
+	for _, g := range strings.Split(spec, ",") {
+		if g = strings.TrimSpace(g); g == "" {
+			continue
+		}
+		if _, err := path.Match(g, ""); err != nil {
+			return nil, fmt.Errorf("--ignore-interfaces: bad pattern %q: %w", g, err)
+		}
+		globs = append(globs, g)
+	}
+	return func(name string) bool {
+		for _, g := range globs {
+			if ok, _ := path.Match(g, name); ok {
+				return true
+			}
+		}
+		return layer2.DefaultIgnore(name)
+	}, nil
 }

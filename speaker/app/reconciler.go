@@ -55,7 +55,10 @@ const (
 // cheap (pure, in memory) and level-based, so one key serves every event.
 type reconciler struct {
 	client.Client
-	api       client.Reader // uncached reads, where the cache may lag
+	api client.Reader // uncached reads, where the cache may lag
+	// rejoined is set when a member joins: after planning with it, the
+	// IPs this node keeps get a fresh gratuitous burst (layer2.Reassert).
+	rejoined  *atomic.Bool
 	opts      Options
 	l2        *layer2.Announcer
 	members   *members.Members
@@ -92,8 +95,11 @@ func (r *reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		}
 	}
 	r.l2.SetAnnounced(want)
+	if r.rejoined != nil && r.rejoined.Swap(false) {
+		r.l2.Reassert()
+	}
 	carried := r.l2.Announced()
-	r.report(plan, carried, byKey)
+	r.report(ctx, plan, carried, byKey)
 	err = r.syncStatuses(ctx, plan, carried, byKey, alive, len(nodes))
 	// BGP mode: same inputs, its own peers, routes and statuses.
 	if r.bgp != nil {
@@ -104,7 +110,7 @@ func (r *reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 
 // report emits, once per change, the Event a Service's owner needs: which
 // node announces it, or why this node cannot although it won.
-func (r *reconciler) report(plan map[netip.Addr]announce.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service) {
+func (r *reconciler) report(ctx context.Context, plan map[netip.Addr]announce.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	mine := map[netip.Addr]bool{}
@@ -137,8 +143,14 @@ func (r *reconciler) report(plan map[netip.Addr]announce.Decision, carried map[n
 			}
 		}
 	}
+	for ip := range mine {
+		if !r.mine[ip] {
+			log.FromContext(ctx).Info("announcing", "ip", ip, "services", plan[ip].Services, "interfaces", carried[ip])
+		}
+	}
 	for ip := range r.mine {
 		if !mine[ip] {
+			log.FromContext(ctx).Info("stopped announcing", "ip", ip)
 			// Covers IPs that left the plan altogether (Service deleted),
 			// which the loop above never sees.
 			r.announced.DeleteLabelValues(ip.String(), r.opts.NodeName, "layer2")
@@ -244,6 +256,8 @@ func (r *reconciler) removeDeadNodesStatuses(ctx context.Context, want map[strin
 		if _, mine := want[key]; mine && node != r.opts.NodeName && !alive[node] {
 			if err := r.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
 				log.FromContext(ctx).Error(err, "deleting a dead node's ServiceL2Status", "node", node, "service", key)
+			} else if err == nil {
+				log.FromContext(ctx).Info("removed a dead node's ServiceL2Status", "deadNode", node, "service", key)
 			}
 		}
 	}

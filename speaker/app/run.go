@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -79,17 +81,27 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		default: // a reconcile is already pending; it will see this change
 		}
 	}
-	l2, err := layer2.New(logger.WithName("layer2"), crmetrics.Registry, layer2.Options{OnChange: func(layer2.Change) { trigger() }})
+	ignore, err := ignoreFunc(opts.IgnoreInterfaces)
+	if err != nil {
+		return err
+	}
+	l2, err := layer2.New(logger.WithName("layer2"), crmetrics.Registry, layer2.Options{Ignore: ignore, OnChange: func(layer2.Change) { trigger() }})
 	if err != nil {
 		return err
 	}
 	var ml *members.Members
+	var rejoined atomic.Bool // a member joined: reassert our IPs (reconciler.rejoined)
 	if !opts.MemberlistDisabled {
 		secret := readSecret(ctx, mgr.GetAPIReader(), opts)
 		if ml, err = members.New(members.Options{
 			NodeName: opts.NodeName, BindAddr: opts.MemberlistBindAddr, BindPort: opts.MemberlistPort, Secret: secret,
 			ProbeInterval: opts.ProbeInterval, ProbeTimeout: opts.ProbeTimeout, SuspicionMult: opts.SuspicionMult,
 			OnChange: trigger, Log: logger.WithName("memberlist"),
+			OnJoin: func(name string) {
+				if name != opts.NodeName {
+					rejoined.Store(true)
+				}
+			},
 		}); err != nil {
 			return err
 		}
@@ -100,7 +112,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	}, []string{"ip", "node", "protocol"})
 	_ = crmetrics.Registry.Register(announced)
 	r := &reconciler{
-		Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts, l2: l2, members: ml, announced: announced,
+		Client: mgr.GetClient(), api: mgr.GetAPIReader(), rejoined: &rejoined, opts: opts, l2: l2, members: ml, announced: announced,
 		recorder: mgr.GetEventRecorder("barelb-speaker"), told: map[string]string{},
 	}
 	// BGP mode: GoBGP starts only once a BGPPeer selects this node.
@@ -122,6 +134,14 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		&v1beta2.BGPPeer{}, &v1beta1.BGPAdvertisement{}, &v1beta1.Community{}, &v1beta1.BFDProfile{}, &corev1.Secret{}} {
 		b = b.Watches(o, all, builder.WithPredicates())
 	}
+	// This node's own status objects: the cache can lag behind our own
+	// writes, and a stale entry (one another node deleted, say) would
+	// otherwise stand until some unrelated change. Watching them re-runs
+	// the plan once the cache has caught up; unchanged statuses cost no
+	// write, so our own updates settle after one extra pass.
+	own := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetLabels()[LabelNode] == opts.NodeName })
+	b = b.Watches(&v1beta1.ServiceL2Status{}, all, builder.WithPredicates(own)).
+		Watches(&v1beta1.ServiceBGPStatus{}, all, builder.WithPredicates(own))
 	if err := b.Complete(r); err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 // lab.Program). Leader election is off: there is one controller.
 var (
 	defaultControllerArgs = []string{"--leader-elect=false"}
-	defaultSpeakerArgs    = []string{"--node-name=$(NODE_NAME)", "--ml-bind-addr=$(NODE_IP)"}
+	defaultSpeakerArgs    = lab.SpeakerArgs()
 )
 
 func (c *config) bind(fs *flag.FlagSet) {

@@ -117,7 +117,7 @@ func run(n, bulk int, atOnce, verbose bool) error {
 		Log:        logw,
 		Manifests:  []string{filepath.Join(root, "config", "crd"), filepath.Join(root, "config", "rbac")},
 		Controller: &lab.Program{Path: ctrl, Args: []string{"--leader-elect=false"}},
-		Speaker:    &lab.Program{Path: spk, Args: []string{"--node-name=$(NODE_NAME)", "--ml-bind-addr=$(NODE_IP)"}},
+		Speaker:    &lab.Program{Path: spk, Args: lab.SpeakerArgs()},
 	})
 	if err != nil {
 		return err

@@ -104,7 +104,7 @@ func run(runs, ips int) error {
 		Prefix:     "bfo",
 		Manifests:  []string{filepath.Join(root, "config", "crd"), filepath.Join(root, "config", "rbac")},
 		Controller: &lab.Program{Path: ctrlBin, Args: []string{"--leader-elect=false"}},
-		Speaker:    &lab.Program{Path: spkBin, Args: []string{"--node-name=$(NODE_NAME)", "--ml-bind-addr=$(NODE_IP)"}},
+		Speaker:    &lab.Program{Path: spkBin, Args: lab.SpeakerArgs()},
 	})
 	if err != nil {
 		return err

@@ -46,7 +46,10 @@ func (c *arpCapture) Write(p []byte) (int, error) {
 func startARPCapture(t *testing.T, l *lab.Lab) *arpCapture {
 	t.Helper()
 	c := &arpCapture{done: make(chan struct{})}
-	c.cmd = exec.Command("ip", "netns", "exec", l.ClientNS.Name, "tcpdump", "-l", "-n", "-e", "-i", "eth0", "arp")
+	// --immediate-mode: without it libpcap hands packets over a block at
+	// a time (or after a 1 s timeout), and SIGINT can end tcpdump with the
+	// last block, the whole takeover burst, never printed.
+	c.cmd = exec.Command("ip", "netns", "exec", l.ClientNS.Name, "tcpdump", "--immediate-mode", "-l", "-n", "-e", "-i", "eth0", "arp")
 	c.cmd.Stdout = c
 	stderr, err := c.cmd.StderrPipe()
 	if err != nil {

@@ -172,7 +172,37 @@ func hostNFTables() string {
 func dumpLogs(l *lab.Lab) {
 	for _, c := range l.Components() {
 		fmt.Printf("---- %s (%s), last lines:\n%s\n", c.Name, c.Log, c.Tail(15))
+		if strings.HasPrefix(c.Name, "barelb-speaker") {
+			// A speaker's tail is mostly shutdown; what explains a failed
+			// failover is its membership and announcement history.
+			fmt.Printf("---- %s: membership, announcements and errors:\n%s\n", c.Name, speakerStory(c.Log, 40))
+		}
 	}
+}
+
+// speakerStory returns the last n lines of a speaker log that record a
+// membership change, an announcement change, a status cleanup or an error.
+func speakerStory(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var keep []string
+	for _, line := range strings.Split(string(data), "\n") {
+		for _, k := range []string{`"member joined"`, `"member left or failed"`, `"announcing"`, `"stopped announcing"`, `"removed a dead node's`, `"level":"error"`} {
+			if strings.Contains(line, k) {
+				if len(line) > 400 {
+					line = line[:400] + "..."
+				}
+				keep = append(keep, line)
+				break
+			}
+		}
+	}
+	if len(keep) > n {
+		keep = keep[len(keep)-n:]
+	}
+	return strings.Join(keep, "\n")
 }
 
 var (

@@ -58,9 +58,10 @@ e2e: deps build ## the end-to-end suite on the lab (root)
 	KUBEBUILDER_ASSETS=$(TOOLS) BARELB_E2E=1 $(GO) test -count=1 -timeout 25m -v ./e2e/...
 
 test: deps lint verify-generated build ## every test: lint, generated files, unit, envtest, namespaces, e2e lab, fuzz
-	@start=$$(date +%s); \
-	KUBEBUILDER_ASSETS=$(TOOLS) BARELB_E2E=1 $(GO) test -count=1 -timeout 25m ./... ; \
-	rc=$$?; echo "make test: go test took $$(( $$(date +%s) - start ))s"; exit $$rc
+	@start=$$(date +%s); summary=$$(mktemp); \
+	KUBEBUILDER_ASSETS=$(TOOLS) BARELB_E2E=1 BARELB_E2E_SUMMARY=$$summary $(GO) test -count=1 -timeout 25m ./... ; \
+	rc=$$?; cat $$summary; rm -f $$summary; \
+	echo "make test: go test took $$(( $$(date +%s) - start ))s"; exit $$rc
 	$(MAKE) fuzz
 
 bench: bench-alloc bench-controller bench-bgp bench-failover ## every benchmark; prints figures

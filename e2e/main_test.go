@@ -223,12 +223,22 @@ func timed(what string) func() {
 	return func() { record(what, time.Since(began)) }
 }
 
+// printTimings prints the summary, and also writes it to
+// $BARELB_E2E_SUMMARY when set: go test shows a passing package's output
+// only with -v, so make test prints that file at the end instead.
 func printTimings(l *lab.Lab) {
-	fmt.Println("e2e timings:")
+	var b strings.Builder
+	b.WriteString("e2e timings:\n")
 	for _, p := range l.Timings {
-		fmt.Printf("  lab up: %-26s %6.1fs\n", p.Phase, p.D.Seconds())
+		fmt.Fprintf(&b, "  lab up: %-26s %6.1fs\n", p.Phase, p.D.Seconds())
 	}
 	for _, t := range timings {
-		fmt.Printf("  %-34s %6.1fs\n", t.Phase, t.D.Seconds())
+		fmt.Fprintf(&b, "  %-34s %6.1fs\n", t.Phase, t.D.Seconds())
+	}
+	fmt.Print(b.String())
+	if p := os.Getenv("BARELB_E2E_SUMMARY"); p != "" {
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: writing the timing summary:", err)
+		}
 	}
 }

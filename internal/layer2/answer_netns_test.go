@@ -119,11 +119,7 @@ func TestTakeoverBurstUpdatesClient(t *testing.T) {
 	l := newLAN(t, 2)
 	n1, n2 := l.nodes[0], l.nodes[1]
 	mac1, mac2 := n1.mac(t, "eth0"), n2.mac(t, "eth0")
-	n1.announce(ipV4, ipV6)
-	n1.waitBurst(t, ipV4, n1.a.opts.BurstCount)
-	n1.waitBurst(t, ipV6, n1.a.opts.BurstCount)
-	_ = l.client.Exec("ping", "-c1", "-W0.3", lbV4)
-	_ = l.client.Exec("ping", "-6", "-c1", "-W0.3", lbV6)
+	settleOn(t, l, n1)
 	for _, ip := range []string{lbV4, lbV6} {
 		if got := l.neigh(ip); got != mac1 {
 			t.Fatalf("client resolved %s to %q, want node1's %s", ip, got, mac1)
@@ -132,10 +128,7 @@ func TestTakeoverBurstUpdatesClient(t *testing.T) {
 
 	n1.announce()
 	n2.announce(ipV4, ipV6)
-	eventually(t, 5*time.Second, func() (bool, string) {
-		v4, v6 := l.neigh(lbV4), l.neigh(lbV6)
-		return v4 == mac2 && v6 == mac2, fmt.Sprintf("client has %s at %s and %s at %s, want node2's %s", lbV4, v4, lbV6, v6, mac2)
-	})
+	l.waitNeighBoth(t, mac2, "node2's")
 	for _, ip := range []netip.Addr{ipV4, ipV6} {
 		if r := n2.counter(t, "metallb_layer2_requests_received", ip); r != 0 {
 			t.Errorf("node2 received %v requests for %s: the client asked instead of being told", r, ip)
@@ -164,32 +157,43 @@ func TestReassertAfterFlap(t *testing.T) {
 	l := newLAN(t, 2)
 	n1, n2 := l.nodes[0], l.nodes[1]
 	mac1, mac2 := n1.mac(t, "eth0"), n2.mac(t, "eth0")
-	n1.announce(ipV4, ipV6)
-	n1.waitBurst(t, ipV4, n1.a.opts.BurstCount)
-	n1.waitBurst(t, ipV6, n1.a.opts.BurstCount)
-	_ = l.client.Exec("ping", "-c1", "-W0.3", lbV4)
-	_ = l.client.Exec("ping", "-6", "-c1", "-W0.3", lbV6)
+	settleOn(t, l, n1)
 
 	// The flap: node2 takes over, its first rounds reach the client, and
 	// it lets go again.
 	n2.announce(ipV4, ipV6)
-	eventually(t, 5*time.Second, func() (bool, string) {
-		v4, v6 := l.neigh(lbV4), l.neigh(lbV6)
-		return v4 == mac2 && v6 == mac2, fmt.Sprintf("client has %s at %s and %s at %s, want node2's %s", lbV4, v4, lbV6, v6, mac2)
-	})
+	l.waitNeighBoth(t, mac2, "node2's")
 	n2.announce()
 	before4 := n1.counter(t, "metallb_layer2_gratuitous_sent", ipV4)
 	before6 := n1.counter(t, "metallb_layer2_gratuitous_sent", ipV6)
 
 	n1.a.Reassert()
-	eventually(t, 5*time.Second, func() (bool, string) {
-		v4, v6 := l.neigh(lbV4), l.neigh(lbV6)
-		return v4 == mac1 && v6 == mac1, fmt.Sprintf("client has %s at %s and %s at %s, want node1's %s back", lbV4, v4, lbV6, v6, mac1)
-	})
+	l.waitNeighBoth(t, mac1, "node1's, back,")
 	if g := n1.counter(t, "metallb_layer2_gratuitous_sent", ipV4); g <= before4 {
 		t.Errorf("node1 sent no new gratuitous ARP for %s (%v before, %v after)", ipV4, before4, g)
 	}
 	if g := n1.counter(t, "metallb_layer2_gratuitous_sent", ipV6); g <= before6 {
 		t.Errorf("node1 sent no new advertisement for %s (%v before, %v after)", ipV6, before6, g)
 	}
+}
+
+// settleOn has n announce both test addresses, waits until its takeover
+// bursts are over and has the client resolve them.
+func settleOn(t *testing.T, l *lan, n *node) {
+	t.Helper()
+	n.announce(ipV4, ipV6)
+	n.waitBurst(t, ipV4, n.a.opts.BurstCount)
+	n.waitBurst(t, ipV6, n.a.opts.BurstCount)
+	_ = l.client.Exec("ping", "-c1", "-W0.3", lbV4)
+	_ = l.client.Exec("ping", "-6", "-c1", "-W0.3", lbV6)
+}
+
+// waitNeighBoth waits until the client's entries for both test addresses
+// name mac (whose: for the message).
+func (l *lan) waitNeighBoth(t *testing.T, mac, whose string) {
+	t.Helper()
+	eventually(t, 5*time.Second, func() (bool, string) {
+		v4, v6 := l.neigh(lbV4), l.neigh(lbV6)
+		return v4 == mac && v6 == mac, fmt.Sprintf("client has %s at %s and %s at %s, want %s %s", lbV4, v4, lbV6, v6, whose, mac)
+	})
 }

@@ -62,7 +62,7 @@ const (
 // change of their message.
 type BGPSpeaker struct {
 	c         client.Client
-	api       client.Reader // uncached reads; the speaker's run sets it, else c
+	api       client.Reader // uncached reads, where the cache may lag
 	recorder  events.EventRecorder
 	node      string
 	namespace string
@@ -79,8 +79,8 @@ type BGPSpeaker struct {
 
 // NewBGPSpeaker returns the component; no GoBGP runs until a BGPPeer
 // selects the node.
-func NewBGPSpeaker(c client.Client, rec events.EventRecorder, node, namespace string, newServer NewBGPServerFunc) *BGPSpeaker {
-	return &BGPSpeaker{c: c, api: c, recorder: rec, node: node, namespace: namespace, newServer: newServer,
+func NewBGPSpeaker(c client.Client, api client.Reader, rec events.EventRecorder, node, namespace string, newServer NewBGPServerFunc) *BGPSpeaker {
+	return &BGPSpeaker{c: c, api: api, recorder: rec, node: node, namespace: namespace, newServer: newServer,
 		told: map[string]string{}, served: map[string]bool{}}
 }
 

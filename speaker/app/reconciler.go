@@ -58,7 +58,7 @@ type reconciler struct {
 	api client.Reader // uncached reads, where the cache may lag
 	// rejoined is set when a member joins: after planning with it, the
 	// IPs this node keeps get a fresh gratuitous burst (layer2.Reassert).
-	rejoined  *atomic.Bool
+	rejoined  atomic.Bool
 	opts      Options
 	l2        *layer2.Announcer
 	members   *members.Members
@@ -95,7 +95,7 @@ func (r *reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		}
 	}
 	r.l2.SetAnnounced(want)
-	if r.rejoined != nil && r.rejoined.Swap(false) {
+	if r.rejoined.Swap(false) {
 		r.l2.Reassert()
 	}
 	carried := r.l2.Announced()

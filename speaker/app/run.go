@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,37 +88,35 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	var ml *members.Members
-	var rejoined atomic.Bool // a member joined: reassert our IPs (reconciler.rejoined)
-	if !opts.MemberlistDisabled {
-		secret := readSecret(ctx, mgr.GetAPIReader(), opts)
-		if ml, err = members.New(members.Options{
-			NodeName: opts.NodeName, BindAddr: opts.MemberlistBindAddr, BindPort: opts.MemberlistPort, Secret: secret,
-			ProbeInterval: opts.ProbeInterval, ProbeTimeout: opts.ProbeTimeout, SuspicionMult: opts.SuspicionMult,
-			OnChange: trigger, Log: logger.WithName("memberlist"),
-			OnJoin: func(name string) {
-				if name != opts.NodeName {
-					rejoined.Store(true)
-				}
-			},
-		}); err != nil {
-			return err
-		}
-	}
 	announced := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "metallb_speaker_announced",
 		Help: "Addresses this speaker announces (1 per ip, node, protocol).",
 	}, []string{"ip", "node", "protocol"})
 	_ = crmetrics.Registry.Register(announced)
 	r := &reconciler{
-		Client: mgr.GetClient(), api: mgr.GetAPIReader(), rejoined: &rejoined, opts: opts, l2: l2, members: ml, announced: announced,
+		Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts, l2: l2, announced: announced,
 		recorder: mgr.GetEventRecorder("barelb-speaker"), told: map[string]string{},
 	}
+	if !opts.MemberlistDisabled {
+		secret := readSecret(ctx, mgr.GetAPIReader(), opts)
+		if r.members, err = members.New(members.Options{
+			NodeName: opts.NodeName, BindAddr: opts.MemberlistBindAddr, BindPort: opts.MemberlistPort, Secret: secret,
+			ProbeInterval: opts.ProbeInterval, ProbeTimeout: opts.ProbeTimeout, SuspicionMult: opts.SuspicionMult,
+			OnChange: trigger, Log: logger.WithName("memberlist"),
+			OnJoin: func(name string) {
+				if name != opts.NodeName {
+					r.rejoined.Store(true)
+				}
+			},
+		}); err != nil {
+			return err
+		}
+	}
+	ml := r.members
 	// BGP mode: GoBGP starts only once a BGPPeer selects this node.
-	r.bgp = NewBGPSpeaker(mgr.GetClient(), r.recorder, opts.NodeName, opts.Namespace, func(routerID netip.Addr) (BGPServer, error) {
+	r.bgp = NewBGPSpeaker(mgr.GetClient(), mgr.GetAPIReader(), r.recorder, opts.NodeName, opts.Namespace, func(routerID netip.Addr) (BGPServer, error) {
 		return bgp.New(logger.WithName("bgp"), crmetrics.Registry, bgp.Options{RouterID: routerID})
 	})
-	r.bgp.api = mgr.GetAPIReader()
 	if err := mgr.Add(r.bgp); err != nil {
 		return err
 	}

@@ -179,7 +179,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 			logEvents(t, c, ns, svcNS)
 		}
 	})
-	sp := app.NewBGPSpeaker(c, rec, node, ns, newServer)
+	sp := app.NewBGPSpeaker(c, c, rec, node, ns, newServer)
 	go func() { _ = sp.Start(ctx) }() // session Events
 	t.Cleanup(func() { _ = sp.Shutdown(context.Background()) })
 	// reconciled polls the way the speaker's watches would trigger it:

@@ -140,5 +140,13 @@ func parseCIDR(in string) (Range, error) {
 	if m := p.Masked(); m != p {
 		return Range{}, fmt.Errorf("%w %q: host bits are set, did you mean %s?", ErrInvalidCIDR, in, m)
 	}
-	return PrefixRange(p), nil
+	r := PrefixRange(p)
+	// A short IPv6 prefix such as ::/80 ends inside ::ffff:0:0/96, the
+	// IPv4-mapped space: its last address would print as an IPv4 address
+	// and could never be announced as IPv6. Ranges written with a dash
+	// cannot end there (their bounds are checked), so a CIDR must not either.
+	if r.Last.Is4In6() {
+		return Range{}, fmt.Errorf("%w %q: ends at %s, inside the IPv4-mapped space ::ffff:0:0/96; use a prefix that stops before it", ErrInvalidCIDR, in, r.Last)
+	}
+	return r, nil
 }

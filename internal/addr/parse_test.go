@@ -41,6 +41,8 @@ func TestParseRange(t *testing.T) {
 		{in: "198.18.0/24", err: ErrInvalidCIDR, errSubstr: `"198.18.0" is not an IP address`},
 		{in: "fe80::%eth0/64", err: ErrInvalidCIDR, errSubstr: "zoned"},
 		{in: "::ffff:198.18.0.0/120", err: ErrInvalidCIDR, errSubstr: "IPv4-mapped"},
+		{in: "::/80", err: ErrInvalidCIDR, errSubstr: "inside the IPv4-mapped space"},
+		{in: "::ff00:0:0/88", err: ErrInvalidCIDR, errSubstr: "inside the IPv4-mapped space"},
 		{in: "198.18.0.9-198.18.0.1", err: ErrInvalidRange, errSubstr: "range start 198.18.0.9 is after end 198.18.0.1"},
 		{in: "198.18.0.1-2001:db8::1", err: ErrInvalidRange, errSubstr: "range mixes IPv4 and IPv6"},
 		{in: "198.18.0.1-", err: ErrInvalidRange, errSubstr: "range end is missing"},
@@ -129,6 +131,7 @@ func FuzzParseRange(f *testing.F) {
 		"198.18.0.0/24", "2001:db8::/64", "198.18.0.1-198.18.0.9", "198.18.0.1 - 198.18.0.9",
 		"198.18.0.7", "2001:db8::1-2001:db8::ff", "::/0", "0.0.0.0/0", "198.18.0.1/24",
 		"fe80::1%eth0", "::ffff:1.2.3.4", "1.2.3.4-::1", "", "-", "/", "1.2.3.4/32-",
+		"::/80", // found by fuzzing: ends inside the IPv4-mapped space
 	} {
 		f.Add(s)
 	}

@@ -98,6 +98,10 @@ func run(m *testing.M) int {
 	record("lab up", theLab.UpIn)
 	tag := theLab.Tag
 	code := m.Run()
+	if denied := theLab.Forbidden(); len(denied) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: the API server refused barelb requests; config/rbac lacks a grant:\n  %s\n", strings.Join(denied, "\n  "))
+		code = 1
+	}
 	if code != 0 {
 		dumpLogs(theLab)
 	}

@@ -1,16 +1,23 @@
 package lab
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"os"
 	"regexp"
 	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Hooks for barelb's own binaries. The lab runs the controller once in the
 // cp namespace (next to the API server, like a Deployment would run it
 // somewhere in the cluster) and a speaker in every node namespace, where
 // it sees the node's LAN interface and answers ARP/NDP on it. Both talk
-// to the API server with the in-lab kubeconfig.
+// to the API server as their own service accounts (identity.go).
 
 var varRE = regexp.MustCompile(`\$\(([A-Z_]+)\)`)
 
@@ -62,13 +69,9 @@ func (l *Lab) programComponent(name string, p *Program, vars map[string]string, 
 
 // startBarelb starts the controller and the speakers that are configured
 // and present, and records the ones skipped.
-func (l *Lab) startBarelb() error {
-	base := map[string]string{"KUBECONFIG": l.Kubeconfig}
+func (l *Lab) startBarelb(ctx context.Context) error {
 	if programPresent(l.opts.Controller) {
-		vars := map[string]string{"NAMESPACE": l.CP.Name}
-		for k, v := range base {
-			vars[k] = v
-		}
+		vars := map[string]string{"NAMESPACE": l.CP.Name, "KUBECONFIG": l.kubeconfigFor(ctx, "controller")}
 		l.Controller = l.programComponent("barelb-controller", l.opts.Controller, vars, "")
 		if err := l.Controller.Start(); err != nil {
 			return err
@@ -80,9 +83,13 @@ func (l *Lab) startBarelb() error {
 		l.step("barelb speakers: not started (no binary: %s)", programPath(l.opts.Speaker))
 		return nil
 	}
+	if err := l.ensureMemberlistSecret(ctx); err != nil {
+		return err
+	}
+	kubeconfig := l.kubeconfigFor(ctx, "speaker")
 	for _, n := range l.Nodes {
 		vars := map[string]string{
-			"KUBECONFIG":     l.Kubeconfig,
+			"KUBECONFIG":     kubeconfig,
 			"NODE_NAME":      n.Name,
 			"NODE_IP":        n.IPv4.String(),
 			"NODE_IPV6":      n.IPv6.String(),
@@ -103,4 +110,22 @@ func programPath(p *Program) string {
 		return "none configured"
 	}
 	return p.Path + " missing"
+}
+
+// ensureMemberlistSecret creates the Secret a MetalLB install carries
+// (metallb-system/memberlist, key "secretkey"), so the lab's speakers
+// gossip encrypted, as in production, and read it under their own RBAC.
+func (l *Lab) ensureMemberlistSecret(ctx context.Context) error {
+	key := make([]byte, 96)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	_, err := l.Client.CoreV1().Secrets(ConfigNamespace).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "memberlist", Namespace: ConfigNamespace},
+		Data:       map[string][]byte{"secretkey": []byte(base64.StdEncoding.EncodeToString(key))},
+	}, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
 }

@@ -68,6 +68,9 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 	if err := writeKubeconfig(l.proxyKubeconfig, inLab, pk.CAPEM, proxy); err != nil {
 		return err
 	}
+	if err := l.issueComponentKubeconfigs(pk, inLab); err != nil {
+		return err
+	}
 
 	l.Etcd = newComponent("etcd", l.CP, l.logDir, nil, l.tool("etcd"),
 		"--name=lab",

@@ -59,8 +59,11 @@ type Lab struct {
 	caPEM           []byte
 	adminCert       certPair
 	proxyKubeconfig string
-	fwd             *forwarder
-	kubelet         *kubelet
+	// componentKubeconfig maps "controller" and "speaker" to kubeconfigs
+	// for their service accounts (identity.go).
+	componentKubeconfig map[string]string
+	fwd                 *forwarder
+	kubelet             *kubelet
 
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
@@ -207,7 +210,7 @@ func (l *Lab) up(ctx, bg context.Context) error {
 		}
 		l.step("applied %s", m)
 	}
-	if err := l.startBarelb(); err != nil {
+	if err := l.startBarelb(ctx); err != nil {
 		return err
 	}
 	l.timing("kubelet+barelb")

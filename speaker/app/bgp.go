@@ -31,7 +31,7 @@ import (
 // +kubebuilder:rbac:groups=metallb.io,resources=bgppeers/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=metallb.io,resources=servicebgpstatuses,verbs=get;list;watch;create;update;patch;delete;deletecollection
 // +kubebuilder:rbac:groups=metallb.io,resources=servicebgpstatuses/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",namespace=metallb-system,resources=secrets,verbs=get;list;watch
 
 // BGPServer is what the speaker needs of *bgp.Server. It is an interface
 // so a test can drive a server whose sockets live in another network

@@ -215,7 +215,13 @@ func readSecret(ctx context.Context, c client.Reader, opts Options) []byte {
 		}
 		return nil
 	}
-	return s.Data[opts.MemberlistSecretKey]
+	key := s.Data[opts.MemberlistSecretKey]
+	if len(key) == 0 {
+		log.FromContext(ctx).Error(nil, "memberlist secret has no such key; gossip will be unencrypted", "secret", opts.Namespace+"/"+opts.MemberlistSecretName, "key", opts.MemberlistSecretKey)
+		return nil
+	}
+	log.FromContext(ctx).Info("gossip is encrypted", "secret", opts.Namespace+"/"+opts.MemberlistSecretName, "key", opts.MemberlistSecretKey)
+	return key
 }
 
 // joiner keeps memberlist joined to every node's speaker: nodes are the

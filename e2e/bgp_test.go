@@ -79,7 +79,7 @@ func startBGPLab(t *testing.T) *lab.Lab {
 		t.Cleanup(func() { watchdog.Stop() })
 	}
 	t.Cleanup(func() {
-		if denied := l.Forbidden(); len(denied) > 0 {
+		if denied := l.MissingGrants(context.Background()); len(denied) > 0 {
 			t.Errorf("the API server refused barelb requests; config/rbac lacks a grant:\n  %s", strings.Join(denied, "\n  "))
 		}
 		if t.Failed() {

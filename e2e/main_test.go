@@ -98,7 +98,7 @@ func run(m *testing.M) int {
 	record("lab up", theLab.UpIn)
 	tag := theLab.Tag
 	code := m.Run()
-	if denied := theLab.Forbidden(); len(denied) > 0 {
+	if denied := theLab.MissingGrants(context.Background()); len(denied) > 0 {
 		fmt.Fprintf(os.Stderr, "e2e: the API server refused barelb requests; config/rbac lacks a grant:\n  %s\n", strings.Join(denied, "\n  "))
 		code = 1
 	}

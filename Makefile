@@ -46,10 +46,10 @@ lint: fmt-check vet ## gofmt, go vet and staticcheck
 	$$(hack/tools.sh staticcheck) ./...
 
 unit: ## pure logic, no API server, no root
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /e2e -e /controller -e /speaker -e /api/ -e /internal/layer2 -e /internal/bgp -e /internal/netlab)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /e2e -e /controller -e /speaker -e /api/ -e /config/ -e /internal/layer2 -e /internal/bgp -e /internal/netlab)
 
 envtest: ## API types and reconcilers on a real kube-apiserver + etcd
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) test -count=1 ./api/... ./controller/...
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) test -count=1 ./api/... ./controller/... ./speaker/app/... ./config/...
 
 fuzz: ## a short run of every fuzz target
 	hack/fuzz.sh 10s

@@ -72,6 +72,9 @@ type Announcer struct {
 	m       *metrics
 	kick    chan struct{}
 	started atomic.Bool
+	// quiet stops every gratuitous packet (bursts under way, refreshes,
+	// reasserts) while requests are still answered: see Quiet.
+	quiet atomic.Bool
 
 	mu        sync.RWMutex
 	announced map[netip.Addr]*entry

@@ -197,3 +197,44 @@ func (l *lan) waitNeighBoth(t *testing.T, mac, whose string) {
 		return v4 == mac && v6 == mac, fmt.Sprintf("client has %s at %s and %s at %s, want %s %s", lbV4, v4, lbV6, v6, whose, mac)
 	})
 }
+
+// TestQuietStopsBurstButAnswers: node2 took the addresses over moments ago
+// and its burst is still going when its speaker is told to hand over
+// (Quiet). node1 takes over; node2 sends no further gratuitous packet, so
+// the client's cache stays on node1 through node2's would-be burst, yet
+// node2 still answers a client that asks.
+func TestQuietStopsBurstButAnswers(t *testing.T) {
+	t.Parallel()
+	const rounds = 12
+	l := newLAN(t, 2, func(o *Options) { o.BurstCount, o.BurstInterval = rounds, 100*time.Millisecond })
+	n1, n2 := l.nodes[0], l.nodes[1]
+	mac1, mac2 := n1.mac(t, "eth0"), n2.mac(t, "eth0")
+
+	n2.announce(ipV4)
+	n2.waitBurst(t, ipV4, 1)
+	_ = l.client.Exec("ping", "-c1", "-W0.3", lbV4) // the client learns node2
+	l.waitNeigh4(t, mac2)
+	n2.a.Quiet()
+	atQuiet := n2.counter(t, "metallb_layer2_gratuitous_sent", ipV4)
+
+	n1.announce(ipV4)
+	n1.waitBurst(t, ipV4, rounds) // as long as node2's burst would have run
+	l.waitNeigh4(t, mac1)
+	// One ARP round (two frames) may have been on its way when Quiet ran.
+	if got := n2.counter(t, "metallb_layer2_gratuitous_sent", ipV4); got > atQuiet+2 {
+		t.Errorf("node2 sent %v gratuitous ARPs after Quiet (%v before), want none", got-atQuiet, atQuiet)
+	}
+	if macs := l.arping(1, lbV4); !slices.Contains(macs, mac2) {
+		t.Errorf("quiet node2 no longer answers ARP requests: replies from %v", macs)
+	}
+}
+
+// waitNeigh4 waits until the client's entry for the IPv4 test address
+// names mac.
+func (l *lan) waitNeigh4(t *testing.T, mac string) {
+	t.Helper()
+	eventually(t, 5*time.Second, func() (bool, string) {
+		got := l.neigh(lbV4)
+		return got == mac, fmt.Sprintf("client has %s at %s, want %s", lbV4, got, mac)
+	})
+}

@@ -34,7 +34,7 @@ func (a *Announcer) announceOnce(l *link, ip netip.Addr, epoch uint64) bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	e := a.announced[ip]
-	if !a.carries(l, ip, e) || (epoch != 0 && e.epoch != epoch) || l.ctx.Err() != nil {
+	if a.quiet.Load() || !a.carries(l, ip, e) || (epoch != 0 && e.epoch != epoch) || l.ctx.Err() != nil {
 		return false
 	}
 	sent := 0
@@ -90,3 +90,12 @@ func (a *Announcer) Reassert() {
 		}
 	}
 }
+
+// Quiet makes this node stop sending gratuitous packets for good, bursts
+// already under way included, while it goes on answering requests for
+// what it carries. A speaker handing over calls it: the new owners' bursts
+// move the LAN's neighbour caches to them, and one more gratuitous packet
+// from the leaving node (its own takeover burst, if it took an IP over
+// moments before) would move a client back mid-handshake, so the SYN and
+// the ACK reach different nodes and the connection is reset.
+func (a *Announcer) Quiet() { a.quiet.Store(true) }

@@ -163,6 +163,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 
 	err = mgr.Start(ctx)
 	r.leaving.Store(true)
+	l2.Quiet()
 	// BGP mode: withdraw routes (or leave them to graceful restart) before
 	// the layer 2 handover, which only sleeps.
 	bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -72,6 +72,12 @@ type BGPSpeaker struct {
 	srv    BGPServer
 	closed bool
 	served map[string]bool // Services advertised after the last reconcile
+	// advertised is how many advertisements the last reconcile set, to
+	// log each change once.
+	advertised int
+	// statuses writes ServiceBGPStatus objects off the reconcile path, so
+	// routes never wait for them; it runs in Start.
+	statuses *statusSyncer
 
 	toldMu sync.Mutex
 	told   map[string]string // "<kind>/<name>" -> last Event message
@@ -81,7 +87,7 @@ type BGPSpeaker struct {
 // selects the node.
 func NewBGPSpeaker(c client.Client, api client.Reader, rec events.EventRecorder, node, namespace string, newServer NewBGPServerFunc) *BGPSpeaker {
 	return &BGPSpeaker{c: c, api: api, recorder: rec, node: node, namespace: namespace, newServer: newServer,
-		told: map[string]string{}, served: map[string]bool{}}
+		told: map[string]string{}, served: map[string]bool{}, statuses: newStatusSyncer()}
 }
 
 // Reconcile makes the node's BGP state match the cluster. nodes, svcs and
@@ -117,9 +123,16 @@ func (b *BGPSpeaker) Reconcile(ctx context.Context, nodes []announce.Node, svcs 
 	for _, p := range plan.Problems {
 		log.FromContext(ctx).Info("BGP plan skipped an input", "problem", p)
 	}
+	lg := log.FromContext(ctx)
+	syncStatuses := func() {
+		b.statuses.submit("bgp", func(sctx context.Context) error {
+			return b.syncBGPStatuses(log.IntoContext(sctx, lg), plan.Services, byKey)
+		})
+	}
 	if b.srv == nil && (len(plan.Peers) == 0 || !found) {
 		b.report(ctx, plan, byKey, peerObjs, advObjs, nil, nil)
-		return errors.Join(append(errs, b.syncBGPStatuses(ctx, plan.Services, byKey))...)
+		syncStatuses()
+		return errors.Join(errs...)
 	}
 	if b.srv == nil {
 		if b.srv, err = b.newServer(v4); err != nil {
@@ -129,10 +142,16 @@ func (b *BGPSpeaker) Reconcile(ctx context.Context, nodes []announce.Node, svcs 
 	}
 	// Advertisements first: a new session then sends its whole table
 	// right after OPEN (see internal/bgp's doc on graceful restart).
+	began := time.Now()
 	adErr := b.srv.SetAdvertisements(ctx, plan.Advertisements)
 	peerErr := b.srv.SetPeers(ctx, plan.Peers)
+	routed := time.Since(began)
 	b.report(ctx, plan, byKey, peerObjs, advObjs, peerErr, adErr)
-	errs = append(errs, b.syncBGPStatuses(ctx, plan.Services, byKey))
+	syncStatuses()
+	if n := len(plan.Advertisements); n != b.advertised {
+		lg.Info("BGP advertisements changed", "prefixes", n, "was", b.advertised, "setIn", routed.Round(time.Millisecond))
+		b.advertised = n
+	}
 	return errors.Join(errs...)
 }
 
@@ -261,7 +280,10 @@ func (b *BGPSpeaker) watchSessions(ctx context.Context, every time.Duration) {
 
 // Start runs the session watcher; BGPSpeaker is a manager.Runnable.
 func (b *BGPSpeaker) Start(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { defer close(done); _ = b.statuses.Start(ctx) }()
 	b.watchSessions(ctx, 2*time.Second)
+	<-done
 	return nil
 }
 

@@ -164,24 +164,19 @@ func (b *BGPSpeaker) syncBGPStatuses(ctx context.Context, services map[string][]
 		return err
 	}
 	seen := map[string]bool{}
-	var firstErr error
-	keep := func(err error) {
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) && firstErr == nil {
-			firstErr = err
-		}
-	}
+	var writes []func() error
 	for i := range have.Items {
 		obj := &have.Items[i]
 		key := obj.Labels[LabelServiceNamespace] + "/" + obj.Labels[LabelServiceName]
 		st, ok := want[key]
 		if !ok || seen[key] {
-			keep(b.c.Delete(ctx, obj))
+			writes = append(writes, func() error { return b.c.Delete(ctx, obj) })
 			continue
 		}
 		seen[key] = true
 		if !sameBGPStatus(obj.Status, st) {
 			obj.Status = st
-			keep(b.c.Status().Update(ctx, obj))
+			writes = append(writes, func() error { return b.c.Status().Update(ctx, obj) })
 		}
 	}
 	for key, st := range want {
@@ -193,8 +188,9 @@ func (b *BGPSpeaker) syncBGPStatuses(ctx context.Context, services map[string][]
 			Name:      statusName("bgp-", key, b.node),
 			Labels:    map[string]string{LabelNode: b.node, LabelServiceName: st.ServiceName, LabelServiceNamespace: st.ServiceNamespace},
 		}}
-		keep(createWithStatus(ctx, b.c, b.api, obj, func() { obj.Status = st }))
+		writes = append(writes, func() error { return createWithStatus(ctx, b.c, b.api, obj, func() { obj.Status = st }) })
 	}
+	firstErr := writeAll(writes, statusWriters, keepStatusErr)
 	if firstErr != nil {
 		log.FromContext(ctx).Error(firstErr, "updating ServiceBGPStatus")
 	}

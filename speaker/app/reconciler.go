@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -75,6 +74,10 @@ type reconciler struct {
 	mu   sync.Mutex
 	told map[string]string // service key -> last Event message
 	mine map[netip.Addr]bool
+
+	// statuses writes ServiceL2Status objects after the announcements
+	// are in place, never holding up the next reconcile.
+	statuses *statusSyncer
 }
 
 func (r *reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
@@ -102,10 +105,13 @@ func (r *reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	}
 	carried := r.l2.Announced()
 	r.report(ctx, plan, carried, byKey)
-	err = r.syncStatuses(ctx, plan, carried, byKey, alive, len(nodes))
+	lg, nodeCount := log.FromContext(ctx), len(nodes)
+	r.statuses.submit("l2", func(sctx context.Context) error {
+		return r.syncStatuses(log.IntoContext(sctx, lg), plan, carried, byKey, alive, nodeCount)
+	})
 	// BGP mode: same inputs, its own peers, routes and statuses.
 	if r.bgp != nil {
-		err = errors.Join(err, r.bgp.Reconcile(ctx, nodes, svcs, byKey))
+		err = r.bgp.Reconcile(ctx, nodes, svcs, byKey)
 	}
 	return reconcile.Result{}, err
 }
@@ -196,24 +202,19 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 	}
 	r.removeDeadNodesStatuses(ctx, want, alive, nodeCount)
 	seen := map[string]bool{}
-	var firstErr error
-	keep := func(err error) {
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) && firstErr == nil {
-			firstErr = err
-		}
-	}
+	var writes []func() error
 	for i := range have.Items {
 		obj := &have.Items[i]
 		key := obj.Labels[LabelServiceNamespace] + "/" + obj.Labels[LabelServiceName]
 		st, ok := want[key]
 		if !ok || seen[key] {
-			keep(r.Delete(ctx, obj))
+			writes = append(writes, func() error { return r.Delete(ctx, obj) })
 			continue
 		}
 		seen[key] = true
 		if !sameL2Status(obj.Status, st) {
 			obj.Status = st
-			keep(r.Status().Update(ctx, obj))
+			writes = append(writes, func() error { return r.Status().Update(ctx, obj) })
 		}
 	}
 	for key, st := range want {
@@ -225,8 +226,9 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 			Name:      statusName("l2-", key, r.opts.NodeName),
 			Labels:    map[string]string{LabelNode: r.opts.NodeName, LabelServiceName: st.ServiceName, LabelServiceNamespace: st.ServiceNamespace},
 		}}
-		keep(createWithStatus(ctx, r.Client, r.api, obj, func() { obj.Status = st }))
+		writes = append(writes, func() error { return createWithStatus(ctx, r.Client, r.api, obj, func() { obj.Status = st }) })
 	}
+	firstErr := writeAll(writes, statusWriters, keepStatusErr)
 	if firstErr != nil {
 		log.FromContext(ctx).Error(firstErr, "updating ServiceL2Status")
 	}

@@ -96,6 +96,10 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	r := &reconciler{
 		Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts, l2: l2, announced: announced,
 		recorder: mgr.GetEventRecorder("barelb-speaker"), told: map[string]string{},
+		statuses: newStatusSyncer(),
+	}
+	if err := mgr.Add(r.statuses); err != nil {
+		return err
 	}
 	if !opts.MemberlistDisabled {
 		secret := readSecret(ctx, mgr.GetAPIReader(), opts)

@@ -241,11 +241,17 @@ func TestBGPModeWithFRR(t *testing.T) {
 		}
 	})
 	t.Run("ServiceBGPStatus", func(t *testing.T) {
+		// Statuses are written after the routes, off the reconcile path.
 		var l v1beta1.ServiceBGPStatusList
-		must(t, c.List(ctx, &l, client.InNamespace(ns)))
-		if len(l.Items) != 1 {
-			t.Fatalf("%d ServiceBGPStatus objects, want 1", len(l.Items))
-		}
+		eventually(t, 10*time.Second, "one ServiceBGPStatus", func() error {
+			if err := c.List(ctx, &l, client.InNamespace(ns)); err != nil {
+				return err
+			}
+			if len(l.Items) != 1 || len(l.Items[0].Status.Peers) == 0 {
+				return fmt.Errorf("%d ServiceBGPStatus objects: %+v", len(l.Items), l.Items)
+			}
+			return nil
+		})
 		s := l.Items[0]
 		want := v1beta1.MetalLBServiceBGPStatus{Node: node, ServiceName: "web", ServiceNamespace: svcNS, Peers: []string{"tor"}}
 		if s.Status.Node != want.Node || s.Status.ServiceName != want.ServiceName || s.Status.ServiceNamespace != want.ServiceNamespace ||
@@ -279,11 +285,16 @@ func TestBGPModeWithFRR(t *testing.T) {
 	slice.Endpoints[0].Conditions.Ready = ptr.To(false)
 	must(t, c.Update(ctx, slice))
 	reconciled("route withdrawn when no endpoint is ready", func() error { return noRoute(router) })
-	var l v1beta1.ServiceBGPStatusList
-	must(t, c.List(ctx, &l, client.InNamespace(ns)))
-	if len(l.Items) != 0 {
-		t.Errorf("ServiceBGPStatus left after withdrawal: %+v", l.Items)
-	}
+	eventually(t, 10*time.Second, "no ServiceBGPStatus after withdrawal", func() error {
+		var l v1beta1.ServiceBGPStatusList
+		if err := c.List(ctx, &l, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		if len(l.Items) != 0 {
+			return fmt.Errorf("left: %+v", l.Items)
+		}
+		return nil
+	})
 
 	// Ready again, then the Service goes away: withdrawn again.
 	slice.Endpoints[0].Conditions.Ready = ptr.To(true)

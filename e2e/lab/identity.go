@@ -22,14 +22,32 @@ import (
 // certificate's CN as the user name and its O fields as groups; a CN of
 // system:serviceaccount:<ns>:<name> is that service account to RBAC,
 // exactly as its token would be.
-var componentAccounts = map[string]string{"controller": "controller", "speaker": "speaker"}
+var components = []string{"controller", "speaker"} // each runs as the account of its name
+
+// ServiceAccountUser is the user name the API server gives the service
+// account name in ConfigNamespace.
+func ServiceAccountUser(name string) string {
+	return fmt.Sprintf("system:serviceaccount:%s:%s", ConfigNamespace, name)
+}
+
+// Allowed asks the API server's authorizer whether user may do what attrs
+// describe.
+func (l *Lab) Allowed(ctx context.Context, user string, attrs authorizationv1.ResourceAttributes) (bool, error) {
+	review, err := l.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+		Spec: authorizationv1.SubjectAccessReviewSpec{User: user, ResourceAttributes: &attrs},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return false, err
+	}
+	return review.Status.Allowed, nil
+}
 
 // issueComponentKubeconfigs writes one kubeconfig per barelb component
 // with a certificate for its service account in ConfigNamespace.
 func (l *Lab) issueComponentKubeconfigs(pk *pki, server string) error {
 	l.componentKubeconfig = map[string]string{}
-	for component, sa := range componentAccounts {
-		user := fmt.Sprintf("system:serviceaccount:%s:%s", ConfigNamespace, sa)
+	for _, component := range components {
+		user := ServiceAccountUser(component)
 		groups := []string{"system:serviceaccounts", "system:serviceaccounts:" + ConfigNamespace}
 		pair, err := pk.issue("barelb-"+component, user, groups, nil, nil, false)
 		if err != nil {
@@ -48,7 +66,7 @@ func (l *Lab) issueComponentKubeconfigs(pk *pki, server string) error {
 // account's when the manifests created that account, else the admin one
 // with a warning, since nothing would then grant the account anything.
 func (l *Lab) kubeconfigFor(ctx context.Context, component string) string {
-	sa := componentAccounts[component]
+	sa := component
 	_, err := l.Client.CoreV1().ServiceAccounts(ConfigNamespace).Get(ctx, sa, metav1.GetOptions{})
 	if err == nil && l.componentKubeconfig[component] != "" {
 		if err := l.waitAuthorized(ctx, sa); err != nil {
@@ -104,12 +122,9 @@ func (l *Lab) MissingGrants(ctx context.Context) []string {
 			}
 			seen[key] = true
 			res, sub, _ := strings.Cut(resource, "/")
-			review, err := l.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
-				Spec: authorizationv1.SubjectAccessReviewSpec{User: user, ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: ns,
-				}},
-			}, metav1.CreateOptions{})
-			if err == nil && review.Status.Allowed {
+			if ok, err := l.Allowed(ctx, user, authorizationv1.ResourceAttributes{
+				Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: ns,
+			}); err == nil && ok {
 				continue
 			}
 			where := "cluster-wide"
@@ -130,17 +145,15 @@ func (l *Lab) waitAuthorized(ctx context.Context, sa string) error {
 	checks := []authorizationv1.ResourceAttributes{
 		{Verb: "list", Group: "metallb.io", Resource: "ipaddresspools", Namespace: ConfigNamespace},
 	}
-	if sa == componentAccounts["speaker"] {
+	if sa == "speaker" {
 		checks = append(checks, authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: ConfigNamespace})
 	}
-	user := fmt.Sprintf("system:serviceaccount:%s:%s", ConfigNamespace, sa)
+	user := ServiceAccountUser(sa)
 	deadline := time.Now().Add(15 * time.Second)
 	for _, attrs := range checks {
 		for {
-			review, err := l.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
-				Spec: authorizationv1.SubjectAccessReviewSpec{User: user, ResourceAttributes: &attrs},
-			}, metav1.CreateOptions{})
-			if err == nil && review.Status.Allowed {
+			ok, err := l.Allowed(ctx, user, attrs)
+			if err == nil && ok {
 				break
 			}
 			if time.Now().After(deadline) {

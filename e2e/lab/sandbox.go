@@ -92,8 +92,7 @@ func (l *Lab) createSandbox(ctx context.Context, pod *corev1.Pod, node *Node) (s
 	if _, err := os.Stat(filepath.Join("/run/netns", sb.ns.Name)); err == nil {
 		_ = removeNetns(sb.ns.Name)
 	}
-	// Four process spawns when nothing is left over: Pods start fast even
-	// on a loaded machine.
+	// Four process spawns in all: Pods start fast even on a loaded machine.
 	if err := runCmd("ip", "netns", "add", sb.ns.Name); err != nil {
 		return sb, err
 	}
@@ -109,21 +108,9 @@ func (l *Lab) createSandbox(ctx context.Context, pod *corev1.Pod, node *Node) (s
 	}
 	// Both ends are created in their namespaces with their final names, so
 	// nothing ever appears in the host namespace.
-	addVeth := func() error {
-		return runCmd("ip", "link", "add", "eth0", "netns", sb.ns.Name, "type", "veth",
-			"peer", "name", sb.hostDev, "netns", node.NS.Name)
-	}
-	if err := addVeth(); err != nil {
-		// A retry for the same Pod finds the veth of its failed attempt
-		// (named after the Pod's UID) if that attempt's namespace has not
-		// been freed yet: remove it and try once more.
-		if !strings.Contains(err.Error(), "File exists") {
-			return sb, err
-		}
-		_ = runCmd("ip", "-n", node.NS.Name, "link", "del", sb.hostDev)
-		if err := addVeth(); err != nil {
-			return sb, err
-		}
+	if err := runCmd("ip", "link", "add", "eth0", "netns", sb.ns.Name, "type", "veth",
+		"peer", "name", sb.hostDev, "netns", node.NS.Name); err != nil {
+		return sb, err
 	}
 	p := node.plan
 	// Pod side: its own /32 and /128, and the lab ranges via the node's
@@ -233,7 +220,8 @@ func (l *Lab) destroySandbox(sb *sandbox) {
 	// The node's end of the veth goes first, taking the Pod's host routes
 	// with it at once: a namespace outlives "ip netns del" until the
 	// kernel frees it, and its routes would block the next Pod given
-	// this slot ("RTNETLINK answers: File exists", seen in CI).
+	// this slot, or a retry for this Pod, whose veth is named after its
+	// UID ("RTNETLINK answers: File exists", seen in CI).
 	_ = runCmd("ip", "-n", sb.node.NS.Name, "link", "del", sb.hostDev)
 	_ = removeNetns(sb.ns.Name)
 	l.freeSlot(sb.node, sb.idx)

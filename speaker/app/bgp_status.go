@@ -164,19 +164,19 @@ func (b *BGPSpeaker) syncBGPStatuses(ctx context.Context, services map[string][]
 		return err
 	}
 	seen := map[string]bool{}
-	var writes []func() error
+	var errs statusErrs
 	for i := range have.Items {
 		obj := &have.Items[i]
 		key := obj.Labels[LabelServiceNamespace] + "/" + obj.Labels[LabelServiceName]
 		st, ok := want[key]
 		if !ok || seen[key] {
-			writes = append(writes, func() error { return b.c.Delete(ctx, obj) })
+			errs.keep(b.c.Delete(ctx, obj))
 			continue
 		}
 		seen[key] = true
 		if !sameBGPStatus(obj.Status, st) {
 			obj.Status = st
-			writes = append(writes, func() error { return b.c.Status().Update(ctx, obj) })
+			errs.keep(b.c.Status().Update(ctx, obj))
 		}
 	}
 	for key, st := range want {
@@ -188,13 +188,12 @@ func (b *BGPSpeaker) syncBGPStatuses(ctx context.Context, services map[string][]
 			Name:      statusName("bgp-", key, b.node),
 			Labels:    map[string]string{LabelNode: b.node, LabelServiceName: st.ServiceName, LabelServiceNamespace: st.ServiceNamespace},
 		}}
-		writes = append(writes, func() error { return createWithStatus(ctx, b.c, b.api, obj, func() { obj.Status = st }) })
+		errs.keep(createWithStatus(ctx, b.c, b.api, obj, func() { obj.Status = st }))
 	}
-	firstErr := writeAll(writes, statusWriters, keepStatusErr)
-	if firstErr != nil {
-		log.FromContext(ctx).Error(firstErr, "updating ServiceBGPStatus")
+	if errs.first != nil {
+		log.FromContext(ctx).Error(errs.first, "updating ServiceBGPStatus")
 	}
-	return firstErr
+	return errs.first
 }
 
 func sameBGPStatus(a, b v1beta1.MetalLBServiceBGPStatus) bool {

@@ -202,19 +202,19 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 	}
 	r.removeDeadNodesStatuses(ctx, want, alive, nodeCount)
 	seen := map[string]bool{}
-	var writes []func() error
+	var errs statusErrs
 	for i := range have.Items {
 		obj := &have.Items[i]
 		key := obj.Labels[LabelServiceNamespace] + "/" + obj.Labels[LabelServiceName]
 		st, ok := want[key]
 		if !ok || seen[key] {
-			writes = append(writes, func() error { return r.Delete(ctx, obj) })
+			errs.keep(r.Delete(ctx, obj))
 			continue
 		}
 		seen[key] = true
 		if !sameL2Status(obj.Status, st) {
 			obj.Status = st
-			writes = append(writes, func() error { return r.Status().Update(ctx, obj) })
+			errs.keep(r.Status().Update(ctx, obj))
 		}
 	}
 	for key, st := range want {
@@ -226,13 +226,12 @@ func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]annou
 			Name:      statusName("l2-", key, r.opts.NodeName),
 			Labels:    map[string]string{LabelNode: r.opts.NodeName, LabelServiceName: st.ServiceName, LabelServiceNamespace: st.ServiceNamespace},
 		}}
-		writes = append(writes, func() error { return createWithStatus(ctx, r.Client, r.api, obj, func() { obj.Status = st }) })
+		errs.keep(createWithStatus(ctx, r.Client, r.api, obj, func() { obj.Status = st }))
 	}
-	firstErr := writeAll(writes, statusWriters, keepStatusErr)
-	if firstErr != nil {
-		log.FromContext(ctx).Error(firstErr, "updating ServiceL2Status")
+	if errs.first != nil {
+		log.FromContext(ctx).Error(errs.first, "updating ServiceL2Status")
 	}
-	return firstErr
+	return errs.first
 }
 
 // removeDeadNodesStatuses deletes, for the Services this node announces,

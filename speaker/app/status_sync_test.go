@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -80,35 +79,14 @@ func TestStatusSyncerRetriesUntilNewer(t *testing.T) {
 	}
 }
 
-func TestWriteAll(t *testing.T) {
-	var inFlight, peak atomic.Int32
+func TestStatusErrsKeepsFirstReal(t *testing.T) {
 	notFound := apierrors.NewNotFound(schema.GroupResource{Resource: "x"}, "gone")
-	var writes []func() error
-	for i := range 40 {
-		writes = append(writes, func() error {
-			n := inFlight.Add(1)
-			for {
-				p := peak.Load()
-				if n <= p || peak.CompareAndSwap(p, n) {
-					break
-				}
-			}
-			time.Sleep(2 * time.Millisecond)
-			inFlight.Add(-1)
-			switch i {
-			case 5:
-				return notFound
-			case 20:
-				return fmt.Errorf("write %d failed", i)
-			}
-			return nil
-		})
+	conflict := apierrors.NewConflict(schema.GroupResource{Resource: "x"}, "changed", errors.New("stale"))
+	var errs statusErrs
+	for _, err := range []error{nil, notFound, conflict, errors.New("write 3 failed"), errors.New("later")} {
+		errs.keep(err)
 	}
-	err := writeAll(writes, 4, keepStatusErr)
-	if err == nil || err.Error() != "write 20 failed" {
-		t.Errorf("writeAll = %v, want the one error keepStatusErr keeps", err)
-	}
-	if p := peak.Load(); p > 4 || p < 2 {
-		t.Errorf("peak concurrency %d, want 2..4", p)
+	if errs.first == nil || errs.first.Error() != "write 3 failed" {
+		t.Errorf("kept %v, want the first error a sync may not ignore", errs.first)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // outage is how long the API server stays away (the 30 seconds).
@@ -156,7 +157,7 @@ func startReachProbe(l *lab.Lab, ip netip.Addr) *reachProbe {
 // waitAnswer waits for the probe's first answer.
 func (p *reachProbe) waitAnswer(t *testing.T) {
 	t.Helper()
-	eventually(t, 10*time.Second, "a first answer from "+p.ip.String(), func() error {
+	check.Eventually(t, 10*time.Second, "a first answer from "+p.ip.String(), func() error {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.ok == 0 {

@@ -16,7 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/barelb/barelb/e2e/lab"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/check"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // The BGP tests run on a lab of their own, with the FRR router and the
@@ -149,7 +150,7 @@ func nodeIPs(ns []*lab.Node) []string {
 func waitNexthops(t *testing.T, l *lab.Lab, p netip.Prefix, want []string, timeout time.Duration) time.Duration {
 	t.Helper()
 	began := time.Now()
-	eventually(t, timeout, fmt.Sprintf("router route %s via %v", p, want), func() error {
+	check.Eventually(t, timeout, fmt.Sprintf("router route %s via %v", p, want), func() error {
 		got, err := routeNexthops(l, p)
 		if err != nil {
 			return err
@@ -166,7 +167,7 @@ func waitNexthops(t *testing.T, l *lab.Lab, p netip.Prefix, want []string, timeo
 func lbIP(t *testing.T, l *lab.Lab, ns, name string) netip.Addr {
 	t.Helper()
 	var ip netip.Addr
-	eventually(t, 30*time.Second, "LoadBalancer IP of "+ns+"/"+name, func() error {
+	check.Eventually(t, 30*time.Second, "LoadBalancer IP of "+ns+"/"+name, func() error {
 		svc, err := l.Client.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -200,7 +201,7 @@ func TestBGPWithRouter(t *testing.T) {
 	all := nodeIPs(l.Nodes)
 
 	t.Run("sessions", func(t *testing.T) {
-		eventually(t, 60*time.Second, "BGP sessions from every speaker", func() error {
+		check.Eventually(t, 60*time.Second, "BGP sessions from every speaker", func() error {
 			sum, err := l.Router.FRR.Summary()
 			if err != nil {
 				return err

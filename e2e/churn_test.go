@@ -15,6 +15,7 @@ import (
 
 	"github.com/barelb/barelb/e2e/lab"
 	"github.com/barelb/barelb/internal/lbspec"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // TestLBControllerRestartDuringChurn: Services are created and deleted
@@ -97,7 +98,7 @@ func TestLBControllerRestartDuringChurn(t *testing.T) {
 	t.Cleanup(stopChurn)
 	atLeast := func(n int64) {
 		t.Helper()
-		eventually(t, 60*time.Second, fmt.Sprintf("%d churn operations", n), func() error {
+		check.Eventually(t, 60*time.Second, fmt.Sprintf("%d churn operations", n), func() error {
 			if churnErr != nil {
 				t.Fatalf("churn: %v", churnErr)
 			}
@@ -128,7 +129,7 @@ func TestLBControllerRestartDuringChurn(t *testing.T) {
 	t.Logf("%d churn operations", ops.Load())
 
 	// Settled: every LoadBalancer Service in ns has its address.
-	eventually(t, 60*time.Second, "every Service in "+ns+" has an address", func() error {
+	check.Eventually(t, 60*time.Second, "every Service in "+ns+" has an address", func() error {
 		list, err := svcs.List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return err

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // Failover with the real speakers: a SIGKILLed speaker, a node cut off the
@@ -121,7 +122,7 @@ func arpSummary(out string, ip netip.Addr, mac string) (gratuitous, asked int) {
 func statusNames(t *testing.T, l *lab.Lab, ns, name string, node *lab.Node) []string {
 	t.Helper()
 	var nodes []string
-	eventually(t, 30*time.Second, "a ServiceL2Status naming "+node.Name, func() error {
+	check.Eventually(t, 30*time.Second, "a ServiceL2Status naming "+node.Name, func() error {
 		items, err := l2Statuses(t, l, ns, name)
 		if err != nil {
 			return err
@@ -160,7 +161,7 @@ func movedOff(t *testing.T, l *lab.Lab, ip netip.Addr, from *lab.Node) *lab.Node
 	t.Helper()
 	var b *lab.Node
 	fromMAC := lanMAC(t, from)
-	eventually(t, 15*time.Second, "client's neighbour entry for "+ip.String()+" leaves "+from.Name, func() error {
+	check.Eventually(t, 15*time.Second, "client's neighbour entry for "+ip.String()+" leaves "+from.Name, func() error {
 		m := clientNeigh(t, l, ip)
 		if m == fromMAC || m == "" {
 			return fmt.Errorf("entry is %q", m)
@@ -184,7 +185,7 @@ func comesBack(t *testing.T, l *lab.Lab, ns string, ip netip.Addr, a *lab.Node) 
 		return nil
 	})
 	mac := lanMAC(t, a)
-	eventually(t, 10*time.Second, "client's neighbour entry back on "+a.Name, func() error {
+	check.Eventually(t, 10*time.Second, "client's neighbour entry back on "+a.Name, func() error {
 		if m := clientNeigh(t, l, ip); m != mac {
 			return fmt.Errorf("entry is %q", m)
 		}
@@ -257,7 +258,7 @@ func TestL2FailoverLinkDown(t *testing.T) {
 	b := movedOff(t, l, ip, a)
 	t.Logf("%s cut off the LAN; client's entry on %s after %v (polled)", a.Name, b.Name, time.Since(began).Round(10*time.Millisecond))
 	bMAC := lanMAC(t, b)
-	eventually(t, 10*time.Second, "ARP answered by "+b.Name+" only", func() error {
+	check.Eventually(t, 10*time.Second, "ARP answered by "+b.Name+" only", func() error {
 		return onlyFrom(l, clientARP(t, l, 2, ip), 2, bMAC)
 	})
 	// The cut-off node has no usable LAN interface left, so it drops its
@@ -348,7 +349,7 @@ func (s *requestStream) stop() { close(s.stopc); <-s.done }
 func (s *requestStream) waitOK(t *testing.T, n int64) {
 	t.Helper()
 	want := s.ok.Load() + n
-	eventually(t, 30*time.Second, fmt.Sprintf("%d more successful requests", n), func() error {
+	check.Eventually(t, 30*time.Second, fmt.Sprintf("%d more successful requests", n), func() error {
 		if got := s.ok.Load(); got < want {
 			return fmt.Errorf("%d of %d", got, want)
 		}

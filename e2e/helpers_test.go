@@ -16,27 +16,9 @@ import (
 
 	"github.com/barelb/barelb/e2e/backend"
 	"github.com/barelb/barelb/e2e/lab"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/check"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
-
-// eventually polls cond every 200ms until it holds, failing the test with
-// the last error (or desc) at the deadline.
-func eventually(t *testing.T, timeout time.Duration, desc string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true after %v: %v", desc, timeout, err)
-		}
-		<-tick.C
-	}
-}
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -70,7 +52,7 @@ func applyYAML(t *testing.T, l *lab.Lab, yaml string) {
 func readyPods(t *testing.T, l *lab.Lab, ns, selector string, n int) []corev1.Pod {
 	t.Helper()
 	var pods []corev1.Pod
-	eventually(t, 60*time.Second, fmt.Sprintf("%d ready Pods %s in %s", n, selector, ns), func() error {
+	check.Eventually(t, 60*time.Second, fmt.Sprintf("%d ready Pods %s in %s", n, selector, ns), func() error {
 		list, err := l.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return err
@@ -104,7 +86,7 @@ func podReady(p *corev1.Pod) bool {
 func service(t *testing.T, l *lab.Lab, ns, name string) *corev1.Service {
 	t.Helper()
 	var svc *corev1.Service
-	eventually(t, 30*time.Second, "Service "+ns+"/"+name, func() error {
+	check.Eventually(t, 30*time.Second, "Service "+ns+"/"+name, func() error {
 		var err error
 		svc, err = l.Client.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
@@ -154,7 +136,7 @@ func backends(t *testing.T, from *netlab.Namespace, url string, want []string) m
 func get(t *testing.T, from *netlab.Namespace, url string) backend.Reply {
 	t.Helper()
 	var r backend.Reply
-	eventually(t, 30*time.Second, "curl "+url+" from "+from.Name, func() error {
+	check.Eventually(t, 30*time.Second, "curl "+url+" from "+from.Name, func() error {
 		var err error
 		r, err = lab.Get(context.Background(), from, url)
 		return err

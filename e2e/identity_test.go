@@ -11,6 +11,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // TestComponentsRunAsServiceAccounts checks that the lab runs barelb as
@@ -53,7 +54,7 @@ func TestComponentsRunAsServiceAccounts(t *testing.T) {
 		}
 	}
 	for _, n := range l.Nodes {
-		eventually(t, 30*time.Second, n.Name+" speaker logs that gossip is encrypted", func() error {
+		check.Eventually(t, 30*time.Second, n.Name+" speaker logs that gossip is encrypted", func() error {
 			b, err := os.ReadFile(n.Speaker.Log)
 			if err != nil {
 				return err

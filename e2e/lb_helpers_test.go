@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // Helpers for the LoadBalancer tests with barelb's real controller and
@@ -148,7 +149,7 @@ func lbIPs(t *testing.T, l *lab.Lab, ns, name string, n int) []netip.Addr {
 func lbIPsWithin(t *testing.T, l *lab.Lab, ns, name string, n int, timeout time.Duration) []netip.Addr {
 	t.Helper()
 	var ips []netip.Addr
-	eventually(t, timeout, fmt.Sprintf("%d LoadBalancer IPs for %s/%s", n, ns, name), func() error {
+	check.Eventually(t, timeout, fmt.Sprintf("%d LoadBalancer IPs for %s/%s", n, ns, name), func() error {
 		svc, err := l.Client.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -188,7 +189,7 @@ func l2Nodes(l *lab.Lab, ns, name string) ([]string, error) {
 func l2Node(t *testing.T, l *lab.Lab, ns, name string, ok func(*lab.Node) error) *lab.Node {
 	t.Helper()
 	var n *lab.Node
-	eventually(t, 30*time.Second, "one node announcing "+ns+"/"+name, func() error {
+	check.Eventually(t, 30*time.Second, "one node announcing "+ns+"/"+name, func() error {
 		nodes, err := l2Nodes(l, ns, name)
 		if err != nil {
 			return err
@@ -282,7 +283,7 @@ func oneAnswerer(t *testing.T, l *lab.Lab, ips ...netip.Addr) {
 	if len(ips) == 0 {
 		return
 	}
-	eventually(t, 15*time.Second, fmt.Sprintf("exactly one node answering for each of %v", ips), func() error {
+	check.Eventually(t, 15*time.Second, fmt.Sprintf("exactly one node answering for each of %v", ips), func() error {
 		// All addresses at once: each probe takes seconds.
 		errs := make([]error, len(ips))
 		var wg sync.WaitGroup

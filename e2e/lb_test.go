@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // TestLBFamilies: barelb's controller gives an IPv4, an IPv6 and a
@@ -50,7 +51,7 @@ func TestLBFamilies(t *testing.T) {
 		// barelb elects a node per address, so the two addresses of a
 		// dual-stack Service may be announced by two nodes.
 		var announcing []string
-		eventually(t, 30*time.Second, "ServiceL2Status for "+name, func() error {
+		check.Eventually(t, 30*time.Second, "ServiceL2Status for "+name, func() error {
 			var err error
 			announcing, err = l2Nodes(l, ns, name)
 			if err == nil && (len(announcing) == 0 || len(announcing) > len(ips)) {
@@ -101,7 +102,7 @@ func TestLBLocalPolicyAnnouncementMoves(t *testing.T) {
 			return nil
 		})
 		mac := nodeLANMAC(t, want)
-		eventually(t, 20*time.Second, "client reaches "+pod+" via "+want.Name+"'s MAC", func() error {
+		check.Eventually(t, 20*time.Second, "client reaches "+pod+" via "+want.Name+"'s MAC", func() error {
 			r, err := lab.Get(context.Background(), l.ClientNS, lab.URL(ip, 80))
 			if err != nil {
 				return err
@@ -129,7 +130,7 @@ func TestLBLocalPolicyAnnouncementMoves(t *testing.T) {
 	}
 	began := time.Now()
 	var moved string
-	eventually(t, 60*time.Second, "the one backend on "+to.Name, func() error {
+	check.Eventually(t, 60*time.Second, "the one backend on "+to.Name, func() error {
 		list, err := l.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=web"})
 		if err != nil {
 			return err

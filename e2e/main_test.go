@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/barelb/barelb/e2e/lab"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // theLab is the one lab every test in this package shares; bringing a

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // webApp is a namespace with a Deployment of n backends and one Service
@@ -163,9 +164,9 @@ func TestPodReadinessAndDeletion(t *testing.T) {
 			return fmt.Errorf("no endpoint for %s", pod)
 		}
 	}
-	eventually(t, 30*time.Second, "endpoint of "+a.Name+" not ready", endpointReady(a.Name, false))
+	check.Eventually(t, 30*time.Second, "endpoint of "+a.Name+" not ready", endpointReady(a.Name, false))
 	// kube-proxy follows the slice; then every answer must come from b.
-	eventually(t, 30*time.Second, "only "+b.Name+" answers", func() error {
+	check.Eventually(t, 30*time.Second, "only "+b.Name+" answers", func() error {
 		for i := 0; i < 10; i++ {
 			r, err := lab.Get(context.Background(), from, url)
 			if err != nil {
@@ -180,13 +181,13 @@ func TestPodReadinessAndDeletion(t *testing.T) {
 	if err := l.SetPodReady(ctx(t), "lifecycle", a.Name, true); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "endpoint of "+a.Name+" ready again", endpointReady(a.Name, true))
+	check.Eventually(t, 30*time.Second, "endpoint of "+a.Name+" ready again", endpointReady(a.Name, true))
 	backends(t, from, url, []string{a.Name, b.Name})
 
 	if err := l.Client.CoreV1().Pods("lifecycle").Delete(ctx(t), b.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "namespace of deleted Pod "+b.Name+" removed", func() error {
+	check.Eventually(t, 30*time.Second, "namespace of deleted Pod "+b.Name+" removed", func() error {
 		if sandboxExists(l, &b) {
 			return fmt.Errorf("still there")
 		}
@@ -248,7 +249,7 @@ func TestBackendCrashRestarts(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "restartCount 1 and ready", func() error {
+	check.Eventually(t, 30*time.Second, "restartCount 1 and ready", func() error {
 		p, err := l.Client.CoreV1().Pods("crash").Get(context.Background(), pod.Name, metav1.GetOptions{})
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // TestLBSharedIP: two Services with the same metallb.io/allow-shared-ip key
@@ -36,7 +37,7 @@ func TestLBSharedIP(t *testing.T) {
 		t.Logf("%s: answers per Pod %v", lab.URL(a, port), seen)
 	}
 	mac := nodeLANMAC(t, n1)
-	eventually(t, 10*time.Second, "client's neighbour entry names "+n1.Name, func() error {
+	check.Eventually(t, 10*time.Second, "client's neighbour entry names "+n1.Name, func() error {
 		if got := neighMAC(l, a); got != mac {
 			return fmt.Errorf("neighbour entry %q (%s), want %s (%s)", got, nodeWithMAC(l, got), mac, n1.Name)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // The layer 2 speaker tests run the real controller and speakers
@@ -122,7 +123,7 @@ spec:
 %s
 `, name, ns, l2PoolName, spec))
 	var ip netip.Addr
-	eventually(t, 30*time.Second, "LoadBalancer IP for "+ns+"/"+name, func() error {
+	check.Eventually(t, 30*time.Second, "LoadBalancer IP for "+ns+"/"+name, func() error {
 		svc, err := l.Client.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -174,7 +175,7 @@ func l2Statuses(t *testing.T, l *lab.Lab, ns, name string) ([]v1beta1.ServiceL2S
 func announcer(t *testing.T, l *lab.Lab, ns, name string, timeout time.Duration, ok func(*lab.Node) error) *lab.Node {
 	t.Helper()
 	var n *lab.Node
-	eventually(t, timeout, "ServiceL2Status of "+ns+"/"+name, func() error {
+	check.Eventually(t, timeout, "ServiceL2Status of "+ns+"/"+name, func() error {
 		items, err := l2Statuses(t, l, ns, name)
 		if err != nil {
 			return err
@@ -292,7 +293,7 @@ func TestL2AnswersOnlyFromAnnouncer(t *testing.T) {
 		ip := lbService(t, l, ns, "web4", "  ipFamilyPolicy: SingleStack\n  ipFamilies: [IPv4]")
 		n := announcer(t, l, ns, "web4", 30*time.Second, nil)
 		mac := lanMAC(t, n)
-		eventually(t, 10*time.Second, "ARP for "+ip.String()+" answered by "+n.Name+" only", func() error {
+		check.Eventually(t, 10*time.Second, "ARP for "+ip.String()+" answered by "+n.Name+" only", func() error {
 			return onlyFrom(l, clientARP(t, l, 3, ip), 3, mac)
 		})
 		r := get(t, l.ClientNS, lab.URL(ip, 80))
@@ -309,7 +310,7 @@ func TestL2AnswersOnlyFromAnnouncer(t *testing.T) {
 		}
 		n := announcer(t, l, ns, "web6", 30*time.Second, nil)
 		mac := lanMAC(t, n)
-		eventually(t, 10*time.Second, "NDP for "+ip.String()+" answered by "+n.Name+" only", func() error {
+		check.Eventually(t, 10*time.Second, "NDP for "+ip.String()+" answered by "+n.Name+" only", func() error {
 			return onlyFrom(l, clientNDP(t, l, ip), 1, mac)
 		})
 		r := get(t, l.ClientNS, lab.URL(ip, 80))

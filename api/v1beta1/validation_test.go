@@ -13,7 +13,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
-	"github.com/barelb/barelb/internal/testenv"
+	"github.com/barelb/barelb/testsupport/testenv"
 )
 
 var env *testenv.Env

@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ctrlapp "github.com/barelb/barelb/controller/app"
-	"github.com/barelb/barelb/internal/testenv"
 	spkapp "github.com/barelb/barelb/speaker/app"
+	"github.com/barelb/barelb/testsupport/testenv"
 )
 
 // docs reads every YAML document under dir, recursively, in path order.

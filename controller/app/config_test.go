@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // TestConfigurationProblemsReported: an overlapping pool and an
@@ -23,10 +24,10 @@ func TestConfigurationProblemsReported(t *testing.T) {
 	newer := f.pool("newer", nil, "198.18.22.128/25")
 	adv := &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Namespace: f.cfgNS, Name: "adv"},
 		Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{"old", "ghost"}}}
-	must(t, f.c.Create(f.ctx, adv))
+	check.Must(t, f.c.Create(f.ctx, adv))
 
 	var cs v1beta1.ConfigurationState
-	if err := poll(10*time.Second, func() bool {
+	if err := check.Poll(10*time.Second, func() bool {
 		if f.c.Get(f.ctx, client.ObjectKey{Namespace: f.cfgNS, Name: "controller"}, &cs) != nil {
 			return false
 		}
@@ -37,7 +38,7 @@ func TestConfigurationProblemsReported(t *testing.T) {
 	}
 	f.waitEvent(f.cfgNS, "newer", "InvalidConfiguration", "overlaps")
 	f.waitEvent(f.cfgNS, "adv", "InvalidConfiguration", "ghost")
-	if err := poll(10*time.Second, func() bool {
+	if err := check.Poll(10*time.Second, func() bool {
 		_ = f.c.Get(f.ctx, client.ObjectKeyFromObject(newer), newer)
 		c := meta.FindStatusCondition(newer.Status.Conditions, "Valid")
 		return c != nil && c.Status == metav1.ConditionFalse && strings.Contains(c.Message, "overlaps")
@@ -52,9 +53,9 @@ func TestConfigurationProblemsReported(t *testing.T) {
 	}
 
 	// Fixing the problem makes the state Valid again.
-	must(t, f.c.Delete(f.ctx, newer))
-	must(t, f.c.Delete(f.ctx, adv))
-	if err := poll(10*time.Second, func() bool {
+	check.Must(t, f.c.Delete(f.ctx, newer))
+	check.Must(t, f.c.Delete(f.ctx, adv))
+	if err := check.Poll(10*time.Second, func() bool {
 		_ = f.c.Get(f.ctx, client.ObjectKey{Namespace: f.cfgNS, Name: "controller"}, &cs)
 		return cs.Status.Result == v1beta1.ConfigurationStateValid && cs.Status.LastError == ""
 	}); err != nil {
@@ -72,9 +73,9 @@ func TestOneEventPerChange(t *testing.T) {
 	f.assigned("quiet")
 	f.waitEvent(f.ns, "quiet", "IPAllocated", "")
 	for i := 0; i < 3; i++ {
-		must(t, f.c.Get(f.ctx, client.ObjectKeyFromObject(s), s))
+		check.Must(t, f.c.Get(f.ctx, client.ObjectKeyFromObject(s), s))
 		s.Labels = map[string]string{"nudge": strings.Repeat("x", i+1)}
-		must(t, f.c.Update(f.ctx, s))
+		check.Must(t, f.c.Update(f.ctx, s))
 	}
 	// A new pool requeues every Service; the marker Service, created after,
 	// is assigned only once that pass is under way.

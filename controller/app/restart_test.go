@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barelb/barelb/testsupport/check"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -59,7 +60,7 @@ func TestRestartUnderChurn(t *testing.T) {
 	wg.Wait()
 
 	var svcs corev1.ServiceList
-	if err := poll(20*time.Second, func() bool {
+	if err := check.Poll(20*time.Second, func() bool {
 		if err := f.c.List(f.ctx, &svcs, client.InNamespace(f.ns)); err != nil {
 			return false
 		}

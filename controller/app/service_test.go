@@ -13,7 +13,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/internal/testenv"
+	"github.com/barelb/barelb/testsupport/check"
+	"github.com/barelb/barelb/testsupport/testenv"
 )
 
 func one(ips []string) bool { return len(ips) == 1 }
@@ -42,7 +43,7 @@ func TestSeedWalkthrough(t *testing.T) {
 	f.svc("httpd-service")
 	f.waitEvent(f.ns, "httpd-service", "", "")
 	var s corev1.Service
-	must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "httpd-service"}, &s))
+	check.Must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "httpd-service"}, &s))
 	if len(s.Status.LoadBalancer.Ingress) != 0 {
 		t.Fatalf("address assigned with no pool: %v", s.Status.LoadBalancer.Ingress)
 	}
@@ -56,19 +57,19 @@ func TestSeedWalkthrough(t *testing.T) {
 	adv := &v1beta1.L2Advertisement{}
 	for file, obj := range map[string]client.Object{"ipaddresspool.yaml": pool, "l2advertisement.yaml": adv} {
 		b, err := os.ReadFile(filepath.Join(dir, file))
-		must(t, err)
-		must(t, yaml.UnmarshalStrict(b, obj))
-		must(t, f.c.Create(f.ctx, obj))
+		check.Must(t, err)
+		check.Must(t, yaml.UnmarshalStrict(b, obj))
+		check.Must(t, f.c.Create(f.ctx, obj))
 		t.Cleanup(func() { _ = f.c.Delete(f.ctx, obj) })
 	}
 	f.waitIPs("httpd-service", inRange("192.168.11.136", "192.168.11.139"), "no address from first-pool")
 	f.waitEvent(f.ns, "httpd-service", "IPAllocated", `"first-pool"`)
-	must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "httpd-service"}, &s))
+	check.Must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "httpd-service"}, &s))
 	if s.Annotations["metallb.io/ip-allocated-from-pool"] != "first-pool" {
 		t.Errorf("ip-allocated-from-pool = %q", s.Annotations["metallb.io/ip-allocated-from-pool"])
 	}
 	// The pool's status counts the assignment.
-	if err := poll(10e9, func() bool {
+	if err := check.Poll(10e9, func() bool {
 		_ = f.c.Get(f.ctx, client.ObjectKeyFromObject(pool), pool)
 		return pool.Status.AssignedIPv4 == 1 && pool.Status.AvailableIPv4 == 3
 	}); err != nil {
@@ -85,7 +86,7 @@ func TestClusterIPAndNodePortUntouched(t *testing.T) {
 	f.assigned("lb") // the controller is working...
 	for _, n := range []string{"cip", "np"} {
 		var s corev1.Service
-		must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: n}, &s))
+		check.Must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: n}, &s))
 		if len(s.Status.LoadBalancer.Ingress) != 0 || len(s.Annotations) != 0 || len(f.events(f.ns, n)) != 0 {
 			t.Errorf("%s was touched: status %v annotations %v", n, s.Status.LoadBalancer.Ingress, s.Annotations)
 		}
@@ -100,7 +101,7 @@ func TestOtherLoadBalancerClassIgnored(t *testing.T) {
 	f.svc("ours")
 	f.assigned("ours")
 	var s corev1.Service
-	must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "theirs"}, &s))
+	check.Must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "theirs"}, &s))
 	if len(s.Status.LoadBalancer.Ingress) != 0 {
 		t.Fatalf("Service of another class got %v", s.Status.LoadBalancer.Ingress)
 	}
@@ -122,7 +123,7 @@ func TestDualStackPolicies(t *testing.T) {
 	f.waitIPs("prefer", inRange("198.18.12.0", "198.18.12.255"), "PreferDualStack did not take the IPv4 that exists")
 
 	var s corev1.Service
-	must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "require"}, &s))
+	check.Must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "require"}, &s))
 	if len(s.Status.LoadBalancer.Ingress) != 0 {
 		t.Fatalf("RequireDualStack got a single-family address: %v", s.Status.LoadBalancer.Ingress)
 	}
@@ -226,14 +227,14 @@ func TestExhaustionAndSelectors(t *testing.T) {
 	f.waitIPs("blue", inRange("198.18.18.0", "198.18.18.3"), "priority pool selected by label")
 
 	// Deleting a Service frees its address for the pending one.
-	must(t, f.c.Delete(f.ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "a"}}))
+	check.Must(t, f.c.Delete(f.ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "a"}}))
 	// The pending Service is retried when something changes; touching it
 	// is how a user would nudge it, but a freed address must be found on
 	// the next reconcile without a config change.
 	var c corev1.Service
-	must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "c"}, &c))
+	check.Must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "c"}, &c))
 	c.Labels = map[string]string{"nudge": "1"}
-	must(t, f.c.Update(f.ctx, &c))
+	check.Must(t, f.c.Update(f.ctx, &c))
 	f.waitIPs("c", inRange("198.18.17.1", "198.18.17.2"), "freed address reused")
 }
 
@@ -243,10 +244,10 @@ func TestLeavingLoadBalancerFreesAddress(t *testing.T) {
 	f.svc("first")
 	f.waitIPs("first", func(ips []string) bool { return slices.Equal(ips, []string{"198.18.19.7"}) }, "the only address")
 	var s corev1.Service
-	must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "first"}, &s))
+	check.Must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "first"}, &s))
 	s.Spec.Type = corev1.ServiceTypeClusterIP
 	s.Spec.Ports[0].NodePort = 0
-	must(t, f.c.Update(f.ctx, &s))
+	check.Must(t, f.c.Update(f.ctx, &s))
 	f.waitIPs("first", func(ips []string) bool { return len(ips) == 0 }, "status not cleared after leaving LoadBalancer")
 	f.svc("second")
 	f.waitIPs("second", func(ips []string) bool { return slices.Equal(ips, []string{"198.18.19.7"}) }, "freed address not reused")
@@ -257,7 +258,7 @@ func TestPoolRemovedKeepsAddresses(t *testing.T) {
 	p := f.pool("going", nil, "198.18.20.0/30")
 	f.svc("kept")
 	ip := f.assigned("kept")
-	must(t, f.c.Delete(f.ctx, p))
+	check.Must(t, f.c.Delete(f.ctx, p))
 	f.waitEvent(f.ns, "kept", "AddressOutOfPool", ip[0])
 	got := f.waitIPs("kept", one, "lost its address")
 	if got[0] != ip[0] {

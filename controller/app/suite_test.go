@@ -19,7 +19,8 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/controller/app"
-	"github.com/barelb/barelb/internal/testenv"
+	"github.com/barelb/barelb/testsupport/check"
+	"github.com/barelb/barelb/testsupport/testenv"
 )
 
 var env *testenv.Env
@@ -59,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 	n := nsCounter.Add(1)
 	f := &fixture{t: t, ctx: context.Background(), c: env.Client, cfgNS: fmt.Sprintf("barelb-cfg-%d", n), ns: fmt.Sprintf("apps-%d", n)}
 	for _, ns := range []string{f.cfgNS, f.ns} {
-		must(t, f.c.Create(f.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+		check.Must(t, f.c.Create(f.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	}
 	t.Cleanup(func() {
 		if f.stop != nil {
@@ -83,7 +84,7 @@ func (f *fixture) startController() {
 		StatusFlushInterval: 100 * time.Millisecond,
 	}
 	mgr, err := app.NewManager(env.Config, opts)
-	must(f.t, err)
+	check.Must(f.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
@@ -110,7 +111,7 @@ func (f *fixture) pool(name string, mut func(*v1beta1.IPAddressPool), addrs ...s
 	if mut != nil {
 		mut(p)
 	}
-	must(f.t, f.c.Create(f.ctx, p))
+	check.Must(f.t, f.c.Create(f.ctx, p))
 	return p
 }
 
@@ -127,7 +128,7 @@ func (f *fixture) svc(name string, mut ...func(*corev1.Service)) *corev1.Service
 	for _, m := range mut {
 		m(s)
 	}
-	must(f.t, f.c.Create(f.ctx, s))
+	check.Must(f.t, f.c.Create(f.ctx, s))
 	return s
 }
 
@@ -135,7 +136,7 @@ func (f *fixture) svc(name string, mut ...func(*corev1.Service)) *corev1.Service
 func (f *fixture) waitIPs(name string, ok func([]string) bool, what string) []string {
 	f.t.Helper()
 	var got []string
-	err := poll(10*time.Second, func() bool {
+	err := check.Poll(10*time.Second, func() bool {
 		var s corev1.Service
 		if err := f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: name}, &s); err != nil {
 			return false
@@ -162,7 +163,7 @@ func (f *fixture) assigned(name string) []string {
 func (f *fixture) waitEvent(ns, name, reason, frag string) {
 	f.t.Helper()
 	var seen []string
-	err := poll(10*time.Second, func() bool {
+	err := check.Poll(10*time.Second, func() bool {
 		seen = seen[:0]
 		for _, e := range f.events(ns, name) {
 			seen = append(seen, e.Reason+": "+e.Note)
@@ -189,26 +190,6 @@ func (f *fixture) events(ns, name string) []eventsv1.Event {
 		}
 	}
 	return out
-}
-
-func poll(timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s", timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func contains(s, frag string) bool { return strings.Contains(s, frag) }

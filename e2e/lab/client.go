@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/barelb/barelb/e2e/backend"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // Kubectl runs kubectl inside the cp namespace with the lab's kubeconfig

@@ -7,7 +7,7 @@ import (
 	"net"
 	"sync"
 
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // dialerIn returns a DialContext that opens its sockets inside ns. The

@@ -5,7 +5,7 @@ import (
 	"net"
 	"strings"
 
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // Helpers for failover tests and benchmarks. A node's speaker is

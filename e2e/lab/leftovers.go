@@ -5,7 +5,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // LeftoverNamespaces lists namespaces named "<tag>-..." (a lab's, whether

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // Component is one long-running process of the lab (etcd, kube-proxy on

@@ -5,12 +5,12 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/barelb/barelb/internal/frrlab"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/frrlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // The optional router (Options.Router): an FRR router (zebra + bgpd from
-// Debian's frr, via internal/frrlab) on the node LAN, as a top-of-rack
+// Debian's frr, via testsupport/frrlab) on the node LAN, as a top-of-rack
 // router would be, with a second link to an "outside" client on a subnet of
 // its own. That client reaches LoadBalancer IPs only through the router, so
 // it reaches them only when BGP taught the router a route.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // StandInAnnounce makes the node answer ARP/NDP for addr on the LAN by

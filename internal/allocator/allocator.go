@@ -10,18 +10,6 @@ import (
 	"github.com/barelb/barelb/internal/addr"
 )
 
-// Interface is what the controller needs from an allocator; tests of the
-// controller can substitute a fake.
-type Interface interface {
-	SetPools(pools []Pool) error
-	Assign(req Request) (Result, error)
-	Restore(key string, ips []netip.Addr, sh Sharing) error
-	Release(key string) bool
-	Assignment(key string) (Result, bool)
-}
-
-var _ Interface = (*Allocator)(nil)
-
 // Allocator tracks pools and which Service holds which IP. It is safe for
 // concurrent use. The zero value is not usable; call New.
 type Allocator struct {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // TestFRRAttributes: communities, large communities and LOCAL_PREF reach
@@ -27,7 +29,7 @@ func TestFRRAttributes(t *testing.T) {
 
 	svc := netip.MustParsePrefix("198.19.0.30/32")
 	agg, err := Aggregate(netip.MustParseAddr("198.19.1.77"), 24, 128)
-	must(t, err)
+	check.Must(t, err)
 	r := sp.SetAds(
 		Advertisement{Name: "communities", Prefix: svc, Communities: []Community{StandardCommunity(64512, 100), LargeCommunity(64512, 1, 2)}},
 		Advertisement{Name: "more-communities", Prefix: svc, Communities: []Community{StandardCommunity(64512, 100), StandardCommunity(64512, 7)}},
@@ -43,7 +45,7 @@ func TestFRRAttributes(t *testing.T) {
 	}
 
 	var byPeer map[string]pathView
-	eventually(t, 10*time.Second, "both sessions' paths for "+svc.String(), func() error {
+	check.Eventually(t, 10*time.Second, "both sessions' paths for "+svc.String(), func() error {
 		byPeer = pathsByPeer(t, tp, svc)
 		if len(byPeer) != 2 {
 			return errorf("paths from %v", slices.Collect(mapsKeys(byPeer)))
@@ -74,9 +76,9 @@ func TestFRRAttributes(t *testing.T) {
 
 	// Change attributes in place: no session reset, new values arrive.
 	before, err := tp.router.Neighbors()
-	must(t, err)
+	check.Must(t, err)
 	sp.SetAds(Advertisement{Name: "communities", Prefix: svc, Communities: []Community{StandardCommunity(1, 1)}})
-	eventually(t, 10*time.Second, "updated communities", func() error {
+	check.Eventually(t, 10*time.Second, "updated communities", func() error {
 		for peer, p := range pathsByPeer(t, tp, svc) {
 			if !slices.Equal(p.comms, []string{"1:1"}) || len(p.large) != 0 {
 				return errorf("%s has %v %v", peer, p.comms, p.large)
@@ -86,7 +88,7 @@ func TestFRRAttributes(t *testing.T) {
 	})
 	wantNexthops(t, tp.router, agg, 10*time.Second)
 	after, err := tp.router.Neighbors()
-	must(t, err)
+	check.Must(t, err)
 	for k, n := range after {
 		if n.ConnectionsEstablished != before[k].ConnectionsEstablished {
 			t.Errorf("session %s was reset by an advertisement change", k)
@@ -108,7 +110,7 @@ func TestFRRAttributes(t *testing.T) {
 	if errs := sp.SetPeers(dyn, ibgp); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	eventually(t, 20*time.Second, "dynamicASN internal refused against an eBGP router", func() error {
+	check.Eventually(t, 20*time.Second, "dynamicASN internal refused against an eBGP router", func() error {
 		st := sp.State("tor")
 		if !strings.Contains(st.LastError, "dynamicASN internal") || st.State == StateEstablished {
 			return errorf("%+v", st)
@@ -139,7 +141,7 @@ type pathView struct {
 func pathsByPeer(t testing.TB, tp *topo, prefix netip.Prefix) map[string]pathView {
 	t.Helper()
 	paths, err := tp.router.BGPPaths(prefix)
-	must(t, err)
+	check.Must(t, err)
 	out := map[string]pathView{}
 	for _, p := range paths {
 		v := pathView{comms: p.Communities(), large: p.LargeCommunities()}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // TestFRRSpeakerDeath: how fast the router stops sending traffic to a node
@@ -38,7 +40,7 @@ func TestFRRSpeakerDeath(t *testing.T) {
 		t.Errorf("path withdrawn %v after the freeze, before the hold timer could expire", frozen)
 	}
 	raw, err := tp.router.Vtysh("show bgp neighbors " + nodeV4(0).String() + " json")
-	must(t, err)
+	check.Must(t, err)
 	if !strings.Contains(raw, "Hold Timer Expired") {
 		t.Errorf("router does not report a hold timer expiry for the frozen node:\n%s", raw)
 	}
@@ -62,7 +64,7 @@ func TestFRRSpeakerDeath(t *testing.T) {
 		t.Errorf("Shutdown took %v to withdraw", shut)
 	}
 	ns, err := tp.router.Neighbors()
-	must(t, err)
+	check.Must(t, err)
 	if n := ns[nodeV4(2).String()]; n.Established() {
 		t.Errorf("session still up after Shutdown: %+v", n)
 	}
@@ -93,7 +95,7 @@ func TestFRRGracefulRestart(t *testing.T) {
 
 	sp.Shutdown()
 	sp.Exit()
-	eventually(t, 10*time.Second, "router marks the path stale", func() error {
+	check.Eventually(t, 10*time.Second, "router marks the path stale", func() error {
 		paths, err := tp.router.BGPPaths(lbIP)
 		if err != nil {
 			return err
@@ -109,7 +111,7 @@ func TestFRRGracefulRestart(t *testing.T) {
 
 	sp = run()
 	waitEstablished(t, sp, "tor")
-	eventually(t, 10*time.Second, "path refreshed after the restart", func() error {
+	check.Eventually(t, 10*time.Second, "path refreshed after the restart", func() error {
 		paths, err := tp.router.BGPPaths(lbIP)
 		if err != nil {
 			return err

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // TestFRRWrongPassword: with a TCP MD5 password that differs from the
@@ -21,7 +23,7 @@ func TestFRRWrongPassword(t *testing.T) {
 	}
 	sp.SetAds(Advertisement{Name: "svc", Prefix: lbIP})
 	var st PeerState
-	eventually(t, 20*time.Second, "PeerStates explains the failing connects", func() error {
+	check.Eventually(t, 20*time.Second, "PeerStates explains the failing connects", func() error {
 		st = sp.State("tor")
 		if !strings.Contains(st.LastError, "MD5") {
 			return errorf("%+v", st)
@@ -36,7 +38,7 @@ func TestFRRWrongPassword(t *testing.T) {
 		t.Fatalf("LastError leaks a password: %s", st.LastError)
 	}
 	ns, err := tp.router.Neighbors()
-	must(t, err)
+	check.Must(t, err)
 	if n := ns[nodeV4(0).String()]; n.Established() || n.ConnectionsEstablished != 0 {
 		t.Fatalf("router established a session with the wrong password: %+v", n)
 	}

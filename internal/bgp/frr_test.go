@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 var lbIP = netip.MustParsePrefix("198.19.0.10/32")
@@ -27,7 +29,7 @@ func TestFRRThreeSpeakersECMP(t *testing.T) {
 		waitEstablished(t, sp, "tor")
 	}
 	ns, err := tp.router.Neighbors()
-	must(t, err)
+	check.Must(t, err)
 	for i := range 3 {
 		if n := ns[nodeV4(i).String()]; !n.Established() || n.RemoteAS != nodeASN {
 			t.Errorf("router's view of node %d: %+v", i, n)
@@ -41,7 +43,7 @@ func TestFRRThreeSpeakersECMP(t *testing.T) {
 	}
 	wantNexthops(t, tp.router, lbIP, 10*time.Second, nodeV4(0), nodeV4(1), nodeV4(2))
 	paths, err := tp.router.BGPPaths(lbIP)
-	must(t, err)
+	check.Must(t, err)
 	multipath := 0
 	for _, p := range paths {
 		if p.Multipath {
@@ -56,7 +58,7 @@ func TestFRRThreeSpeakersECMP(t *testing.T) {
 	}
 	// The kernel FIB in the router namespace, as zebra installed it.
 	out, err := tp.rtr.Output("ip", "route", "show", lbIP.String())
-	must(t, err)
+	check.Must(t, err)
 	for i := range 3 {
 		if !strings.Contains(out, "via "+nodeV4(i).String()) {
 			t.Errorf("kernel route lacks next hop %s:\n%s", nodeV4(i), out)
@@ -79,7 +81,7 @@ func TestFRRThreeSpeakersECMP(t *testing.T) {
 	// Same peers again: no session is touched. A changed hold time on
 	// node 1 only restarts node 1's session.
 	before, err := tp.router.Neighbors()
-	must(t, err)
+	check.Must(t, err)
 	if errs := sps[0].SetPeers(nodePeer(0)); len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -89,7 +91,7 @@ func TestFRRThreeSpeakersECMP(t *testing.T) {
 	if errs := sps[1].SetPeers(changed); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	eventually(t, 20*time.Second, "node 1 re-established after its change", func() error {
+	check.Eventually(t, 20*time.Second, "node 1 re-established after its change", func() error {
 		ns, err := tp.router.Neighbors()
 		if err != nil {
 			return err
@@ -102,7 +104,7 @@ func TestFRRThreeSpeakersECMP(t *testing.T) {
 	})
 	wantNexthops(t, tp.router, lbIP, 10*time.Second, nodeV4(0), nodeV4(1), nodeV4(2))
 	after, err := tp.router.Neighbors()
-	must(t, err)
+	check.Must(t, err)
 	for _, i := range []int{0, 2} {
 		k := nodeV4(i).String()
 		if after[k].ConnectionsEstablished != before[k].ConnectionsEstablished || after[k].ConnectionsDropped != before[k].ConnectionsDropped {

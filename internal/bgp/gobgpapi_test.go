@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barelb/barelb/testsupport/check"
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/apiutil"
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
@@ -17,7 +18,7 @@ func TestAPIPeer(t *testing.T) {
 	p.HoldTime, p.ConnectTime = 9*time.Second, 2*time.Second
 	p.DualStack, p.IPv6NextHop = true, netip.MustParseAddr("2001:db8::11")
 	c, err := resolvePeer(p, testOpts)
-	must(t, err)
+	check.Must(t, err)
 	a := apiPeer(&c)
 	if a.Conf.NeighborAddress != "198.18.0.1" || a.Conf.PeerAsn != 64500 || a.Conf.LocalAsn != 64512 || a.Conf.AuthPassword != "pw" {
 		t.Errorf("conf %+v", a.Conf)
@@ -41,7 +42,7 @@ func TestAPIPeer(t *testing.T) {
 	// iBGP ignores ebgpMultiHop; dynamic ASN leaves the peer AS open.
 	p.PeerASN, p.DynamicASN = 0, DynamicASNInternal
 	c, err = resolvePeer(p, testOpts)
-	must(t, err)
+	check.Must(t, err)
 	if a := apiPeer(&c); a.EbgpMultihop != nil || a.Conf.PeerAsn != 0 {
 		t.Errorf("iBGP dynamic peer: multihop %+v peer AS %d", a.EbgpMultihop, a.Conf.PeerAsn)
 	}
@@ -51,18 +52,18 @@ func TestAPIPath(t *testing.T) {
 	p := validPeer()
 	p.DualStack, p.IPv6NextHop = true, netip.MustParseAddr("2001:db8::11")
 	c, err := resolvePeer(p, testOpts)
-	must(t, err)
+	check.Must(t, err)
 	r := route{communities: []Community{StandardCommunity(64512, 1), LargeCommunity(1, 2, 3)}, localPref: 250}
 
 	path, err := apiPath(&c, netip.MustParsePrefix("198.19.0.0/24"), r)
-	must(t, err)
+	check.Must(t, err)
 	nlri, err := apiutil.GetNativeNlri(path)
-	must(t, err)
+	check.Must(t, err)
 	if nlri.String() != "198.19.0.0/24" {
 		t.Errorf("nlri %s", nlri)
 	}
 	attrs, err := apiutil.GetNativePathAttributes(path)
-	must(t, err)
+	check.Must(t, err)
 	got := map[bgp.BGPAttrType]string{}
 	for _, a := range attrs {
 		got[a.GetType()] = a.String()
@@ -81,9 +82,9 @@ func TestAPIPath(t *testing.T) {
 
 	// IPv6 over the IPv4 session: MP_REACH with the configured next hop.
 	path, err = apiPath(&c, netip.MustParsePrefix("2001:db8:ff::1/128"), route{})
-	must(t, err)
+	check.Must(t, err)
 	attrs, err = apiutil.GetNativePathAttributes(path)
-	must(t, err)
+	check.Must(t, err)
 	found := false
 	for _, a := range attrs {
 		if mp, ok := a.(*bgp.PathAttributeMpReachNLRI); ok {

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/check"
+	"github.com/barelb/barelb/testsupport/netlab"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -32,7 +33,7 @@ type routeSeen struct {
 func watchRoutes(t testing.TB, ns *netlab.Namespace) *routeWatch {
 	t.Helper()
 	h, err := netns.GetFromName(ns.Name)
-	must(t, err)
+	check.Must(t, err)
 	w := &routeWatch{routes: map[netip.Prefix]routeSeen{}, done: make(chan struct{})}
 	w.cond = sync.NewCond(&w.mu)
 	ch := make(chan netlink.RouteUpdate, 4096)
@@ -47,7 +48,7 @@ func watchRoutes(t testing.TB, ns *netlab.Namespace) *routeWatch {
 		},
 	})
 	h.Close()
-	must(t, err)
+	check.Must(t, err)
 	go func() {
 		for u := range ch {
 			now := time.Now()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/barelb/barelb/testsupport/check"
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,7 +19,7 @@ import (
 func TestServerRefusesInvalidPeers(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s, err := New(logr.Discard(), reg, Options{RouterID: netip.MustParseAddr("198.18.0.11")})
-	must(t, err)
+	check.Must(t, err)
 	ctx := context.Background()
 	bfd, vrf := validPeer(), validPeer()
 	bfd.BFDProfile = "fast"
@@ -39,8 +40,8 @@ func TestServerRefusesInvalidPeers(t *testing.T) {
 	if n, err := reg.Gather(); err != nil || len(n) != 0 {
 		t.Errorf("metrics without sessions: %v %v", n, err)
 	}
-	must(t, s.Shutdown(ctx))
-	must(t, s.Shutdown(ctx))
+	check.Must(t, s.Shutdown(ctx))
+	check.Must(t, s.Shutdown(ctx))
 	if err := s.SetPeers(ctx, nil); !errors.Is(err, ErrServerShutDown) {
 		t.Errorf("SetPeers after Shutdown: %v", err)
 	}

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/barelb/barelb/internal/frrlab"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/check"
+	"github.com/barelb/barelb/testsupport/frrlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // The FRR test network: a ToR router and N nodes on one LAN, a bridge in
@@ -48,35 +49,28 @@ func newTopo(t testing.TB, n int, bgpdConf string) *topo {
 	lab := netlab.NewForTest(t, "bgp")
 	tp := &topo{lab: lab}
 	sw, err := lab.AddNamespace("sw")
-	must(t, err)
-	must(t, sw.Bridge("br0"))
+	check.Must(t, err)
+	check.Must(t, sw.Bridge("br0"))
 	attach := func(ns *netlab.Namespace, port string, addrs ...string) {
 		t.Helper()
-		must(t, lab.Veth(ns, "eth0", sw, port))
-		must(t, sw.Attach(port, "br0"))
+		check.Must(t, lab.Veth(ns, "eth0", sw, port))
+		check.Must(t, sw.Attach(port, "br0"))
 		for _, a := range addrs {
-			must(t, ns.AddAddr("eth0", a))
+			check.Must(t, ns.AddAddr("eth0", a))
 		}
 	}
 	tp.rtr, err = lab.AddNamespace("rtr")
-	must(t, err)
+	check.Must(t, err)
 	attach(tp.rtr, "p0", "198.18.0.1/24", "198.18.0.2/24", "2001:db8::1/64")
 	for i := range n {
 		ns, err := lab.AddNamespace(fmt.Sprintf("n%d", i))
-		must(t, err)
+		check.Must(t, err)
 		attach(ns, fmt.Sprintf("p%d", i+1),
 			nodeV4(i).String()+"/24", nodeV4b(i).String()+"/24", nodeV6(i).String()+"/64")
 		tp.nodes = append(tp.nodes, ns)
 	}
 	tp.router = frrlab.StartForTest(t, tp.rtr, frrlab.Config{BGPD: bgpdConf})
 	return tp
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // routerConf is the ToR's bgpd.conf: passive eBGP neighbors for the
@@ -140,27 +134,11 @@ func nodePeer(i int) Peer {
 	}
 }
 
-// eventually polls cond every 20ms until it returns nil or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // fibNexthops is the router's installed next hops for prefix (nil if none).
 func fibNexthops(t testing.TB, r *frrlab.Router, prefix netip.Prefix) []string {
 	t.Helper()
 	e, err := r.RIBRoute(prefix, "bgp")
-	must(t, err)
+	check.Must(t, err)
 	if e == nil {
 		return nil
 	}
@@ -176,7 +154,7 @@ func wantNexthops(t testing.TB, r *frrlab.Router, prefix netip.Prefix, timeout t
 		ws[i] = a.String()
 	}
 	slices.Sort(ws)
-	eventually(t, timeout, fmt.Sprintf("router FIB next hops for %s = %v", prefix, ws), func() error {
+	check.Eventually(t, timeout, fmt.Sprintf("router FIB next hops for %s = %v", prefix, ws), func() error {
 		if got := fibNexthops(t, r, prefix); !slices.Equal(got, ws) {
 			return fmt.Errorf("have %v", got)
 		}
@@ -186,7 +164,7 @@ func wantNexthops(t testing.TB, r *frrlab.Router, prefix netip.Prefix, timeout t
 
 func waitEstablished(t testing.TB, sp *speaker, name string) {
 	t.Helper()
-	eventually(t, 20*time.Second, sp.ns.Name+" session "+name+" established", func() error {
+	check.Eventually(t, 20*time.Second, sp.ns.Name+" session "+name+" established", func() error {
 		if st := sp.State(name); st.State != StateEstablished {
 			return fmt.Errorf("state %s, last error %q", st.State, st.LastError)
 		}

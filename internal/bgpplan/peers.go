@@ -3,14 +3,14 @@ package bgpplan
 import (
 	"fmt"
 
-	"github.com/barelb/barelb/internal/announce"
 	"github.com/barelb/barelb/internal/bgp"
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/l2plan"
 )
 
 // peersFor converts the BGPPeers selecting self into sessions, refusing
 // those that cannot run as written.
-func peersFor(peers []*config.Peer, self announce.Node, in Input) ([]bgp.Peer, []Refusal) {
+func peersFor(peers []*config.Peer, self l2plan.Node, in Input) ([]bgp.Peer, []Refusal) {
 	var out []bgp.Peer
 	var refused []Refusal
 	for _, cp := range peers {

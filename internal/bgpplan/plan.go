@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/barelb/barelb/internal/announce"
 	"github.com/barelb/barelb/internal/bgp"
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/l2plan"
 )
 
 // Input is everything Plan needs; the speaker fills it from its caches.
@@ -17,9 +17,9 @@ type Input struct {
 	Config *config.Config
 	// Node is this speaker's node name.
 	Node string
-	// Nodes and Services are the same values internal/announce plans with.
-	Nodes    []announce.Node
-	Services []announce.Service
+	// Nodes and Services are the same values internal/l2plan plans with.
+	Nodes    []l2plan.Node
+	Services []l2plan.Service
 	// Passwords holds the MD5 password of every usable passwordSecret in
 	// the speaker's namespace, by Secret name. A peer naming a Secret
 	// missing here is refused.
@@ -81,7 +81,7 @@ func Compute(in Input) Plan {
 		nodeReason = "node " + in.Node + " is unknown"
 	case self.NetworkUnavailable:
 		nodeReason = "node " + in.Node + " has NetworkUnavailable"
-	case hasKey(self.Labels, announce.ExcludeLabel):
+	case hasKey(self.Labels, l2plan.ExcludeLabel):
 		nodeReason = "node " + in.Node + " is excluded from external load balancers"
 	}
 
@@ -160,7 +160,7 @@ func Compute(in Input) Plan {
 }
 
 // serviceRefusal returns why node may not advertise s, or "".
-func serviceRefusal(s announce.Service, node string) string {
+func serviceRefusal(s l2plan.Service, node string) string {
 	if len(s.ReadyNodes) == 0 {
 		return "Service " + s.Key + " has no ready endpoints"
 	}
@@ -201,13 +201,13 @@ func internal(p bgp.Peer) bool {
 	return p.PeerASN == p.MyASN
 }
 
-func nodeNamed(nodes []announce.Node, name string) (announce.Node, bool) {
+func nodeNamed(nodes []l2plan.Node, name string) (l2plan.Node, bool) {
 	for _, n := range nodes {
 		if n.Name == name {
 			return n, true
 		}
 	}
-	return announce.Node{Name: name}, false
+	return l2plan.Node{Name: name}, false
 }
 
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }

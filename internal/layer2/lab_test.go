@@ -2,6 +2,7 @@ package layer2
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -15,7 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/check"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // The namespace tests build one LAN per test: a switch namespace with a
@@ -67,21 +69,21 @@ func newLAN(t *testing.T, n int, opts ...func(*Options)) *lan {
 	if l.sw, err = l.lab.AddNamespace("sw"); err != nil {
 		t.Fatal(err)
 	}
-	must(t, l.sw.Bridge("br0"))
+	check.Must(t, l.sw.Bridge("br0"))
 	if l.client, err = l.lab.AddNamespace("client"); err != nil {
 		t.Fatal(err)
 	}
 	l.plug(l.client, "eth0")
-	must(t, l.client.AddAddr("eth0", clientV4))
-	must(t, l.client.AddAddr("eth0", clientV6))
+	check.Must(t, l.client.AddAddr("eth0", clientV4))
+	check.Must(t, l.client.AddAddr("eth0", clientV6))
 	for i := 1; i <= n; i++ {
 		ns, err := l.lab.AddNamespace(fmt.Sprintf("node%d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
 		port := l.plug(ns, "eth0")
-		must(t, ns.AddAddr("eth0", fmt.Sprintf("198.18.0.%d/24", 10+i)))
-		must(t, ns.AddAddr("eth0", fmt.Sprintf("2001:db8::%d/64", 10+i)))
+		check.Must(t, ns.AddAddr("eth0", fmt.Sprintf("198.18.0.%d/24", 10+i)))
+		check.Must(t, ns.AddAddr("eth0", fmt.Sprintf("2001:db8::%d/64", 10+i)))
 		nd := l.start(fmt.Sprintf("node%d", i), ns)
 		nd.port = port
 		l.nodes = append(l.nodes, nd)
@@ -106,8 +108,8 @@ func (l *lan) plug(ns *netlab.Namespace, dev string) string {
 	l.t.Helper()
 	l.ports++
 	port := fmt.Sprintf("p%d", l.ports)
-	must(l.t, l.lab.Veth(ns, dev, l.sw, port))
-	must(l.t, l.sw.Attach(port, "br0"))
+	check.Must(l.t, l.lab.Veth(ns, dev, l.sw, port))
+	check.Must(l.t, l.sw.Attach(port, "br0"))
 	return port
 }
 
@@ -296,24 +298,12 @@ func (l *lan) neighEntry(ip string) (mac, state string) {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, timeout time.Duration, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, msg := cond()
-		if ok {
-			return
+	check.Eventually(t, timeout, "layer2 condition", func() error {
+		if ok, msg := cond(); !ok {
+			return errors.New(msg)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, msg)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
+		return nil
+	})
 }
 
 func only(macs []string, mac string) bool {

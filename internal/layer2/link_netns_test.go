@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // TestInterfaceDownAndUp: taking the carrying interface down (from the
@@ -31,7 +33,7 @@ func TestInterfaceDownAndUp(t *testing.T) {
 		{"switch port unplugged", func() error { return l.sw.LinkDown(n.port) }, func() error { return l.sw.LinkUp(n.port) }, "no carrier"},
 	} {
 		n.forgetChanges()
-		must(t, flap.down())
+		check.Must(t, flap.down())
 		eventually(t, 5*time.Second, func() (bool, string) {
 			lost := n.sawChange(func(c Change) bool {
 				return slices.Contains(c.Down, "eth0") && slices.Equal(c.Lost, []netip.Addr{ipV4, ipV6})
@@ -48,7 +50,7 @@ func TestInterfaceDownAndUp(t *testing.T) {
 			t.Errorf("%s: answered by %v", flap.what, got)
 		}
 
-		must(t, flap.up())
+		check.Must(t, flap.up())
 		eventually(t, 5*time.Second, func() (bool, string) {
 			got := n.a.Announced()
 			return slices.Equal(got[ipV4], []string{"eth0"}) && slices.Equal(got[ipV6], []string{"eth0"}),
@@ -142,10 +144,10 @@ func TestUsableInterfaces(t *testing.T) {
 		{"ip", "link", "set", "brport0", "master", "br9"},
 		{"ip", "link", "add", "vethpod0", "type", "veth", "peer", "name", "vethpod0p"},
 	} {
-		must(t, n.ns.Exec(cmd...))
+		check.Must(t, n.ns.Exec(cmd...))
 	}
 	for _, dev := range []string{"lan0", "lan1", "na0", "brport0", "br9", "vethpod0", "vethpod0p"} {
-		must(t, n.ns.LinkUp(dev))
+		check.Must(t, n.ns.LinkUp(dev))
 	}
 	want := []string{"br9", "eth0", "lan0", "lan1"}
 	eventually(t, 5*time.Second, func() (bool, string) {
@@ -163,7 +165,7 @@ func TestUsableInterfaces(t *testing.T) {
 		return slices.Equal(got[ipV4], []string{"vethpod0"}), fmt.Sprintf("Announced() = %v, want %s on vethpod0", got, ipV4)
 	})
 
-	must(t, n.ns.Exec("ip", "link", "del", "lan0"))
+	check.Must(t, n.ns.Exec("ip", "link", "del", "lan0"))
 	eventually(t, 5*time.Second, func() (bool, string) {
 		return n.sawChange(func(c Change) bool {
 			return slices.Contains(c.Down, "lan0") && slices.Contains(c.Down, "lan1")

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // TestPeriodicRefresh: after its burst, an announced IP is re-announced
@@ -24,7 +26,7 @@ func TestPeriodicRefresh(t *testing.T) {
 	n.waitBurst(t, ipV6, 1)
 	const bogus = "02:00:5e:00:53:99"
 	for _, ip := range []string{lbV4, lbV6} {
-		must(t, l.client.Exec("ip", "neigh", "replace", ip, "lladdr", bogus, "dev", "eth0", "nud", "stale"))
+		check.Must(t, l.client.Exec("ip", "neigh", "replace", ip, "lladdr", bogus, "dev", "eth0", "nud", "stale"))
 	}
 	eventually(t, 5*time.Second, func() (bool, string) {
 		v4, v6 := l.neigh(lbV4), l.neigh(lbV6)
@@ -52,12 +54,12 @@ func TestNeighborProbeAnswered(t *testing.T) {
 	n.waitBurst(t, ipV4, n.a.opts.BurstCount)
 	n.waitBurst(t, ipV6, n.a.opts.BurstCount)
 	for _, family := range []string{"ipv4", "ipv6"} {
-		must(t, l.client.Exec("sysctl", "-qw", "net."+family+".neigh.eth0.delay_first_probe_time=1"))
+		check.Must(t, l.client.Exec("sysctl", "-qw", "net."+family+".neigh.eth0.delay_first_probe_time=1"))
 		// No multicast fallback: only the unicast probes can confirm.
-		must(t, l.client.Exec("sysctl", "-qw", "net."+family+".neigh.eth0.mcast_resolicit=0"))
+		check.Must(t, l.client.Exec("sysctl", "-qw", "net."+family+".neigh.eth0.mcast_resolicit=0"))
 	}
 	for _, ip := range []string{lbV4, lbV6} {
-		must(t, l.client.Exec("ip", "neigh", "replace", ip, "lladdr", mac, "dev", "eth0", "nud", "stale"))
+		check.Must(t, l.client.Exec("ip", "neigh", "replace", ip, "lladdr", mac, "dev", "eth0", "nud", "stale"))
 	}
 	// One packet each moves the entries to DELAY, then PROBE.
 	_ = l.client.Exec("ping", "-c1", "-W0.2", lbV4)

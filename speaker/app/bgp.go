@@ -21,10 +21,10 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
-	"github.com/barelb/barelb/internal/announce"
 	"github.com/barelb/barelb/internal/bgp"
 	"github.com/barelb/barelb/internal/bgpplan"
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/l2plan"
 )
 
 // +kubebuilder:rbac:groups=metallb.io,resources=bgppeers;bgpadvertisements;communities;bfdprofiles,verbs=get;list;watch
@@ -92,7 +92,7 @@ func NewBGPSpeaker(c client.Client, api client.Reader, rec events.EventRecorder,
 
 // Reconcile makes the node's BGP state match the cluster. nodes, svcs and
 // byKey are what gather returned for the layer 2 plan.
-func (b *BGPSpeaker) Reconcile(ctx context.Context, nodes []announce.Node, svcs []announce.Service, byKey map[string]*corev1.Service) error {
+func (b *BGPSpeaker) Reconcile(ctx context.Context, nodes []l2plan.Node, svcs []l2plan.Service, byKey map[string]*corev1.Service) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {

@@ -8,14 +8,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/internal/announce"
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/l2plan"
 	"github.com/barelb/barelb/internal/lbspec"
 )
 
 // gather reads the plan's inputs from the caches. alive is nil when
 // memberlist is disabled: Node readiness decides instead.
-func gather(ctx context.Context, c client.Reader, opts Options, alive map[string]bool) (*config.Config, config.Problems, []announce.Node, []announce.Service, map[string]*corev1.Service, error) {
+func gather(ctx context.Context, c client.Reader, opts Options, alive map[string]bool) (*config.Config, config.Problems, []l2plan.Node, []l2plan.Service, map[string]*corev1.Service, error) {
 	var pools v1beta1.IPAddressPoolList
 	var advs v1beta1.L2AdvertisementList
 	ns := client.InNamespace(opts.Namespace)
@@ -31,9 +31,9 @@ func gather(ctx context.Context, c client.Reader, opts Options, alive map[string
 	if err := c.List(ctx, &nodeList); err != nil {
 		return nil, nil, nil, nil, nil, err
 	}
-	nodes := make([]announce.Node, 0, len(nodeList.Items))
+	nodes := make([]l2plan.Node, 0, len(nodeList.Items))
 	for _, n := range nodeList.Items {
-		an := announce.Node{Name: n.Name, Labels: n.Labels}
+		an := l2plan.Node{Name: n.Name, Labels: n.Labels}
 		for _, cond := range n.Status.Conditions {
 			switch cond.Type {
 			case corev1.NodeNetworkUnavailable:
@@ -80,7 +80,7 @@ func gather(ctx context.Context, c client.Reader, opts Options, alive map[string
 			ready[key][node] = true
 		}
 	}
-	var svcs []announce.Service
+	var svcs []l2plan.Service
 	byKey := map[string]*corev1.Service{}
 	for i := range svcList.Items {
 		s := &svcList.Items[i]
@@ -93,7 +93,7 @@ func gather(ctx context.Context, c client.Reader, opts Options, alive map[string
 		}
 		key := lbspec.Key(s)
 		byKey[key] = s
-		svcs = append(svcs, announce.Service{
+		svcs = append(svcs, l2plan.Service{
 			Key: key, IPs: ips,
 			Local:      s.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
 			ReadyNodes: ready[key],

@@ -22,7 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/internal/announce"
+	"github.com/barelb/barelb/internal/l2plan"
 	"github.com/barelb/barelb/internal/layer2"
 	"github.com/barelb/barelb/internal/members"
 )
@@ -92,7 +92,7 @@ func (r *reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	plan := announce.Plan(cfg, nodes, svcs)
+	plan := l2plan.Plan(cfg, nodes, svcs)
 	want := map[netip.Addr]layer2.Announcement{}
 	for ip, d := range plan {
 		if d.Node == r.opts.NodeName {
@@ -118,7 +118,7 @@ func (r *reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 
 // report emits, once per change, the Event a Service's owner needs: which
 // node announces it, or why this node cannot although it won.
-func (r *reconciler) report(ctx context.Context, plan map[netip.Addr]announce.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service) {
+func (r *reconciler) report(ctx context.Context, plan map[netip.Addr]l2plan.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	mine := map[netip.Addr]bool{}
@@ -174,7 +174,7 @@ func (r *reconciler) report(ctx context.Context, plan map[netip.Addr]announce.De
 
 // syncStatuses keeps one ServiceL2Status per Service this node announces,
 // named per node so a handover never has two nodes writing one object.
-func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]announce.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service, alive map[string]bool, nodeCount int) error {
+func (r *reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]l2plan.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service, alive map[string]bool, nodeCount int) error {
 	want := map[string]v1beta1.MetalLBServiceL2Status{}
 	for ip, d := range plan {
 		if d.Node != r.opts.NodeName || len(carried[ip]) == 0 {

@@ -133,7 +133,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{},
 		// BGP mode (bgp.go).
 		&v1beta2.BGPPeer{}, &v1beta1.BGPAdvertisement{}, &v1beta1.Community{}, &v1beta1.BFDProfile{}, &corev1.Secret{}} {
-		b = b.Watches(o, all, builder.WithPredicates())
+		b = b.Watches(o, all)
 	}
 	// This node's own status objects: the cache can lag behind our own
 	// writes, and a stale entry (one another node deleted, say) would

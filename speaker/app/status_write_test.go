@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/internal/testenv"
+	"github.com/barelb/barelb/testsupport/testenv"
 )
 
 // A status object this speaker created a moment ago exists on the API

@@ -23,10 +23,11 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
-	"github.com/barelb/barelb/internal/frrlab"
-	"github.com/barelb/barelb/internal/netlab"
-	"github.com/barelb/barelb/internal/testenv"
 	"github.com/barelb/barelb/speaker/app"
+	"github.com/barelb/barelb/testsupport/check"
+	"github.com/barelb/barelb/testsupport/frrlab"
+	"github.com/barelb/barelb/testsupport/netlab"
+	"github.com/barelb/barelb/testsupport/testenv"
 )
 
 // Network (documentation ranges only):
@@ -65,55 +66,33 @@ router bgp 64500
  exit-address-family
 `
 
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval, bounded by deadline
-	}
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestBGPModeWithFRR drives the speaker's BGP component from API objects
 // and checks what FRR learns.
 func TestBGPModeWithFRR(t *testing.T) {
 	lab := netlab.NewForTest(t, "spbg")
 	sw, err := lab.AddNamespace("sw")
-	must(t, err)
-	must(t, sw.Bridge("br0"))
+	check.Must(t, err)
+	check.Must(t, sw.Bridge("br0"))
 	rtr, err := lab.AddNamespace("rtr")
-	must(t, err)
+	check.Must(t, err)
 	n0, err := lab.AddNamespace("n0")
-	must(t, err)
+	check.Must(t, err)
 	for i, x := range []struct {
 		ns   *netlab.Namespace
 		cidr string
 	}{{rtr, "198.18.0.1/24"}, {n0, nodeIP + "/24"}} {
 		port := fmt.Sprintf("p%d", i)
-		must(t, lab.Veth(x.ns, "eth0", sw, port))
-		must(t, sw.Attach(port, "br0"))
-		must(t, x.ns.AddAddr("eth0", x.cidr))
+		check.Must(t, lab.Veth(x.ns, "eth0", sw, port))
+		check.Must(t, sw.Attach(port, "br0"))
+		check.Must(t, x.ns.AddAddr("eth0", x.cidr))
 	}
-	must(t, n0.AddAddr("eth0", "198.18.0.12/24"))
-	must(t, rtr.AddAddr("eth0", "198.18.0.3/24")) // one session per router address and port
+	check.Must(t, n0.AddAddr("eth0", "198.18.0.12/24"))
+	check.Must(t, rtr.AddAddr("eth0", "198.18.0.3/24")) // one session per router address and port
 	router := frrlab.StartForTest(t, rtr, frrlab.Config{BGPD: frrConf})
 	newServer := startHelper(t, n0)
 
 	env, err := testenv.Start()
-	must(t, err)
+	check.Must(t, err)
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -127,13 +106,13 @@ func TestBGPModeWithFRR(t *testing.T) {
 	rec := bc.NewRecorder(c.Scheme(), "barelb-speaker")
 
 	for _, n := range []string{ns, svcNS} {
-		must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}))
+		check.Must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}))
 	}
 	nodeObj := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node, Labels: map[string]string{"rack": "1"}}}
-	must(t, c.Create(ctx, nodeObj))
+	check.Must(t, c.Create(ctx, nodeObj))
 	nodeObj.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP}}
 	nodeObj.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
-	must(t, c.Status().Update(ctx, nodeObj))
+	check.Must(t, c.Status().Update(ctx, nodeObj))
 
 	meta0 := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: ns} }
 	objs := []client.Object{
@@ -156,15 +135,15 @@ func TestBGPModeWithFRR(t *testing.T) {
 			MyASN: 64512, ASN: 64500, Address: "198.18.0.2", BFDProfile: "fast"}},
 	}
 	for _, o := range objs {
-		must(t, c.Create(ctx, o))
+		check.Must(t, c.Create(ctx, o))
 	}
 
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: svcNS}, Spec: corev1.ServiceSpec{
 		Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}},
 		Selector: map[string]string{"app": "web"}}}
-	must(t, c.Create(ctx, svc))
+	check.Must(t, c.Create(ctx, svc))
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: routeIP}}
-	must(t, c.Status().Update(ctx, svc))
+	check.Must(t, c.Status().Update(ctx, svc))
 	slice := &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: "web-1", Namespace: svcNS, Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
 		AddressType: discoveryv1.AddressTypeIPv4,
@@ -172,7 +151,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
 		Ports: []discoveryv1.EndpointPort{{Port: ptr.To[int32](80)}},
 	}
-	must(t, c.Create(ctx, slice))
+	check.Must(t, c.Create(ctx, slice))
 
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -186,7 +165,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 	// reconcile, then check the outcome, until the deadline.
 	reconciled := func(what string, cond func() error) {
 		t.Helper()
-		eventually(t, 30*time.Second, what, func() error {
+		check.Eventually(t, 30*time.Second, what, func() error {
 			if err := sp.ReconcileOnce(ctx, ""); err != nil {
 				return fmt.Errorf("reconcile: %w", err)
 			}
@@ -214,7 +193,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 	// The passwordSecret was read and used: FRR only accepts the
 	// session with the right TCP MD5 signature. The advertisement names
 	// only "tor", so this session carries no route.
-	eventually(t, 20*time.Second, "MD5 session from the passwordSecret established", func() error {
+	check.Eventually(t, 20*time.Second, "MD5 session from the passwordSecret established", func() error {
 		ns, err := router.Neighbors()
 		if err != nil {
 			return err
@@ -230,12 +209,12 @@ func TestBGPModeWithFRR(t *testing.T) {
 
 	t.Run("peer conditions", func(t *testing.T) {
 		var p v1beta2.BGPPeer
-		must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "with-bfd"}, &p))
+		check.Must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "with-bfd"}, &p))
 		cond := meta.FindStatusCondition(p.Status.Conditions, app.ConditionSupported)
 		if cond == nil || cond.Status != metav1.ConditionFalse || !strings.Contains(cond.Message, "BFD is not supported") {
 			t.Errorf("with-bfd condition = %+v", cond)
 		}
-		must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tor"}, &p))
+		check.Must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tor"}, &p))
 		if cond := meta.FindStatusCondition(p.Status.Conditions, app.ConditionSupported); cond == nil || cond.Status != metav1.ConditionTrue {
 			t.Errorf("tor condition = %+v", cond)
 		}
@@ -243,7 +222,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 	t.Run("ServiceBGPStatus", func(t *testing.T) {
 		// Statuses are written after the routes, off the reconcile path.
 		var l v1beta1.ServiceBGPStatusList
-		eventually(t, 10*time.Second, "one ServiceBGPStatus", func() error {
+		check.Eventually(t, 10*time.Second, "one ServiceBGPStatus", func() error {
 			if err := c.List(ctx, &l, client.InNamespace(ns)); err != nil {
 				return err
 			}
@@ -261,8 +240,8 @@ func TestBGPModeWithFRR(t *testing.T) {
 	})
 	t.Run("events once", func(t *testing.T) {
 		// Reconciling again with nothing changed sends no new Event.
-		must(t, sp.ReconcileOnce(ctx, ""))
-		eventually(t, 10*time.Second, "nodeAssigned Event on the Service", func() error {
+		check.Must(t, sp.ReconcileOnce(ctx, ""))
+		check.Eventually(t, 10*time.Second, "nodeAssigned Event on the Service", func() error {
 			n, err := countEvents(ctx, c, svcNS, "web", app.ReasonBGPAdvertised)
 			if err != nil {
 				return err
@@ -272,7 +251,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 			}
 			return nil
 		})
-		eventually(t, 10*time.Second, "PeerRefused Event on with-bfd", func() error {
+		check.Eventually(t, 10*time.Second, "PeerRefused Event on with-bfd", func() error {
 			n, err := countEvents(ctx, c, ns, "with-bfd", app.ReasonPeerRefused)
 			if err == nil && n != 1 {
 				err = fmt.Errorf("%d Events", n)
@@ -283,9 +262,9 @@ func TestBGPModeWithFRR(t *testing.T) {
 
 	// Endpoints go unready: the route is withdrawn and the status removed.
 	slice.Endpoints[0].Conditions.Ready = ptr.To(false)
-	must(t, c.Update(ctx, slice))
+	check.Must(t, c.Update(ctx, slice))
 	reconciled("route withdrawn when no endpoint is ready", func() error { return noRoute(router) })
-	eventually(t, 10*time.Second, "no ServiceBGPStatus after withdrawal", func() error {
+	check.Eventually(t, 10*time.Second, "no ServiceBGPStatus after withdrawal", func() error {
 		var l v1beta1.ServiceBGPStatusList
 		if err := c.List(ctx, &l, client.InNamespace(ns)); err != nil {
 			return err
@@ -298,7 +277,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 
 	// Ready again, then the Service goes away: withdrawn again.
 	slice.Endpoints[0].Conditions.Ready = ptr.To(true)
-	must(t, c.Update(ctx, slice))
+	check.Must(t, c.Update(ctx, slice))
 	reconciled("route back when the endpoint is ready", func() error {
 		paths, err := router.BGPPaths(lbPrefix)
 		if err == nil && len(paths) != 1 {
@@ -306,12 +285,12 @@ func TestBGPModeWithFRR(t *testing.T) {
 		}
 		return err
 	})
-	must(t, c.Delete(ctx, svc))
+	check.Must(t, c.Delete(ctx, svc))
 	reconciled("route withdrawn when the Service is deleted", func() error { return noRoute(router) })
 
 	// Shutdown ends the session at once (Cease), not after the hold time.
-	must(t, sp.Shutdown(ctx))
-	eventually(t, 5*time.Second, "session closed after Shutdown", func() error {
+	check.Must(t, sp.Shutdown(ctx))
+	check.Eventually(t, 5*time.Second, "session closed after Shutdown", func() error {
 		ns, err := router.Neighbors()
 		if err != nil {
 			return err

@@ -16,8 +16,8 @@ import (
 	"github.com/go-logr/logr/funcr"
 
 	"github.com/barelb/barelb/internal/bgp"
-	"github.com/barelb/barelb/internal/netlab"
 	"github.com/barelb/barelb/speaker/app"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // The speaker component runs in the test process (it talks to envtest on

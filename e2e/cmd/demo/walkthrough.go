@@ -13,7 +13,7 @@ import (
 
 	"github.com/barelb/barelb/e2e/backend"
 	"github.com/barelb/barelb/e2e/lab"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // seedDir holds seed 002's manifests, re-addressed into the lab's LAN.

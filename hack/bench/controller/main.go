@@ -41,7 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/internal/testenv"
+	"github.com/barelb/barelb/testsupport/testenv"
 )
 
 const (

@@ -1,4 +1,4 @@
-package announce
+package l2plan
 
 import (
 	"fmt"

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // Binary locations of Debian's frr package.

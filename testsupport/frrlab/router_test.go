@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 func TestRouterLifecycle(t *testing.T) {

@@ -14,4 +14,4 @@
 //     externalTrafficPolicy Local, one on this node.
 //
 // Among candidates, internal/election spreads IPs evenly and moves few.
-package announce
+package l2plan

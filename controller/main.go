@@ -1,34 +1,18 @@
 // Command controller is barelb's controller: it assigns LoadBalancer
-// Service addresses from IPAddressPools. See README.md.
+// Service addresses from IPAddressPools and reports why when it cannot.
+// See README.md.
 package main
 
 import (
-	"flag"
-	"fmt"
-	"os"
+	"context"
 
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"k8s.io/client-go/rest"
 
 	"github.com/barelb/barelb/controller/app"
+	"github.com/barelb/barelb/internal/kube"
 )
 
 func main() {
 	var opts app.Options
-	opts.BindFlags(flag.CommandLine)
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(flag.CommandLine)
-	// --kubeconfig is registered by controller-runtime's config package.
-	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-
-	cfg, err := ctrl.GetConfig()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "barelb controller: no Kubernetes configuration:", err)
-		os.Exit(1)
-	}
-	if err := app.Run(ctrl.SetupSignalHandler(), cfg, opts); err != nil {
-		fmt.Fprintln(os.Stderr, "barelb controller:", err)
-		os.Exit(1)
-	}
+	kube.Main("controller", opts.BindFlags, func(ctx context.Context, cfg *rest.Config) error { return app.Run(ctx, cfg, opts) })
 }

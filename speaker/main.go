@@ -1,32 +1,19 @@
-// Command speaker is barelb's per-node speaker: it answers ARP and NDP for
-// the LoadBalancer addresses this node was elected to announce.
+// Command speaker is barelb's per-node speaker: it announces the
+// LoadBalancer addresses this node is elected for, answering ARP and NDP
+// in layer 2 mode and advertising routes to its BGP peers in BGP mode.
+// See README.md.
 package main
 
 import (
-	"flag"
-	"fmt"
-	"os"
+	"context"
 
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"k8s.io/client-go/rest"
 
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/speaker/app"
 )
 
 func main() {
 	var opts app.Options
-	opts.BindFlags(flag.CommandLine)
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	cfg, err := ctrl.GetConfig()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "barelb speaker: no Kubernetes configuration:", err)
-		os.Exit(1)
-	}
-	if err := app.Run(ctrl.SetupSignalHandler(), cfg, opts); err != nil {
-		fmt.Fprintln(os.Stderr, "barelb speaker:", err)
-		os.Exit(1)
-	}
+	kube.Main("speaker", opts.BindFlags, func(ctx context.Context, cfg *rest.Config) error { return app.Run(ctx, cfg, opts) })
 }

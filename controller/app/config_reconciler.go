@@ -2,20 +2,25 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	ctrl "sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/lbspec"
 )
 
@@ -35,54 +40,75 @@ const ReasonInvalidConfiguration = "InvalidConfiguration"
 type configReconciler struct {
 	client.Client
 	state    *state
-	recorder events.EventRecorder
+	tell     *kube.Teller
 	services chan<- event.GenericEvent
 }
 
-func (r *configReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
-	if err := r.state.ensureReady(ctx, r.Client); err != nil {
-		return ctrl.Result{}, err
+// SetupWithManager watches every configuration kind (spec and label
+// changes only: the controller's own status writes must not reload) and
+// Namespace labels, all funnelled into one key.
+func (r *configReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	one := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: "config"}}}
+	})
+	specOrLabels := builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))
+	b := ctrl.NewControllerManagedBy(mgr).Named("config").
+		Watches(&corev1.Namespace{}, one, builder.WithPredicates(predicate.LabelChangedPredicate{}))
+	for _, o := range []client.Object{&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}, &v1beta1.BGPAdvertisement{}, &v1beta2.BGPPeer{}, &v1beta1.Community{}, &v1beta1.BFDProfile{}} {
+		b = b.Watches(o, one, specOrLabels)
+	}
+	return b.Complete(r)
+}
+
+func (r *configReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	if err := r.state.waitReady(ctx); err != nil {
+		return reconcile.Result{}, err
 	}
 	if _, err := r.state.reloadConfig(ctx, r.Client); err != nil {
-		return ctrl.Result{}, err
+		return reconcile.Result{}, fmt.Errorf("reloading the configuration: %w", err)
 	}
 	_, problems := r.state.config()
 	r.reportProblems(ctx, problems)
 	if err := r.writeConfigurationState(ctx, problems); err != nil {
-		return ctrl.Result{}, err
+		return reconcile.Result{}, fmt.Errorf("writing ConfigurationState %s/controller: %w", r.state.opts.Namespace, err)
 	}
 	var svcs corev1.ServiceList
 	if err := r.List(ctx, &svcs); err != nil {
-		return ctrl.Result{}, err
+		return reconcile.Result{}, fmt.Errorf("listing Services to requeue: %w", err)
 	}
 	for i := range svcs.Items {
 		if lbspec.Handles(&svcs.Items[i], r.state.opts.LBClass) {
 			select {
 			case r.services <- event.GenericEvent{Object: &svcs.Items[i]}:
 			case <-ctx.Done():
-				return ctrl.Result{}, ctx.Err()
+				return reconcile.Result{}, ctx.Err()
 			}
 		}
 	}
-	return ctrl.Result{}, nil
+	return reconcile.Result{}, nil
 }
 
-// reportProblems emits one Warning Event per problem per change on the
-// object that has to be fixed.
+// reportProblems emits one Warning Event per problem on the object that
+// has to be fixed, once while the problem lasts: problems that are gone
+// are forgotten, so one that is fixed and comes back is reported again.
 func (r *configReconciler) reportProblems(ctx context.Context, problems config.Problems) {
+	current := map[kube.EventKey]bool{}
+	ns := r.state.opts.Namespace
 	for _, p := range problems {
+		key := kube.EventKey{Kind: p.Kind, Namespace: ns, Name: p.Name, Topic: p.Message}
+		current[key] = true
 		obj := emptyObject(p.Kind)
 		if obj == nil {
 			continue
 		}
-		if err := r.Get(ctx, client.ObjectKey{Namespace: r.state.opts.Namespace, Name: p.Name}, obj); err != nil {
+		if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, obj); err != nil {
 			continue
 		}
-		if r.state.changed(p.Kind+"/"+p.Name+"/"+p.Message, p.Message) {
-			r.recorder.Eventf(obj, nil, corev1.EventTypeWarning, ReasonInvalidConfiguration, "Validate", "%s", p.Message)
+		if r.tell.Tell(obj, key, corev1.EventTypeWarning, ReasonInvalidConfiguration, "Validate", p.Message) {
 			log.FromContext(ctx).Info("configuration problem", "kind", p.Kind, "name", p.Name, "problem", p.Message)
 		}
 	}
+	r.tell.Retain(func(k kube.EventKey) bool { return current[k] })
 }
 
 func emptyObject(kind string) client.Object {

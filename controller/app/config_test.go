@@ -95,3 +95,45 @@ func TestOneEventPerChange(t *testing.T) {
 		t.Fatalf("%d IPAllocated events, want 1", n)
 	}
 }
+
+// TestConfigurationProblemReportedAgainWhenItReturns: a problem that is
+// fixed and later comes back gets a new Event (the controller once keyed
+// these Events by message and never forgot them).
+func TestConfigurationProblemReportedAgainWhenItReturns(t *testing.T) {
+	f := newFixture(t)
+	f.pool("base", nil, "198.18.24.0/24")
+	adv := func() *v1beta1.L2Advertisement {
+		return &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Namespace: f.cfgNS, Name: "adv"},
+			Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{"ghost"}}}
+	}
+	count := func() int {
+		n := 0
+		for _, e := range f.events(f.cfgNS, "adv") {
+			if e.Reason == "InvalidConfiguration" && strings.Contains(e.Note, "ghost") {
+				n++
+				if e.Series != nil {
+					n += int(e.Series.Count) - 1
+				}
+			}
+		}
+		return n
+	}
+	a := adv()
+	check.Must(t, f.c.Create(f.ctx, a))
+	f.waitEvent(f.cfgNS, "adv", "InvalidConfiguration", "ghost")
+	// Fixed: the advertisement now names the existing pool.
+	check.Must(t, f.c.Get(f.ctx, client.ObjectKeyFromObject(a), a))
+	a.Spec.IPAddressPools = []string{"base"}
+	check.Must(t, f.c.Update(f.ctx, a))
+	var cs v1beta1.ConfigurationState
+	check.Must(t, check.Poll(10*time.Second, func() bool {
+		return f.c.Get(f.ctx, client.ObjectKey{Namespace: f.cfgNS, Name: "controller"}, &cs) == nil && cs.Status.Result == v1beta1.ConfigurationStateValid
+	}))
+	// Broken again, the same way.
+	check.Must(t, f.c.Get(f.ctx, client.ObjectKeyFromObject(a), a))
+	a.Spec.IPAddressPools = []string{"ghost"}
+	check.Must(t, f.c.Update(f.ctx, a))
+	if err := check.Poll(10*time.Second, func() bool { return count() >= 2 }); err != nil {
+		t.Fatalf("the returning problem got %d Events in all, want 2", count())
+	}
+}

@@ -1,8 +1,8 @@
 package app
 
 import (
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/prometheus/client_golang/prometheus"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
 // Metric names follow MetalLB's where the meaning is the same, so existing
@@ -43,28 +43,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "1 if the last configuration had problems (some objects are not in use).",
 		}),
 	}
-	if reg == nil {
-		reg = crmetrics.Registry
-	}
-	m.inUse = register(reg, m.inUse)
-	m.total = register(reg, m.total)
-	m.outOfPool = register(reg, m.outOfPool)
-	m.failures = register(reg, m.failures)
-	m.configLoaded = register(reg, m.configLoaded)
-	m.configStale = register(reg, m.configStale)
+	m.inUse = kube.Register(reg, m.inUse)
+	m.total = kube.Register(reg, m.total)
+	m.outOfPool = kube.Register(reg, m.outOfPool)
+	m.failures = kube.Register(reg, m.failures)
+	m.configLoaded = kube.Register(reg, m.configLoaded)
+	m.configStale = kube.Register(reg, m.configStale)
 	return m
-}
-
-// register adds c to reg, or returns the collector already registered
-// under the same name: a controller restarted inside one process (tests,
-// benchmarks) keeps reporting through the same series.
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
-	if err := reg.Register(c); err != nil {
-		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			if existing, ok := are.ExistingCollector.(T); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

@@ -2,8 +2,9 @@ package app
 
 import (
 	"flag"
-	"os"
 	"time"
+
+	"github.com/barelb/barelb/internal/kube"
 )
 
 // Options configure the controller.
@@ -29,21 +30,9 @@ type Options struct {
 	StatusFlushInterval time.Duration
 }
 
-// DefaultNamespace is the pod's namespace when running in a cluster, else
-// "metallb-system" as in MetalLB's manifests.
-func DefaultNamespace() string {
-	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
-		return ns
-	}
-	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil && len(b) > 0 {
-		return string(b)
-	}
-	return "metallb-system"
-}
-
 // BindFlags registers the controller's flags on fs with their defaults.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.Namespace, "namespace", DefaultNamespace(), "namespace of the barelb configuration objects (IPAddressPool, L2Advertisement, ...)")
+	fs.StringVar(&o.Namespace, "namespace", kube.DefaultNamespace(), "namespace of the barelb configuration objects (IPAddressPool, L2Advertisement, ...)")
 	fs.StringVar(&o.LBClass, "lb-class", "", "handle only Services with this spec.loadBalancerClass (empty: Services without a class)")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":7472", "Prometheus metrics listen address (0 disables)")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":7473", "/healthz and /readyz listen address (0 disables)")

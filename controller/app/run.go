@@ -3,32 +3,22 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/kube"
 )
-
-// Scheme knows the core kinds and barelb's API (kept for tests and tools).
-func Scheme() *runtime.Scheme { return kube.Scheme() }
 
 // Run runs the controller until ctx ends.
 func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
@@ -49,7 +39,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	cfg.UserAgent = "barelb-controller"
 	inNS := cache.ByObject{Namespaces: map[string]cache.Config{opts.Namespace: {}}}
 	mgrOpts := ctrl.Options{
-		Scheme:                        Scheme(),
+		Scheme:                        kube.Scheme(),
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthAddr,
 		LeaderElection:                opts.LeaderElect,
@@ -82,30 +72,15 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	st := newState(opts, newMetrics(nil))
 	recorder := mgr.GetEventRecorder("barelb-controller")
 	services := make(chan event.GenericEvent, 1024)
-
-	svcR := &serviceReconciler{Client: mgr.GetClient(), state: st, recorder: recorder}
-	if err := ctrl.NewControllerManagedBy(mgr).
-		Named("service").
-		For(&corev1.Service{}).
-		WatchesRawSource(source.Channel(services, &handler.EnqueueRequestForObject{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
-		Complete(svcR); err != nil {
+	if err := mgr.Add(&restorer{c: mgr.GetClient(), state: st, minBackoff: 200 * time.Millisecond, maxBackoff: 10 * time.Second}); err != nil {
 		return nil, err
 	}
-
-	cfgR := &configReconciler{Client: mgr.GetClient(), state: st, recorder: recorder, services: services}
-	one := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: "config"}}}
-	})
-	// Status writes (pool counts) must not trigger a reload: only spec
-	// (generation) and label changes matter.
-	specOrLabels := builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))
-	b := ctrl.NewControllerManagedBy(mgr).Named("config").
-		Watches(&corev1.Namespace{}, one, builder.WithPredicates(predicate.LabelChangedPredicate{}))
-	for _, o := range []client.Object{&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}, &v1beta1.BGPAdvertisement{}, &v1beta2.BGPPeer{}, &v1beta1.Community{}, &v1beta1.BFDProfile{}} {
-		b = b.Watches(o, one, specOrLabels)
+	svcR := &serviceReconciler{Client: mgr.GetClient(), state: st, tell: kube.NewTeller(recorder)}
+	if err := svcR.SetupWithManager(mgr, services, opts.Workers); err != nil {
+		return nil, err
 	}
-	if err := b.Complete(cfgR); err != nil {
+	cfgR := &configReconciler{Client: mgr.GetClient(), state: st, tell: kube.NewTeller(recorder), services: services}
+	if err := cfgR.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
 	if err := mgr.Add(&poolStatusWriter{Client: mgr.GetClient(), state: st}); err != nil {

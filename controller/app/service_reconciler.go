@@ -3,19 +3,24 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/barelb/barelb/internal/allocator"
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/lbspec"
 )
 
@@ -46,14 +51,40 @@ const (
 // serviceReconciler gives one Service its addresses.
 type serviceReconciler struct {
 	client.Client
-	state    *state
-	recorder events.EventRecorder
+	state *state
+	tell  *kube.Teller
 }
 
-func (r *serviceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	if err := r.state.ensureReady(ctx, r.Client); err != nil {
-		return ctrl.Result{}, err
+// topicAllocation is the EventKey topic of a Service's allocation Events.
+const topicAllocation = "allocation"
+
+func allocationKey(svc *corev1.Service) kube.EventKey {
+	return kube.EventKey{Kind: "Service", Namespace: svc.Namespace, Name: svc.Name, Topic: topicAllocation}
+}
+
+// SetupWithManager registers the reconciler for Services and for the
+// requeues the configuration reconciler sends on services.
+func (r *serviceReconciler) SetupWithManager(mgr ctrl.Manager, services <-chan event.GenericEvent, workers int) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("service").
+		For(&corev1.Service{}).
+		WatchesRawSource(source.Channel(services, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		Complete(r)
+}
+
+func (r *serviceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	if err := r.state.waitReady(ctx); err != nil {
+		return reconcile.Result{}, err
 	}
+	res, err := r.reconcile(ctx, req)
+	if err != nil {
+		err = fmt.Errorf("Service %s: %w", req.NamespacedName, err)
+	}
+	return res, err
+}
+
+func (r *serviceReconciler) reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	key := req.Namespace + "/" + req.Name
 	var svc corev1.Service
 	if err := r.Get(ctx, req.NamespacedName, &svc); err != nil {
@@ -62,30 +93,31 @@ func (r *serviceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 				r.state.markPoolsDirty()
 				log.FromContext(ctx).Info("released addresses of deleted Service", "service", key)
 			}
-			r.state.forget(key)
-			return ctrl.Result{}, nil
+			r.state.wrote(key, nil)
+			r.tell.ForgetObject("Service", req.Namespace, req.Name)
+			return reconcile.Result{}, nil
 		}
-		return ctrl.Result{}, err
+		return reconcile.Result{}, fmt.Errorf("reading: %w", err)
 	}
 	if !lbspec.Handles(&svc, r.state.opts.LBClass) {
-		return ctrl.Result{}, r.notOurs(ctx, &svc, key)
+		return reconcile.Result{}, r.notOurs(ctx, &svc, key)
 	}
 
 	req2, err := lbspec.Request(&svc)
 	if err != nil {
 		r.warn(&svc, ReasonInvalidRequest, err.Error())
-		return ctrl.Result{}, nil
+		return reconcile.Result{}, nil
 	}
 	cur, held := r.state.alloc.Assignment(key)
 	if held && cur.Pool == "" && keepOutOfPool(req2, cur.IPs) {
 		// The pool holding these addresses shrank or went away. Moving
 		// them would cut live traffic, so keep them and say so.
 		r.warn(&svc, ReasonOutOfPool, "addresses "+ipList(cur.IPs)+" are no longer in any IPAddressPool; they are kept until the Service is deleted or asks for other addresses")
-		return ctrl.Result{}, r.writeStatus(ctx, &svc, cur)
+		return reconcile.Result{}, r.writeStatus(ctx, &svc, cur)
 	}
 	allowed, err := r.poolFilter(ctx, &svc)
 	if err != nil {
-		return ctrl.Result{}, err
+		return reconcile.Result{}, err
 	}
 	req2.Allowed = allowed
 	res, err := r.state.alloc.Assign(req2)
@@ -96,18 +128,17 @@ func (r *serviceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		// Assign leaves a failed Service's previous addresses in place;
 		// status shows exactly what it still holds.
 		cur, _ := r.state.alloc.Assignment(key)
-		return ctrl.Result{}, r.writeStatus(ctx, &svc, cur)
+		return reconcile.Result{}, r.writeStatus(ctx, &svc, cur)
 	}
 	if !held || !slices.Equal(cur.IPs, res.IPs) {
 		r.state.markPoolsDirty()
 	}
 	if err := r.writeStatus(ctx, &svc, res); err != nil {
-		return ctrl.Result{}, err
+		return reconcile.Result{}, err
 	}
-	if r.state.changed(key, ReasonAllocated+":"+ipList(res.IPs)) {
-		r.recorder.Eventf(&svc, nil, corev1.EventTypeNormal, ReasonAllocated, "Allocate", "Assigned IP %s from pool %q", ipList(res.IPs), res.Pool)
-	}
-	return ctrl.Result{}, nil
+	r.tell.Tell(&svc, allocationKey(&svc), corev1.EventTypeNormal, ReasonAllocated, "Allocate",
+		fmt.Sprintf("Assigned IP %s from pool %q", ipList(res.IPs), res.Pool))
+	return reconcile.Result{}, nil
 }
 
 // keepOutOfPool: an out-of-pool assignment is kept unless the Service now
@@ -128,8 +159,9 @@ func (r *serviceReconciler) notOurs(ctx context.Context, svc *corev1.Service, ke
 	}
 	r.state.alloc.Release(key)
 	r.state.markPoolsDirty()
-	r.state.forget(key)
-	r.recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonReleased, "Release", "Released IP %s: the Service is no longer a LoadBalancer handled by barelb", ipList(held.IPs))
+	r.state.wrote(key, nil)
+	r.tell.Tell(svc, allocationKey(svc), corev1.EventTypeNormal, ReasonReleased, "Release",
+		fmt.Sprintf("Released IP %s: the Service is no longer a LoadBalancer handled by barelb", ipList(held.IPs)))
 	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
 		return nil // another implementation's class: its status is not ours to clear
 	}
@@ -158,32 +190,31 @@ func (r *serviceReconciler) poolFilter(ctx context.Context, svc *corev1.Service)
 
 // writeStatus makes status.loadBalancer.ingress and the pool annotation
 // say exactly res, writing only what differs. The two live in different
-// subresources, so they are two requests; they go out concurrently because
-// API server round trips, not computation, bound how fast Services get
-// their addresses.
+// subresources, so they are two requests, the annotation first: once a
+// user sees the address in status, barelb has finished writing the object,
+// so their next update of it does not race with ours.
 func (r *serviceReconciler) writeStatus(ctx context.Context, svc *corev1.Service, res allocator.Result) error {
 	want := make([]corev1.LoadBalancerIngress, 0, len(res.IPs))
 	for _, ip := range res.IPs {
 		want = append(want, corev1.LoadBalancerIngress{IP: ip.String()})
 	}
-	var (
-		writes     []func() error
-		rvMu       sync.Mutex
-		writtenRVs []string
-	)
-	if !sameIngress(svc.Status.LoadBalancer.Ingress, want) {
-		st := svc.DeepCopy()
-		st.Status.LoadBalancer.Ingress = want
-		writes = append(writes, func() error {
-			err := r.Status().Patch(ctx, st, client.MergeFrom(svc))
-			rvMu.Lock()
-			writtenRVs = append(writtenRVs, st.ResourceVersion)
-			rvMu.Unlock()
-			return err
-		})
-	}
 	annName := lbspec.Prefix + lbspec.KeyAllocatedFromPool
-	if cur, ok := svc.Annotations[annName]; !((ok && cur == res.Pool) || (!ok && res.Pool == "")) {
+	cur, ok := svc.Annotations[annName]
+	statusOK := sameIngress(svc.Status.LoadBalancer.Ingress, want)
+	annOK := (ok && cur == res.Pool) || (!ok && res.Pool == "")
+	key := lbspec.Key(svc)
+	if statusOK && annOK {
+		r.state.wrote(key, nil)
+		return nil
+	}
+	if r.state.inFlight(key, svc.ResourceVersion, res) {
+		// The cache still shows the object from before (or between) our
+		// own writes of exactly this result: writing again would only
+		// repeat them.
+		return nil
+	}
+	rvs := []string{svc.ResourceVersion}
+	if !annOK {
 		an := svc.DeepCopy()
 		if res.Pool == "" {
 			delete(an.Annotations, annName)
@@ -193,43 +224,23 @@ func (r *serviceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 			}
 			an.Annotations[annName] = res.Pool
 		}
-		writes = append(writes, func() error {
-			err := r.Patch(ctx, an, client.MergeFrom(svc))
-			rvMu.Lock()
-			writtenRVs = append(writtenRVs, an.ResourceVersion)
-			rvMu.Unlock()
-			return err
-		})
-	}
-	if len(writes) == 0 {
-		r.state.wrote(lbspec.Key(svc), nil)
-		return nil
-	}
-	if r.state.inFlight(lbspec.Key(svc), svc.ResourceVersion, res) {
-		// The cache still shows the object from before (or between) our
-		// own writes of exactly this result: writing again would only
-		// repeat them.
-		return nil
-	}
-	rvs := []string{svc.ResourceVersion}
-	var err error
-	if len(writes) == 1 {
-		err = writes[0]()
-	} else {
-		errc := make(chan error, 1)
-		go func() { errc <- writes[1]() }()
-		err = writes[0]()
-		if err2 := <-errc; err == nil {
-			err = err2
+		if err := r.Patch(ctx, an, client.MergeFrom(svc)); err != nil {
+			r.state.wrote(key, nil)
+			return fmt.Errorf("writing the %s annotation: %w", annName, err)
 		}
+		rvs = append(rvs, an.ResourceVersion)
 	}
-	if err != nil {
-		r.state.wrote(lbspec.Key(svc), nil)
-		return err
+	if !statusOK {
+		st := svc.DeepCopy()
+		st.Status.LoadBalancer.Ingress = want
+		if err := r.Status().Patch(ctx, st, client.MergeFrom(svc)); err != nil {
+			r.state.wrote(key, nil)
+			return fmt.Errorf("writing status.loadBalancer: %w", err)
+		}
+		rvs = append(rvs, st.ResourceVersion)
 	}
 	// The patched copies now carry the resourceVersions our writes made.
-	rvs = append(rvs, writtenRVs...)
-	r.state.wrote(lbspec.Key(svc), &written{rvs: rvs, res: res})
+	r.state.wrote(key, &written{rvs: rvs, res: res})
 	return nil
 }
 
@@ -246,9 +257,7 @@ func sameIngress(a, b []corev1.LoadBalancerIngress) bool {
 }
 
 func (r *serviceReconciler) warn(svc *corev1.Service, reason, msg string) {
-	if r.state.changed(lbspec.Key(svc), reason+":"+msg) {
-		r.recorder.Eventf(svc, nil, corev1.EventTypeWarning, reason, "Allocate", "%s", msg)
-	}
+	r.tell.Tell(svc, allocationKey(svc), corev1.EventTypeWarning, reason, "Allocate", msg)
 }
 
 func reasonFor(err error) string {

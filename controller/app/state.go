@@ -24,12 +24,13 @@ type state struct {
 	alloc *allocator.Allocator
 	m     *metrics
 
+	// ready is closed once the restorer has rebuilt every assignment;
+	// reconciles wait for it (see restore.go).
+	ready chan struct{}
+
 	mu       sync.Mutex
 	cfg      *config.Config
 	problems config.Problems
-	// lastEvent remembers, per object, the last Event emitted so one is
-	// sent per change, never per reconcile.
-	lastEvent map[string]string
 	// poolsDirty asks the status flusher to rewrite pool counts.
 	poolsDirty bool
 	// lastWrite remembers, per Service, the resourceVersions our last
@@ -47,7 +48,7 @@ func newState(opts Options, m *metrics) *state {
 		alloc:     allocator.New(),
 		m:         m,
 		cfg:       &config.Config{Pools: map[string]*config.Pool{}},
-		lastEvent: map[string]string{},
+		ready:     make(chan struct{}),
 		lastWrite: map[string]*written{},
 	}
 }
@@ -78,21 +79,6 @@ func (s *state) inFlight(key, rv string, res allocator.Result) bool {
 		return false
 	}
 	return slices.Contains(w.rvs, rv)
-}
-
-// ensureReady loads the configuration and rebuilds every existing
-// assignment from Service status before the first allocation, so a
-// restarted controller never moves or duplicates an address. The caches
-// are synced when reconcilers run, so the lists are complete.
-func (s *state) ensureReady(ctx context.Context, c client.Reader) error {
-	s.readyOnce.Do(func() {
-		if _, err := s.reloadConfig(ctx, c); err != nil {
-			s.readyErr = err
-			return
-		}
-		s.readyErr = s.restore(ctx, c)
-	})
-	return s.readyErr
 }
 
 func (s *state) restore(ctx context.Context, c client.Reader) error {
@@ -149,8 +135,15 @@ func (s *state) reloadConfig(ctx context.Context, c client.Reader) (bool, error)
 			return false, err
 		}
 	}
+	// Pools in use: those Services were allocated from (what every
+	// speaker uses too, so all keep the same pool of two overlapping ones
+	// created in the same second), and those of the previous configuration.
+	var svcs corev1.ServiceList
+	if err := c.List(ctx, &svcs); err != nil {
+		return false, err
+	}
+	inUse := lbspec.PoolsInUse(svcs.Items, s.opts.LBClass)
 	prev, _ := s.config()
-	inUse := make(map[string]bool, len(prev.Pools))
 	for name := range prev.Pools {
 		inUse[name] = true
 	}
@@ -199,23 +192,4 @@ func (s *state) takePoolsDirty() bool {
 	d := s.poolsDirty
 	s.poolsDirty = false
 	return d
-}
-
-// changed records what an object was last told and reports whether msg
-// is new, so callers emit an Event only when something changed.
-func (s *state) changed(obj, msg string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lastEvent[obj] == msg {
-		return false
-	}
-	s.lastEvent[obj] = msg
-	return true
-}
-
-func (s *state) forget(obj string) {
-	s.mu.Lock()
-	delete(s.lastEvent, obj)
-	delete(s.lastWrite, obj)
-	s.mu.Unlock()
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
 // BenchmarkFRRConvergence measures, against FRR, how long routes take to
@@ -43,7 +45,7 @@ func BenchmarkFRRConvergence(b *testing.B) {
 	var ann, wd []time.Duration
 	for i := range n {
 		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 19, 10, byte(i)}), 32)
-		r := sps[0].SetAds(Advertisement{Name: "svc", Prefix: p})
+		r := sps[0].SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: p})
 		at, err := w.wait(10*time.Second, func(m map[netip.Prefix]routeSeen) bool { _, ok := m[p]; return ok })
 		if err != nil {
 			b.Fatalf("announce %s: %v", p, err)
@@ -58,10 +60,10 @@ func BenchmarkFRRConvergence(b *testing.B) {
 	}
 
 	const bulk = 1000
-	var ads []Advertisement
+	var ads []bgpmodel.Advertisement
 	for i := range bulk {
 		a := netip.AddrFrom4([4]byte{198, 19, 16 + byte(i/256), byte(i % 256)})
-		ads = append(ads, Advertisement{Name: a.String(), Prefix: netip.PrefixFrom(a, 32)})
+		ads = append(ads, bgpmodel.Advertisement{Name: a.String(), Prefix: netip.PrefixFrom(a, 32)})
 	}
 	inBulk := func(p netip.Prefix) bool { return p.Addr().Is4() && p.Addr().As4()[2] >= 16 && p.Addr().As4()[2] < 20 }
 	countBulk := func(m map[netip.Prefix]routeSeen, minNexthops int) int {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -28,14 +29,14 @@ func TestFRRAttributes(t *testing.T) {
 	waitEstablished(t, sp, "tor-ibgp")
 
 	svc := netip.MustParsePrefix("198.19.0.30/32")
-	agg, err := Aggregate(netip.MustParseAddr("198.19.1.77"), 24, 128)
+	agg, err := bgpmodel.Aggregate(netip.MustParseAddr("198.19.1.77"), 24, 128)
 	check.Must(t, err)
 	r := sp.SetAds(
-		Advertisement{Name: "communities", Prefix: svc, Communities: []Community{StandardCommunity(64512, 100), LargeCommunity(64512, 1, 2)}},
-		Advertisement{Name: "more-communities", Prefix: svc, Communities: []Community{StandardCommunity(64512, 100), StandardCommunity(64512, 7)}},
-		Advertisement{Name: "pref-ibgp", Prefix: svc, LocalPref: 300, Peers: []string{"tor-ibgp"}},
-		Advertisement{Name: "pref-all", Prefix: svc, LocalPref: 150},
-		Advertisement{Name: "aggregate", Prefix: agg, Peers: []string{"tor"}},
+		bgpmodel.Advertisement{Name: "communities", Prefix: svc, Communities: []bgpmodel.Community{bgpmodel.StandardCommunity(64512, 100), bgpmodel.LargeCommunity(64512, 1, 2)}},
+		bgpmodel.Advertisement{Name: "more-communities", Prefix: svc, Communities: []bgpmodel.Community{bgpmodel.StandardCommunity(64512, 100), bgpmodel.StandardCommunity(64512, 7)}},
+		bgpmodel.Advertisement{Name: "pref-ibgp", Prefix: svc, LocalPref: 300, Peers: []string{"tor-ibgp"}},
+		bgpmodel.Advertisement{Name: "pref-all", Prefix: svc, LocalPref: 150},
+		bgpmodel.Advertisement{Name: "aggregate", Prefix: agg, Peers: []string{"tor"}},
 	)
 	if e := r.Errs["pref-all"]; !strings.Contains(e, ErrLocalPrefEBGP.Error()) || !strings.Contains(e, "tor") {
 		t.Errorf("LOCAL_PREF towards the eBGP peer: error %q", e)
@@ -77,7 +78,7 @@ func TestFRRAttributes(t *testing.T) {
 	// Change attributes in place: no session reset, new values arrive.
 	before, err := tp.router.Neighbors()
 	check.Must(t, err)
-	sp.SetAds(Advertisement{Name: "communities", Prefix: svc, Communities: []Community{StandardCommunity(1, 1)}})
+	sp.SetAds(bgpmodel.Advertisement{Name: "communities", Prefix: svc, Communities: []bgpmodel.Community{bgpmodel.StandardCommunity(1, 1)}})
 	check.Eventually(t, 10*time.Second, "updated communities", func() error {
 		for peer, p := range pathsByPeer(t, tp, svc) {
 			if !slices.Equal(p.comms, []string{"1:1"}) || len(p.large) != 0 {
@@ -98,7 +99,7 @@ func TestFRRAttributes(t *testing.T) {
 	// Dynamic ASN: "external" establishes with the router's AS; "internal"
 	// against an eBGP router is refused with a reason.
 	dyn := ebgp
-	dyn.PeerASN, dyn.DynamicASN = 0, DynamicASNExternal
+	dyn.PeerASN, dyn.DynamicASN = 0, bgpmodel.DynamicASNExternal
 	if errs := sp.SetPeers(dyn, ibgp); len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -106,7 +107,7 @@ func TestFRRAttributes(t *testing.T) {
 	if st := sp.State("tor"); st.PeerASN != routerASN {
 		t.Errorf("dynamic ASN session reports peer AS %d", st.PeerASN)
 	}
-	dyn.DynamicASN = DynamicASNInternal
+	dyn.DynamicASN = bgpmodel.DynamicASNInternal
 	if errs := sp.SetPeers(dyn, ibgp); len(errs) > 0 {
 		t.Fatal(errs)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -21,7 +22,7 @@ func TestFRRSpeakerDeath(t *testing.T) {
 	var sps []*speaker
 	for i, ns := range tp.nodes {
 		sp := startSpeaker(t, ns, Options{RouterID: nodeV4(i)})
-		sp.SetAds(Advertisement{Name: "svc", Prefix: lbIP})
+		sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP})
 		if errs := sp.SetPeers(nodePeer(i)); len(errs) > 0 {
 			t.Fatal(errs)
 		}
@@ -83,7 +84,7 @@ func TestFRRGracefulRestart(t *testing.T) {
 		sp := startSpeaker(t, tp.nodes[0], Options{RouterID: nodeV4(0), GracefulRestartTime: 30 * time.Second})
 		// Advertisements first: the session then starts with the full
 		// table and End-of-RIB follows it.
-		sp.SetAds(Advertisement{Name: "svc", Prefix: lbIP})
+		sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP})
 		if errs := sp.SetPeers(peer); len(errs) > 0 {
 			t.Fatal(errs)
 		}

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
 // TestFRRIPv6: an IPv6 prefix over an IPv6 session, the same prefix over
@@ -17,7 +19,7 @@ func TestFRRIPv6(t *testing.T) {
 
 	// Node 0: one IPv6 session, dual-stack, IPv4 next hop given.
 	sp0 := startSpeaker(t, tp.nodes[0], Options{RouterID: nodeV4(0)})
-	v6 := Peer{
+	v6 := bgpmodel.Peer{
 		Name: "tor6", MyASN: nodeASN, PeerASN: routerASN, Address: routerV6, SourceAddress: nodeV6(0),
 		HoldTime: 3 * time.Second, ConnectTime: time.Second,
 		DualStack: true, IPv4NextHop: nodeV4(0),
@@ -34,7 +36,7 @@ func TestFRRIPv6(t *testing.T) {
 		t.Fatal(errs)
 	}
 	for _, sp := range []*speaker{sp0, sp1} {
-		if r := sp.SetAds(Advertisement{Name: "v6", Prefix: lb6}, Advertisement{Name: "v4", Prefix: lb4}); len(r.Errs) > 0 {
+		if r := sp.SetAds(bgpmodel.Advertisement{Name: "v6", Prefix: lb6}, bgpmodel.Advertisement{Name: "v4", Prefix: lb4}); len(r.Errs) > 0 {
 			t.Fatal(r.Errs)
 		}
 	}

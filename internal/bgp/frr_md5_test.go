@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -21,7 +22,7 @@ func TestFRRWrongPassword(t *testing.T) {
 	if errs := sp.SetPeers(p); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	sp.SetAds(Advertisement{Name: "svc", Prefix: lbIP})
+	sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP})
 	var st PeerState
 	check.Eventually(t, 20*time.Second, "PeerStates explains the failing connects", func() error {
 		st = sp.State("tor")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -37,7 +38,7 @@ func TestFRRThreeSpeakersECMP(t *testing.T) {
 	}
 
 	for _, sp := range sps {
-		if r := sp.SetAds(Advertisement{Name: "svc", Prefix: lbIP}); r.Other != "" {
+		if r := sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP}); r.Other != "" {
 			t.Fatal(r.Other)
 		}
 	}

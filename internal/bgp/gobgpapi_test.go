@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/testsupport/check"
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/apiutil"
@@ -40,7 +41,7 @@ func TestAPIPeer(t *testing.T) {
 	}
 
 	// iBGP ignores ebgpMultiHop; dynamic ASN leaves the peer AS open.
-	p.PeerASN, p.DynamicASN = 0, DynamicASNInternal
+	p.PeerASN, p.DynamicASN = 0, bgpmodel.DynamicASNInternal
 	c, err = resolvePeer(p, testOpts)
 	check.Must(t, err)
 	if a := apiPeer(&c); a.EbgpMultihop != nil || a.Conf.PeerAsn != 0 {
@@ -53,7 +54,7 @@ func TestAPIPath(t *testing.T) {
 	p.DualStack, p.IPv6NextHop = true, netip.MustParseAddr("2001:db8::11")
 	c, err := resolvePeer(p, testOpts)
 	check.Must(t, err)
-	r := route{communities: []Community{StandardCommunity(64512, 1), LargeCommunity(1, 2, 3)}, localPref: 250}
+	r := route{communities: []bgpmodel.Community{bgpmodel.StandardCommunity(64512, 1), bgpmodel.LargeCommunity(1, 2, 3)}, localPref: 250}
 
 	path, err := apiPath(&c, netip.MustParsePrefix("198.19.0.0/24"), r)
 	check.Must(t, err)

@@ -5,13 +5,15 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
 // route is what one session announces for one prefix: the merge of every
 // advertisement of that prefix selecting the session.
 type route struct {
-	communities []Community // sorted, without duplicates
-	localPref   uint32      // 0 = not sent (GoBGP adds the default 100 on iBGP)
+	communities []bgpmodel.Community // sorted, without duplicates
+	localPref   uint32               // 0 = not sent (GoBGP adds the default 100 on iBGP)
 }
 
 func (r route) equal(o route) bool {
@@ -24,14 +26,14 @@ func (r route) equal(o route) bool {
 // union, as MetalLB's FRR mode does by adding them with "additive"; the
 // highest LOCAL_PREF wins, the one that makes the route most preferred, so
 // adding an advertisement never demotes a route another one asked for.
-func (r route) merge(ad Advertisement) route {
+func (r route) merge(ad bgpmodel.Advertisement) route {
 	out := route{localPref: max(r.localPref, ad.LocalPref)}
 	out.communities = append(slices.Clone(r.communities), ad.Communities...)
-	slices.SortFunc(out.communities, func(a, b Community) int {
+	slices.SortFunc(out.communities, func(a, b bgpmodel.Community) int {
 		switch {
-		case a.less(b):
+		case a.Less(b):
 			return -1
-		case b.less(a):
+		case b.Less(a):
 			return 1
 		}
 		return 0
@@ -48,7 +50,7 @@ type routeTable map[netip.Prefix]route
 // when it names none) that carry its prefix's family. It is refused for a
 // session, with an error, when it sets LocalPref and the session is eBGP;
 // it is refused entirely when its prefix is invalid.
-func planRoutes(sessions map[string]sessionConfig, ads []Advertisement) (map[string]routeTable, AdvertisementErrors) {
+func planRoutes(sessions map[string]sessionConfig, ads []bgpmodel.Advertisement) (map[string]routeTable, AdvertisementErrors) {
 	plan := make(map[string]routeTable, len(sessions))
 	for name := range sessions {
 		plan[name] = routeTable{}
@@ -129,7 +131,7 @@ func comparePrefix(a, b netip.Prefix) int {
 // diffPeers splits peer names into sessions to start, to restart because
 // their configuration changed, and to stop. Unchanged peers are in none of
 // the lists, so their sessions are never touched.
-func diffPeers(running map[string]Peer, want map[string]sessionConfig) (add, change, remove []string) {
+func diffPeers(running map[string]bgpmodel.Peer, want map[string]sessionConfig) (add, change, remove []string) {
 	for name, c := range want {
 		old, ok := running[name]
 		switch {

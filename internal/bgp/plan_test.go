@@ -5,9 +5,11 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
-func sessionsFor(t *testing.T, peers ...Peer) map[string]sessionConfig {
+func sessionsFor(t *testing.T, peers ...bgpmodel.Peer) map[string]sessionConfig {
 	t.Helper()
 	ok, errs := resolvePeers(peers, testOpts)
 	if errs != nil {
@@ -29,12 +31,12 @@ func TestPlanRoutes(t *testing.T) {
 	p4 := netip.MustParsePrefix("198.19.0.1/32")
 	p6 := netip.MustParsePrefix("2001:db8:ff::1/128")
 	agg := netip.MustParsePrefix("198.19.0.0/24")
-	c1, c2, l1 := StandardCommunity(64512, 1), StandardCommunity(64512, 2), LargeCommunity(64512, 1, 2)
+	c1, c2, l1 := bgpmodel.StandardCommunity(64512, 1), bgpmodel.StandardCommunity(64512, 2), bgpmodel.LargeCommunity(64512, 1, 2)
 
-	plan, errs := planRoutes(sessions, []Advertisement{
+	plan, errs := planRoutes(sessions, []bgpmodel.Advertisement{
 		{Name: "plain", Prefix: p4},
-		{Name: "comm", Prefix: p4, Communities: []Community{c2, l1}},
-		{Name: "comm-dup", Prefix: p4, Communities: []Community{c1, c2}, Peers: []string{"tor", "ghost"}},
+		{Name: "comm", Prefix: p4, Communities: []bgpmodel.Community{c2, l1}},
+		{Name: "comm-dup", Prefix: p4, Communities: []bgpmodel.Community{c1, c2}, Peers: []string{"tor", "ghost"}},
 		{Name: "pref", Prefix: p4, LocalPref: 200, Peers: []string{"ibgp"}},
 		{Name: "pref-low", Prefix: p4, LocalPref: 50},
 		{Name: "v6", Prefix: p6},
@@ -43,10 +45,10 @@ func TestPlanRoutes(t *testing.T) {
 	})
 
 	want := map[string]routeTable{
-		"tor":  {p4: {communities: []Community{c1, c2, l1}}},
-		"ibgp": {p4: {communities: []Community{c2, l1}, localPref: 200}},
+		"tor":  {p4: {communities: []bgpmodel.Community{c1, c2, l1}}},
+		"ibgp": {p4: {communities: []bgpmodel.Community{c2, l1}, localPref: 200}},
 		"v6":   {p6: {}},
-		"dual": {p4: {communities: []Community{c2, l1}}, p6: {}, agg: {}},
+		"dual": {p4: {communities: []bgpmodel.Community{c2, l1}}, p6: {}, agg: {}},
 	}
 	for name, w := range want {
 		got := plan[name]
@@ -76,10 +78,10 @@ func TestPlanRoutesIsOrderIndependent(t *testing.T) {
 	ibgp.PeerASN = 64512
 	sessions := sessionsFor(t, ibgp)
 	p := netip.MustParsePrefix("198.19.0.1/32")
-	ads := []Advertisement{
-		{Name: "a", Prefix: p, LocalPref: 100, Communities: []Community{StandardCommunity(1, 1)}},
-		{Name: "b", Prefix: p, LocalPref: 300, Communities: []Community{LargeCommunity(1, 1, 1), StandardCommunity(0, 5)}},
-		{Name: "c", Prefix: p, Communities: []Community{StandardCommunity(1, 1)}},
+	ads := []bgpmodel.Advertisement{
+		{Name: "a", Prefix: p, LocalPref: 100, Communities: []bgpmodel.Community{bgpmodel.StandardCommunity(1, 1)}},
+		{Name: "b", Prefix: p, LocalPref: 300, Communities: []bgpmodel.Community{bgpmodel.LargeCommunity(1, 1, 1), bgpmodel.StandardCommunity(0, 5)}},
+		{Name: "c", Prefix: p, Communities: []bgpmodel.Community{bgpmodel.StandardCommunity(1, 1)}},
 	}
 	first, _ := planRoutes(sessions, ads)
 	slices.Reverse(ads)
@@ -92,7 +94,7 @@ func TestPlanRoutesIsOrderIndependent(t *testing.T) {
 func TestDiffRoutes(t *testing.T) {
 	a, b, c, d := netip.MustParsePrefix("198.19.0.1/32"), netip.MustParsePrefix("198.19.0.2/32"), netip.MustParsePrefix("198.19.0.3/32"), netip.MustParsePrefix("2001:db8::/64")
 	old := routeTable{a: {}, b: {localPref: 100}, c: {}}
-	want := routeTable{a: {}, b: {localPref: 200}, d: {communities: []Community{StandardCommunity(1, 2)}}}
+	want := routeTable{a: {}, b: {localPref: 200}, d: {communities: []bgpmodel.Community{bgpmodel.StandardCommunity(1, 2)}}}
 	ann, wd := diffRoutes(old, want)
 	if !slices.Equal(ann, []netip.Prefix{b, d}) || !slices.Equal(wd, []netip.Prefix{c}) {
 		t.Errorf("announce %v withdraw %v", ann, wd)
@@ -106,7 +108,7 @@ func TestDiffPeers(t *testing.T) {
 	a, b, c := validPeer(), validPeer(), validPeer()
 	a.Name, b.Name, c.Name = "a", "b", "c"
 	b.Address, c.Address = netip.MustParseAddr("198.18.0.2"), netip.MustParseAddr("198.18.0.3")
-	running := map[string]Peer{"a": a, "b": b, "gone": validPeer()}
+	running := map[string]bgpmodel.Peer{"a": a, "b": b, "gone": validPeer()}
 	b2 := b
 	b2.Password = "changed"
 	want := sessionsFor(t, a, b2, c)

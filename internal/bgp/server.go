@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -20,7 +21,7 @@ type Server struct {
 
 	mu       sync.Mutex // serialises SetPeers, SetAdvertisements and Shutdown
 	sessions map[string]*session
-	ads      []Advertisement
+	ads      []bgpmodel.Advertisement
 	spare    []*instance
 	closed   bool
 
@@ -58,14 +59,14 @@ func New(log logr.Logger, reg prometheus.Registerer, opts Options) (*Server, err
 // the valid part of the last call. Errors about advertisements that new
 // peers make invalid (LocalPref to an eBGP peer) surface on the next
 // SetAdvertisements.
-func (s *Server) SetPeers(ctx context.Context, peers []Peer) error {
+func (s *Server) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrServerShutDown
 	}
 	want, perrs := resolvePeers(peers, s.opts)
-	running := make(map[string]Peer, len(s.sessions))
+	running := make(map[string]bgpmodel.Peer, len(s.sessions))
 	for name, ss := range s.sessions {
 		running[name] = ss.cfg.Peer
 	}
@@ -112,7 +113,7 @@ func (s *Server) SetPeers(ctx context.Context, peers []Peer) error {
 // both). An advertisement with LocalPref is refused for eBGP peers, and
 // one with an invalid prefix entirely; these come back as
 // AdvertisementErrors while everything else is applied.
-func (s *Server) SetAdvertisements(ctx context.Context, ads []Advertisement) error {
+func (s *Server) SetAdvertisements(ctx context.Context, ads []bgpmodel.Advertisement) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

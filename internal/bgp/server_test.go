@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/testsupport/check"
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +25,7 @@ func TestServerRefusesInvalidPeers(t *testing.T) {
 	bfd, vrf := validPeer(), validPeer()
 	bfd.BFDProfile = "fast"
 	vrf.Name, vrf.VRF = "red", "red"
-	err = s.SetPeers(ctx, []Peer{bfd, vrf})
+	err = s.SetPeers(ctx, []bgpmodel.Peer{bfd, vrf})
 	var pe PeerErrors
 	if !errors.As(err, &pe) || !errors.Is(pe["tor"], ErrUnsupported) || !errors.Is(pe["red"], ErrUnsupported) {
 		t.Fatalf("SetPeers error %v", err)
@@ -32,7 +33,7 @@ func TestServerRefusesInvalidPeers(t *testing.T) {
 	if st := s.PeerStates(ctx); len(st) != 0 {
 		t.Errorf("refused peers have sessions: %+v", st)
 	}
-	err = s.SetAdvertisements(ctx, []Advertisement{{Name: "bad", Prefix: netip.MustParsePrefix("198.19.0.1/24")}})
+	err = s.SetAdvertisements(ctx, []bgpmodel.Advertisement{{Name: "bad", Prefix: netip.MustParsePrefix("198.19.0.1/24")}})
 	var ae AdvertisementErrors
 	if !errors.As(err, &ae) || !errors.Is(ae["bad"], ErrInvalidAdvert) {
 		t.Errorf("SetAdvertisements error %v", err)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/go-logr/logr"
 	api "github.com/osrg/gobgp/v3/api"
 	gobgplog "github.com/osrg/gobgp/v3/pkg/log"
@@ -155,7 +156,7 @@ func (s *session) apply(ctx context.Context, want routeTable) error {
 // explanation, and retried later in case the peer's AS gets fixed.
 func (s *session) onEvent(ev *api.WatchEventResponse) {
 	pe := ev.GetPeer()
-	if pe == nil || pe.Type != api.WatchEventResponse_PeerEvent_STATE || s.cfg.DynamicASN == DynamicASNNone {
+	if pe == nil || pe.Type != api.WatchEventResponse_PeerEvent_STATE || s.cfg.DynamicASN == bgpmodel.DynamicASNNone {
 		return
 	}
 	st := pe.GetPeer().GetState()

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/testsupport/netlab"
 	"github.com/go-logr/logr/funcr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,7 +101,7 @@ func (h *SpeakerRPC) Init(opts Options, _ *struct{}) error {
 	return err
 }
 
-func (h *SpeakerRPC) SetPeers(peers []Peer, reply *ErrMap) error {
+func (h *SpeakerRPC) SetPeers(peers []bgpmodel.Peer, reply *ErrMap) error {
 	err := h.srv.SetPeers(context.Background(), peers)
 	*reply, _ = errMap(err)
 	if _, ok := err.(PeerErrors); err != nil && !ok {
@@ -109,7 +110,7 @@ func (h *SpeakerRPC) SetPeers(peers []Peer, reply *ErrMap) error {
 	return nil
 }
 
-func (h *SpeakerRPC) SetAdvertisements(ads []Advertisement, reply *AdsReply) error {
+func (h *SpeakerRPC) SetAdvertisements(ads []bgpmodel.Advertisement, reply *AdsReply) error {
 	reply.Start = time.Now()
 	err := h.srv.SetAdvertisements(context.Background(), ads)
 	reply.End = time.Now()
@@ -269,14 +270,14 @@ func (sp *speaker) call(method string, args, reply any) {
 	}
 }
 
-func (sp *speaker) SetPeers(peers ...Peer) ErrMap {
+func (sp *speaker) SetPeers(peers ...bgpmodel.Peer) ErrMap {
 	sp.t.Helper()
 	var r ErrMap
 	sp.call("SpeakerRPC.SetPeers", peers, &r)
 	return r
 }
 
-func (sp *speaker) SetAds(ads ...Advertisement) AdsReply {
+func (sp *speaker) SetAds(ads ...bgpmodel.Advertisement) AdsReply {
 	sp.t.Helper()
 	var r AdsReply
 	sp.call("SpeakerRPC.SetAdvertisements", ads, &r)

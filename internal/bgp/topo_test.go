@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/testsupport/check"
 	"github.com/barelb/barelb/testsupport/frrlab"
 	"github.com/barelb/barelb/testsupport/netlab"
@@ -126,8 +127,8 @@ router bgp %d
 }
 
 // nodePeer is the usual session from node i to the router over IPv4.
-func nodePeer(i int) Peer {
-	return Peer{
+func nodePeer(i int) bgpmodel.Peer {
+	return bgpmodel.Peer{
 		Name: "tor", MyASN: nodeASN, PeerASN: routerASN, Address: routerV4,
 		SourceAddress: nodeV4(i), RouterID: nodeV4(i),
 		HoldTime: 3 * time.Second, KeepaliveTime: time.Second, ConnectTime: time.Second,

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
 // Defaults applied to unset Peer fields.
@@ -55,7 +57,7 @@ func (f family) String() string {
 // sessionConfig is a validated Peer with every default filled in: what a
 // session is started from.
 type sessionConfig struct {
-	Peer
+	bgpmodel.Peer
 	port                 uint16
 	routerID             netip.Addr
 	holdSec, keepSec     uint64
@@ -75,7 +77,7 @@ func (c sessionConfig) carries(f family) bool { return slices.Contains(c.familie
 
 // resolvePeer validates p and fills in defaults. It reports every problem
 // with the peer at once, each wrapping ErrInvalidPeer or ErrUnsupported.
-func resolvePeer(p Peer, opts Options) (sessionConfig, error) {
+func resolvePeer(p bgpmodel.Peer, opts Options) (sessionConfig, error) {
 	c := sessionConfig{Peer: p}
 	var errs []error
 	bad := func(format string, args ...any) {
@@ -89,18 +91,18 @@ func resolvePeer(p Peer, opts Options) (sessionConfig, error) {
 		bad("myASN is required")
 	}
 	switch p.DynamicASN {
-	case DynamicASNNone:
+	case bgpmodel.DynamicASNNone:
 		if p.PeerASN == 0 {
 			bad("peerASN or dynamicASN is required")
 		}
 		c.internal = p.PeerASN == p.MyASN
-	case DynamicASNInternal, DynamicASNExternal:
+	case bgpmodel.DynamicASNInternal, bgpmodel.DynamicASNExternal:
 		if p.PeerASN != 0 {
 			bad("peerASN and dynamicASN are mutually exclusive")
 		}
-		c.internal = p.DynamicASN == DynamicASNInternal
+		c.internal = p.DynamicASN == bgpmodel.DynamicASNInternal
 	default:
-		bad("dynamicASN %q is neither %q nor %q", p.DynamicASN, DynamicASNInternal, DynamicASNExternal)
+		bad("dynamicASN %q is neither %q nor %q", p.DynamicASN, bgpmodel.DynamicASNInternal, bgpmodel.DynamicASNExternal)
 	}
 
 	if !p.Address.IsValid() {
@@ -213,9 +215,9 @@ func resolvePeer(p Peer, opts Options) (sessionConfig, error) {
 // error per refused peer. Peers sharing a name are all refused; of peers
 // sharing an address and port, the one whose name sorts first wins. Either
 // way the outcome does not depend on input order.
-func resolvePeers(peers []Peer, opts Options) (map[string]sessionConfig, PeerErrors) {
+func resolvePeers(peers []bgpmodel.Peer, opts Options) (map[string]sessionConfig, PeerErrors) {
 	sorted := slices.Clone(peers)
-	slices.SortStableFunc(sorted, func(a, b Peer) int {
+	slices.SortStableFunc(sorted, func(a, b bgpmodel.Peer) int {
 		switch {
 		case a.Name < b.Name:
 			return -1

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
 var testOpts = Options{RouterID: netip.MustParseAddr("198.18.0.11")}
 
-func validPeer() Peer {
-	return Peer{Name: "tor", MyASN: 64512, PeerASN: 64500, Address: netip.MustParseAddr("198.18.0.1")}
+func validPeer() bgpmodel.Peer {
+	return bgpmodel.Peer{Name: "tor", MyASN: 64512, PeerASN: 64500, Address: netip.MustParseAddr("198.18.0.1")}
 }
 
 func TestResolvePeerDefaults(t *testing.T) {
@@ -30,72 +32,72 @@ func TestResolvePeerDefaults(t *testing.T) {
 func TestResolvePeer(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		mod    func(*Peer)
+		mod    func(*bgpmodel.Peer)
 		opts   *Options
 		errSub string // empty: valid
 		is     error
 		check  func(*testing.T, sessionConfig)
 	}{
-		{name: "ibgp", mod: func(p *Peer) { p.PeerASN = 64512 }, check: func(t *testing.T, c sessionConfig) {
+		{name: "ibgp", mod: func(p *bgpmodel.Peer) { p.PeerASN = 64512 }, check: func(t *testing.T, c sessionConfig) {
 			if !c.internal {
 				t.Error("not internal")
 			}
 		}},
-		{name: "dynamic internal", mod: func(p *Peer) { p.PeerASN = 0; p.DynamicASN = DynamicASNInternal }, check: func(t *testing.T, c sessionConfig) {
+		{name: "dynamic internal", mod: func(p *bgpmodel.Peer) { p.PeerASN = 0; p.DynamicASN = bgpmodel.DynamicASNInternal }, check: func(t *testing.T, c sessionConfig) {
 			if !c.internal {
 				t.Error("not internal")
 			}
 		}},
-		{name: "dynamic external", mod: func(p *Peer) { p.PeerASN = 0; p.DynamicASN = DynamicASNExternal }},
-		{name: "dynamic and peerASN", mod: func(p *Peer) { p.DynamicASN = DynamicASNExternal }, errSub: "mutually exclusive", is: ErrInvalidPeer},
-		{name: "dynamic bogus", mod: func(p *Peer) { p.PeerASN = 0; p.DynamicASN = "sideways" }, errSub: "neither", is: ErrInvalidPeer},
-		{name: "no asn", mod: func(p *Peer) { p.PeerASN = 0 }, errSub: "peerASN or dynamicASN", is: ErrInvalidPeer},
-		{name: "no myASN", mod: func(p *Peer) { p.MyASN = 0 }, errSub: "myASN", is: ErrInvalidPeer},
-		{name: "no name", mod: func(p *Peer) { p.Name = "" }, errSub: "name", is: ErrInvalidPeer},
-		{name: "no address", mod: func(p *Peer) { p.Address = netip.Addr{} }, errSub: "peerAddress is required", is: ErrInvalidPeer},
-		{name: "zoned", mod: func(p *Peer) { p.Address = netip.MustParseAddr("fe80::1%eth0") }, errSub: "zoned", is: ErrInvalidPeer},
-		{name: "port", mod: func(p *Peer) { p.Port = 1179 }, check: func(t *testing.T, c sessionConfig) {
+		{name: "dynamic external", mod: func(p *bgpmodel.Peer) { p.PeerASN = 0; p.DynamicASN = bgpmodel.DynamicASNExternal }},
+		{name: "dynamic and peerASN", mod: func(p *bgpmodel.Peer) { p.DynamicASN = bgpmodel.DynamicASNExternal }, errSub: "mutually exclusive", is: ErrInvalidPeer},
+		{name: "dynamic bogus", mod: func(p *bgpmodel.Peer) { p.PeerASN = 0; p.DynamicASN = "sideways" }, errSub: "neither", is: ErrInvalidPeer},
+		{name: "no asn", mod: func(p *bgpmodel.Peer) { p.PeerASN = 0 }, errSub: "peerASN or dynamicASN", is: ErrInvalidPeer},
+		{name: "no myASN", mod: func(p *bgpmodel.Peer) { p.MyASN = 0 }, errSub: "myASN", is: ErrInvalidPeer},
+		{name: "no name", mod: func(p *bgpmodel.Peer) { p.Name = "" }, errSub: "name", is: ErrInvalidPeer},
+		{name: "no address", mod: func(p *bgpmodel.Peer) { p.Address = netip.Addr{} }, errSub: "peerAddress is required", is: ErrInvalidPeer},
+		{name: "zoned", mod: func(p *bgpmodel.Peer) { p.Address = netip.MustParseAddr("fe80::1%eth0") }, errSub: "zoned", is: ErrInvalidPeer},
+		{name: "port", mod: func(p *bgpmodel.Peer) { p.Port = 1179 }, check: func(t *testing.T, c sessionConfig) {
 			if c.addrPort().String() != "198.18.0.1:1179" {
 				t.Error(c.addrPort())
 			}
 		}},
-		{name: "source family", mod: func(p *Peer) { p.SourceAddress = netip.MustParseAddr("2001:db8::11") }, errSub: "different families", is: ErrInvalidPeer},
-		{name: "router id from source", opts: &Options{}, mod: func(p *Peer) { p.SourceAddress = netip.MustParseAddr("198.18.0.23") }, check: func(t *testing.T, c sessionConfig) {
+		{name: "source family", mod: func(p *bgpmodel.Peer) { p.SourceAddress = netip.MustParseAddr("2001:db8::11") }, errSub: "different families", is: ErrInvalidPeer},
+		{name: "router id from source", opts: &Options{}, mod: func(p *bgpmodel.Peer) { p.SourceAddress = netip.MustParseAddr("198.18.0.23") }, check: func(t *testing.T, c sessionConfig) {
 			if c.routerID.String() != "198.18.0.23" {
 				t.Error(c.routerID)
 			}
 		}},
-		{name: "router id explicit wins", mod: func(p *Peer) { p.RouterID = netip.MustParseAddr("198.18.9.9") }, check: func(t *testing.T, c sessionConfig) {
+		{name: "router id explicit wins", mod: func(p *bgpmodel.Peer) { p.RouterID = netip.MustParseAddr("198.18.9.9") }, check: func(t *testing.T, c sessionConfig) {
 			if c.routerID.String() != "198.18.9.9" {
 				t.Error(c.routerID)
 			}
 		}},
 		{name: "no router id", opts: &Options{}, errSub: "routerID is required", is: ErrInvalidPeer},
-		{name: "ipv6 router id", mod: func(p *Peer) { p.RouterID = netip.MustParseAddr("2001:db8::1") }, errSub: "IPv4", is: ErrInvalidPeer},
-		{name: "hold 3s", mod: func(p *Peer) { p.HoldTime = 3 * time.Second }, check: func(t *testing.T, c sessionConfig) {
+		{name: "ipv6 router id", mod: func(p *bgpmodel.Peer) { p.RouterID = netip.MustParseAddr("2001:db8::1") }, errSub: "IPv4", is: ErrInvalidPeer},
+		{name: "hold 3s", mod: func(p *bgpmodel.Peer) { p.HoldTime = 3 * time.Second }, check: func(t *testing.T, c sessionConfig) {
 			if c.holdSec != 3 || c.keepSec != 1 {
 				t.Error(c.holdSec, c.keepSec)
 			}
 		}},
-		{name: "hold too short", mod: func(p *Peer) { p.HoldTime = 2 * time.Second }, errSub: "holdTime", is: ErrInvalidPeer},
-		{name: "hold fraction", mod: func(p *Peer) { p.HoldTime = 3500 * time.Millisecond }, errSub: "holdTime", is: ErrInvalidPeer},
-		{name: "keepalive >= hold", mod: func(p *Peer) { p.HoldTime = 9 * time.Second; p.KeepaliveTime = 9 * time.Second }, errSub: "keepaliveTime", is: ErrInvalidPeer},
-		{name: "connect fraction", mod: func(p *Peer) { p.ConnectTime = 1500 * time.Millisecond }, errSub: "connectTime", is: ErrInvalidPeer},
-		{name: "long password", mod: func(p *Peer) { p.Password = strings.Repeat("x", 81) }, errSub: "81 bytes", is: ErrInvalidPeer},
-		{name: "bfd", mod: func(p *Peer) { p.BFDProfile = "fast" }, errSub: "BFD", is: ErrUnsupported},
-		{name: "vrf", mod: func(p *Peer) { p.VRF = "red" }, errSub: "VRF", is: ErrUnsupported},
-		{name: "dual stack v4 needs v6 next hop", mod: func(p *Peer) { p.DualStack = true }, errSub: "IPv6 next hop", is: ErrInvalidPeer},
-		{name: "dual stack v4", mod: func(p *Peer) { p.DualStack = true; p.IPv6NextHop = netip.MustParseAddr("2001:db8::11") }, check: func(t *testing.T, c sessionConfig) {
+		{name: "hold too short", mod: func(p *bgpmodel.Peer) { p.HoldTime = 2 * time.Second }, errSub: "holdTime", is: ErrInvalidPeer},
+		{name: "hold fraction", mod: func(p *bgpmodel.Peer) { p.HoldTime = 3500 * time.Millisecond }, errSub: "holdTime", is: ErrInvalidPeer},
+		{name: "keepalive >= hold", mod: func(p *bgpmodel.Peer) { p.HoldTime = 9 * time.Second; p.KeepaliveTime = 9 * time.Second }, errSub: "keepaliveTime", is: ErrInvalidPeer},
+		{name: "connect fraction", mod: func(p *bgpmodel.Peer) { p.ConnectTime = 1500 * time.Millisecond }, errSub: "connectTime", is: ErrInvalidPeer},
+		{name: "long password", mod: func(p *bgpmodel.Peer) { p.Password = strings.Repeat("x", 81) }, errSub: "81 bytes", is: ErrInvalidPeer},
+		{name: "bfd", mod: func(p *bgpmodel.Peer) { p.BFDProfile = "fast" }, errSub: "BFD", is: ErrUnsupported},
+		{name: "vrf", mod: func(p *bgpmodel.Peer) { p.VRF = "red" }, errSub: "VRF", is: ErrUnsupported},
+		{name: "dual stack v4 needs v6 next hop", mod: func(p *bgpmodel.Peer) { p.DualStack = true }, errSub: "IPv6 next hop", is: ErrInvalidPeer},
+		{name: "dual stack v4", mod: func(p *bgpmodel.Peer) { p.DualStack = true; p.IPv6NextHop = netip.MustParseAddr("2001:db8::11") }, check: func(t *testing.T, c sessionConfig) {
 			if !c.carries(ipv4) || !c.carries(ipv6) || c.nextHop6.String() != "2001:db8::11" {
 				t.Error(c.families, c.nextHop6)
 			}
 		}},
-		{name: "dual stack v6 without v4 next hop", mod: func(p *Peer) { p.Address = netip.MustParseAddr("2001:db8::1"); p.DualStack = true }, check: func(t *testing.T, c sessionConfig) {
+		{name: "dual stack v6 without v4 next hop", mod: func(p *bgpmodel.Peer) { p.Address = netip.MustParseAddr("2001:db8::1"); p.DualStack = true }, check: func(t *testing.T, c sessionConfig) {
 			if !c.carries(ipv4) || !c.carries(ipv6) || c.nextHop4.IsValid() {
 				t.Error(c.families, c.nextHop4)
 			}
 		}},
-		{name: "v6 next hop wrong family", mod: func(p *Peer) { p.IPv6NextHop = netip.MustParseAddr("198.18.0.11") }, errSub: "not an IPv6", is: ErrInvalidPeer},
+		{name: "v6 next hop wrong family", mod: func(p *bgpmodel.Peer) { p.IPv6NextHop = netip.MustParseAddr("198.18.0.11") }, errSub: "not an IPv6", is: ErrInvalidPeer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := validPeer()
@@ -148,7 +150,7 @@ func TestResolvePeersDuplicates(t *testing.T) {
 	bad := validPeer()
 	bad.Name = "z-bad"
 	bad.VRF = "red"
-	ok, errs := resolvePeers([]Peer{d, b, a, c, bad}, testOpts)
+	ok, errs := resolvePeers([]bgpmodel.Peer{d, b, a, c, bad}, testOpts)
 	if _, found := ok["tor"]; !found || len(ok) != 1 {
 		t.Errorf("valid peers %v, want only tor", keys(ok))
 	}

@@ -3,15 +3,15 @@ package bgpplan
 import (
 	"fmt"
 
-	"github.com/barelb/barelb/internal/bgp"
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/internal/config"
-	"github.com/barelb/barelb/internal/l2plan"
+	"github.com/barelb/barelb/internal/eligibility"
 )
 
 // peersFor converts the BGPPeers selecting self into sessions, refusing
 // those that cannot run as written.
-func peersFor(peers []*config.Peer, self l2plan.Node, in Input) ([]bgp.Peer, []Refusal) {
-	var out []bgp.Peer
+func peersFor(peers []*config.Peer, self eligibility.Node, in Input) ([]bgpmodel.Peer, []Refusal) {
+	var out []bgpmodel.Peer
 	var refused []Refusal
 	for _, cp := range peers {
 		if !config.SelectsNode(cp.NodeSelectors, self.Labels) {
@@ -21,8 +21,8 @@ func peersFor(peers []*config.Peer, self l2plan.Node, in Input) ([]bgp.Peer, []R
 			refused = append(refused, Refusal{Peer: cp.Name, Unsupported: true, Reasons: cp.Unsupported})
 			continue
 		}
-		p := bgp.Peer{
-			Name: cp.Name, MyASN: cp.MyASN, PeerASN: cp.ASN, DynamicASN: bgp.DynamicASN(cp.DynamicASN),
+		p := bgpmodel.Peer{
+			Name: cp.Name, MyASN: cp.MyASN, PeerASN: cp.ASN, DynamicASN: bgpmodel.DynamicASN(cp.DynamicASN),
 			Address: cp.Address, Port: cp.Port, SourceAddress: cp.SrcAddress, RouterID: cp.RouterID,
 			EBGPMultiHop: cp.EBGPMultiHop, Password: cp.Password,
 			GracefulRestart: cp.EnableGracefulRestart, DualStack: cp.DualStackAddressFamily,

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/barelb/barelb/internal/bgp"
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/internal/config"
-	"github.com/barelb/barelb/internal/l2plan"
+	"github.com/barelb/barelb/internal/eligibility"
 )
 
 // Input is everything Plan needs; the speaker fills it from its caches.
@@ -18,8 +18,8 @@ type Input struct {
 	// Node is this speaker's node name.
 	Node string
 	// Nodes and Services are the same values internal/l2plan plans with.
-	Nodes    []l2plan.Node
-	Services []l2plan.Service
+	Nodes    []eligibility.Node
+	Services []eligibility.Service
 	// Passwords holds the MD5 password of every usable passwordSecret in
 	// the speaker's namespace, by Secret name. A peer naming a Secret
 	// missing here is refused.
@@ -42,11 +42,11 @@ type Refusal struct {
 // Plan is what this node's speaker should run.
 type Plan struct {
 	// Peers are the sessions to keep up, sorted by name.
-	Peers []bgp.Peer
+	Peers []bgpmodel.Peer
 	// Refused are peers selecting this node that are not run, by name.
 	Refused []Refusal
 	// Advertisements, sorted by name; each names its peers explicitly.
-	Advertisements []bgp.Advertisement
+	Advertisements []bgpmodel.Advertisement
 	// Services maps the key of every Service this node advertises to the
 	// sorted names of the peers it is advertised to (possibly none, when
 	// no running peer carries its family).
@@ -70,36 +70,33 @@ func Compute(in Input) Plan {
 	}
 	self, known := nodeNamed(in.Nodes, in.Node)
 	p.Peers, p.Refused = peersFor(cfg.Peers, self, in)
-	running := map[string]bgp.Peer{}
+	running := map[string]bgpmodel.Peer{}
 	for _, pr := range p.Peers {
 		running[pr.Name] = pr
 	}
 
-	nodeReason := ""
-	switch {
-	case !known:
-		nodeReason = "node " + in.Node + " is unknown"
-	case self.NetworkUnavailable:
-		nodeReason = "node " + in.Node + " has NetworkUnavailable"
-	case hasKey(self.Labels, l2plan.ExcludeLabel):
-		nodeReason = "node " + in.Node + " is excluded from external load balancers"
+	var nodeRefusal eligibility.Refusal
+	if !known {
+		nodeRefusal = eligibility.Refusal{Reason: eligibility.ReasonNodeUnknown, Message: "node " + in.Node + " is unknown"}
+	} else {
+		nodeRefusal = nodeChain.Evaluate(self, nil)
 	}
 
-	ads := map[string]bgp.Advertisement{}
-	comms := map[string][]bgp.Community{}
+	ads := map[string]bgpmodel.Advertisement{}
+	comms := map[string][]bgpmodel.Community{}
 	for _, s := range in.Services {
-		if nodeReason != "" {
-			p.NotAdvertised[s.Key] = nodeReason
+		if nodeRefusal.Refused() {
+			p.NotAdvertised[s.Key] = nodeRefusal.Message
 			continue
 		}
-		if r := serviceRefusal(s, in.Node); r != "" {
-			p.NotAdvertised[s.Key] = r
+		if r := eligibility.Endpoints(self, []*eligibility.Service{&s}); r.Refused() {
+			p.NotAdvertised[s.Key] = r.Message
 			continue
 		}
 		var peers []string
 		advertised := false
 		for _, ip := range s.IPs {
-			pool := poolOf(cfg, ip)
+			pool := cfg.PoolOf(ip)
 			if pool == "" {
 				p.NotAdvertised[s.Key] = fmt.Sprintf("%s is in no IPAddressPool", ip)
 				continue
@@ -114,7 +111,7 @@ func Compute(in Input) Plan {
 					continue
 				}
 				selected = true
-				prefix, err := bgp.Aggregate(ip, a.AggregationLength, a.AggregationLengthV6)
+				prefix, err := bgpmodel.Aggregate(ip, a.AggregationLength, a.AggregationLengthV6)
 				if err != nil {
 					p.Problems = append(p.Problems, fmt.Sprintf("BGPAdvertisement %q: %v", a.Name, err))
 					continue
@@ -129,7 +126,7 @@ func Compute(in Input) Plan {
 				c, ok := comms[a.Name]
 				if !ok {
 					var err error
-					if c, err = bgp.ParseCommunities(a.Communities); err != nil {
+					if c, err = bgpmodel.ParseCommunities(a.Communities); err != nil {
 						p.Problems = append(p.Problems, fmt.Sprintf("BGPAdvertisement %q: %v", a.Name, err))
 					}
 					comms[a.Name] = c
@@ -137,7 +134,7 @@ func Compute(in Input) Plan {
 				// Peers stay as the advertisement wrote them (empty: all):
 				// internal/bgp applies family and localPref rules itself
 				// and reports localPref sent towards eBGP peers.
-				ads[name] = bgp.Advertisement{Name: name, Prefix: prefix, Communities: c, LocalPref: a.LocalPref, Peers: a.Peers}
+				ads[name] = bgpmodel.Advertisement{Name: name, Prefix: prefix, Communities: c, LocalPref: a.LocalPref, Peers: a.Peers}
 			}
 			switch {
 			case !covered:
@@ -159,73 +156,30 @@ func Compute(in Input) Plan {
 	return p
 }
 
-// serviceRefusal returns why node may not advertise s, or "".
-func serviceRefusal(s l2plan.Service, node string) string {
-	if len(s.ReadyNodes) == 0 {
-		return "Service " + s.Key + " has no ready endpoints"
-	}
-	if s.Local && !s.ReadyNodes[node] {
-		return "Service " + s.Key + " has externalTrafficPolicy Local and no ready endpoint on node " + node
-	}
-	return ""
-}
-
-// targetsOf lists the running peers that really receive prefix from a:
-// the ones it names (all when none), whose session carries the family,
-// and, when a sets localPref, only iBGP ones.
-func targetsOf(a *config.BGPAdvertisement, prefix netip.Prefix, running map[string]bgp.Peer) []string {
+// targetsOf lists the running peers that really receive prefix from a.
+func targetsOf(a *config.BGPAdvertisement, prefix netip.Prefix, running map[string]bgpmodel.Peer) []string {
+	ad := bgpmodel.Advertisement{Prefix: prefix, LocalPref: a.LocalPref, Peers: a.Peers}
 	var out []string
 	for name, pr := range running {
-		if len(a.Peers) > 0 && !slices.Contains(a.Peers, name) {
-			continue
+		if pr.Receives(ad) {
+			out = append(out, name)
 		}
-		if !carries(pr, prefix.Addr().Is4()) {
-			continue
-		}
-		if a.LocalPref != 0 && !internal(pr) {
-			continue
-		}
-		out = append(out, name)
 	}
 	return out
 }
 
-func carries(p bgp.Peer, v4 bool) bool {
-	return p.DualStack || p.Address.Unmap().Is4() == v4
-}
+// nodeChain is what a node must pass to advertise anything; memberlist
+// liveness is not in it (a node whose speaker is down stops by itself
+// when its sessions drop).
+var nodeChain = eligibility.Chain{eligibility.NetworkAvailable, eligibility.NotExcluded}
 
-func internal(p bgp.Peer) bool {
-	if p.DynamicASN != bgp.DynamicASNNone {
-		return p.DynamicASN == bgp.DynamicASNInternal
-	}
-	return p.PeerASN == p.MyASN
-}
-
-func nodeNamed(nodes []l2plan.Node, name string) (l2plan.Node, bool) {
+func nodeNamed(nodes []eligibility.Node, name string) (eligibility.Node, bool) {
 	for _, n := range nodes {
 		if n.Name == name {
 			return n, true
 		}
 	}
-	return l2plan.Node{Name: name}, false
-}
-
-func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
-
-func poolOf(cfg *config.Config, ip netip.Addr) string {
-	names := make([]string, 0, len(cfg.Pools))
-	for name := range cfg.Pools {
-		names = append(names, name)
-	}
-	sort.Strings(names) // config.Build drops overlaps; sorting keeps it deterministic anyway
-	for _, name := range names {
-		for _, r := range cfg.Pools[name].Ranges {
-			if r.Contains(ip) {
-				return name
-			}
-		}
-	}
-	return ""
+	return eligibility.Node{Name: name}, false
 }
 
 // Message is the refusal's reasons as one sentence list.

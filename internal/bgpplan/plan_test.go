@@ -12,9 +12,9 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
-	"github.com/barelb/barelb/internal/bgp"
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/internal/config"
-	"github.com/barelb/barelb/internal/l2plan"
+	"github.com/barelb/barelb/internal/eligibility"
 )
 
 // The tests build the model with config.Build from CRs, as the speaker
@@ -58,15 +58,15 @@ var (
 	pre6 = netip.MustParsePrefix("2001:db8:ff::1/128")
 )
 
-func nodes() []l2plan.Node {
-	return []l2plan.Node{
+func nodes() []eligibility.Node {
+	return []eligibility.Node{
 		{Name: "a", Labels: map[string]string{"rack": "1"}, Alive: true},
 		{Name: "b", Labels: map[string]string{"rack": "2"}, Alive: true},
 	}
 }
 
-func svc(key string, local bool, ready []string, ips ...netip.Addr) l2plan.Service {
-	s := l2plan.Service{Key: key, IPs: ips, Local: local}
+func svc(key string, local bool, ready []string, ips ...netip.Addr) eligibility.Service {
+	s := eligibility.Service{Key: key, IPs: ips, Local: local}
 	for _, n := range ready {
 		if s.ReadyNodes == nil {
 			s.ReadyNodes = map[string]bool{}
@@ -103,8 +103,8 @@ func TestCompute(t *testing.T) {
 		name     string
 		in       config.Input
 		node     string
-		svcs     []l2plan.Service
-		nodes    []l2plan.Node
+		svcs     []eligibility.Service
+		nodes    []eligibility.Node
 		peers    []string
 		prefixes []string
 		services map[string][]string
@@ -113,21 +113,21 @@ func TestCompute(t *testing.T) {
 		{
 			name: "Cluster: every node while any endpoint is ready",
 			in:   config.Input{Peers: []v1beta2.BGPPeer{r1}, BGPAdvertisements: basic},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", false, []string{"b"}, ip1)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"b"}, ip1)},
 			peers: []string{"r1"}, prefixes: []string{"198.19.0.1/32"},
 			services: map[string][]string{"ns/s": {"r1"}},
 		},
 		{
 			name: "Cluster: nothing without ready endpoints",
 			in:   config.Input{Peers: []v1beta2.BGPPeer{r1}, BGPAdvertisements: basic},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", false, nil, ip1)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", false, nil, ip1)},
 			peers: []string{"r1"}, services: map[string][]string{},
 			why: map[string]string{"ns/s": "no ready endpoints"},
 		},
 		{
 			name: "Local: only the node with a ready endpoint",
 			in:   config.Input{Peers: []v1beta2.BGPPeer{r1}, BGPAdvertisements: basic},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", true, []string{"b"}, ip1), svc("ns/t", true, []string{"a"}, ip2)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", true, []string{"b"}, ip1), svc("ns/t", true, []string{"a"}, ip2)},
 			peers: []string{"r1"}, prefixes: []string{"198.19.0.2/32"},
 			services: map[string][]string{"ns/t": {"r1"}},
 			why:      map[string]string{"ns/s": "Local"},
@@ -136,7 +136,7 @@ func TestCompute(t *testing.T) {
 			name: "pool without BGPAdvertisement is not advertised",
 			in: config.Input{Peers: []v1beta2.BGPPeer{r1}, BGPAdvertisements: []v1beta1.BGPAdvertisement{
 				adv("only6", func(s *v1beta1.BGPAdvertisementSpec) { s.IPAddressPools = []string{"v6"} })}},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", false, []string{"a"}, ip1)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1)},
 			peers: []string{"r1"}, services: map[string][]string{},
 			why: map[string]string{"ns/s": "no BGPAdvertisement covers IPAddressPool v4"},
 		},
@@ -144,7 +144,7 @@ func TestCompute(t *testing.T) {
 			name: "advertisement nodeSelectors",
 			in: config.Input{Peers: []v1beta2.BGPPeer{r1}, BGPAdvertisements: []v1beta1.BGPAdvertisement{
 				adv("rack2", func(s *v1beta1.BGPAdvertisementSpec) { s.NodeSelectors = sel("rack", "2") })}},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", false, []string{"a"}, ip1)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1)},
 			peers: []string{"r1"}, services: map[string][]string{},
 			why: map[string]string{"ns/s": "selects node a"},
 		},
@@ -152,14 +152,14 @@ func TestCompute(t *testing.T) {
 			name: "peer nodeSelectors",
 			in: config.Input{BGPAdvertisements: basic, Peers: []v1beta2.BGPPeer{r1,
 				peer("r2", "198.18.0.3", func(s *v1beta2.BGPPeerSpec) { s.NodeSelectors = sel("rack", "2") })}},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", false, []string{"a"}, ip1)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1)},
 			peers: []string{"r1"}, prefixes: []string{"198.19.0.1/32"},
 			services: map[string][]string{"ns/s": {"r1"}},
 		},
 		{
 			name: "families: IPv6 prefix only to the IPv6 peer in the status",
 			in:   config.Input{BGPAdvertisements: basic, Peers: []v1beta2.BGPPeer{r1, r6}},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", false, []string{"a"}, ip1, ip6)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1, ip6)},
 			peers: []string{"r1", "r6"}, prefixes: []string{"198.19.0.1/32", "2001:db8:ff::1/128"},
 			services: map[string][]string{"ns/s": {"r1", "r6"}},
 		},
@@ -167,7 +167,7 @@ func TestCompute(t *testing.T) {
 			name: "localPref reaches only iBGP peers",
 			in: config.Input{Peers: []v1beta2.BGPPeer{r1, ibgp}, BGPAdvertisements: []v1beta1.BGPAdvertisement{
 				adv("pref", func(s *v1beta1.BGPAdvertisementSpec) { s.LocalPref = 200 })}},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", false, []string{"a"}, ip1)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1)},
 			peers: []string{"ibgp", "r1"}, prefixes: []string{"198.19.0.1/32"},
 			services: map[string][]string{"ns/s": {"ibgp"}},
 		},
@@ -175,7 +175,7 @@ func TestCompute(t *testing.T) {
 			name: "advertisement peers list",
 			in: config.Input{Peers: []v1beta2.BGPPeer{r1, ibgp}, BGPAdvertisements: []v1beta1.BGPAdvertisement{
 				adv("to-r1", func(s *v1beta1.BGPAdvertisementSpec) { s.Peers = []string{"r1", "elsewhere"} })}},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", false, []string{"a"}, ip1)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1)},
 			peers: []string{"ibgp", "r1"}, prefixes: []string{"198.19.0.1/32"},
 			services: map[string][]string{"ns/s": {"r1"}},
 		},
@@ -183,22 +183,22 @@ func TestCompute(t *testing.T) {
 			name: "aggregation: two IPs, one prefix",
 			in: config.Input{Peers: []v1beta2.BGPPeer{r1}, BGPAdvertisements: []v1beta1.BGPAdvertisement{
 				adv("agg", func(s *v1beta1.BGPAdvertisementSpec) { l := int32(24); s.AggregationLength = &l })}},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", false, []string{"a"}, ip1), svc("ns/t", false, []string{"b"}, ip2)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1), svc("ns/t", false, []string{"b"}, ip2)},
 			peers: []string{"r1"}, prefixes: []string{"198.19.0.0/24"},
 			services: map[string][]string{"ns/s": {"r1"}, "ns/t": {"r1"}},
 		},
 		{
 			name:  "excluded node advertises nothing",
 			in:    config.Input{Peers: []v1beta2.BGPPeer{r1}, BGPAdvertisements: basic},
-			nodes: []l2plan.Node{{Name: "a", Labels: map[string]string{l2plan.ExcludeLabel: ""}}},
-			node:  "a", svcs: []l2plan.Service{svc("ns/s", false, []string{"a"}, ip1)},
+			nodes: []eligibility.Node{{Name: "a", Labels: map[string]string{eligibility.ExcludeLabel: ""}}},
+			node:  "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1)},
 			peers: []string{"r1"}, services: map[string][]string{},
 			why: map[string]string{"ns/s": "excluded"},
 		},
 		{
 			name: "shared IP: advertised when one of its Services may be",
 			in:   config.Input{Peers: []v1beta2.BGPPeer{r1}, BGPAdvertisements: basic},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", true, []string{"b"}, ip1), svc("ns/t", false, []string{"b"}, ip1)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", true, []string{"b"}, ip1), svc("ns/t", false, []string{"b"}, ip1)},
 			peers: []string{"r1"}, prefixes: []string{"198.19.0.1/32"},
 			services: map[string][]string{"ns/t": {"r1"}},
 		},
@@ -206,7 +206,7 @@ func TestCompute(t *testing.T) {
 			name: "unsupported peer is refused",
 			in: config.Input{BGPAdvertisements: basic, Peers: []v1beta2.BGPPeer{r1,
 				peer("bfd", "198.18.0.4", func(s *v1beta2.BGPPeerSpec) { s.BFDProfile = "fast" })}},
-			node: "a", svcs: []l2plan.Service{svc("ns/s", false, []string{"a"}, ip1)},
+			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1)},
 			peers: []string{"r1"}, prefixes: []string{"198.19.0.1/32"},
 			services: map[string][]string{"ns/s": {"r1"}},
 		},
@@ -259,14 +259,14 @@ func TestAttributes(t *testing.T) {
 	}
 	nh := netip.MustParseAddr("2001:db8::11")
 	p := Compute(Input{Config: build(t, in), Node: "a", Nodes: nodes(), IPv6NextHop: nh,
-		Services: []l2plan.Service{svc("ns/s", false, []string{"a"}, ip1, ip6)}})
-	want := bgp.Peer{Name: "r1", MyASN: 64512, PeerASN: 64500, Address: netip.MustParseAddr("198.18.0.1"), Port: 179,
+		Services: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1, ip6)}})
+	want := bgpmodel.Peer{Name: "r1", MyASN: 64512, PeerASN: 64500, Address: netip.MustParseAddr("198.18.0.1"), Port: 179,
 		HoldTime: 9 * time.Second, ConnectTime: 2 * time.Second, GracefulRestart: true, DualStack: true, IPv6NextHop: nh}
 	if len(p.Peers) != 1 || p.Peers[0] != want {
 		t.Fatalf("peers = %+v, want [%+v]", p.Peers, want)
 	}
-	comms := []bgp.Community{bgp.StandardCommunity(65535, 65281), bgp.LargeCommunity(1, 2, 3)}
-	wantAds := []bgp.Advertisement{
+	comms := []bgpmodel.Community{bgpmodel.StandardCommunity(65535, 65281), bgpmodel.LargeCommunity(1, 2, 3)}
+	wantAds := []bgpmodel.Advertisement{
 		{Name: "x/198.19.0.1/32", Prefix: pre1, Communities: comms},
 		{Name: "x/2001:db8:ff::1/128", Prefix: pre6, Communities: comms},
 	}
@@ -304,7 +304,7 @@ func TestDeterministic(t *testing.T) {
 	in := config.Input{Peers: []v1beta2.BGPPeer{peer("r1", "198.18.0.1", nil)},
 		BGPAdvertisements: []v1beta1.BGPAdvertisement{adv("a", nil), adv("b", nil)}}
 	cfg := build(t, in)
-	var svcs []l2plan.Service
+	var svcs []eligibility.Service
 	for i := range 50 {
 		svcs = append(svcs, svc("ns/s"+string(rune('a'+i%26))+string(rune('a'+i/26)), false, []string{"a"},
 			netip.AddrFrom4([4]byte{198, 19, 0, byte(i + 1)})))

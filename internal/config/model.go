@@ -85,3 +85,17 @@ type Peer struct {
 	// out of service and each entry becomes a status condition.
 	Unsupported []string
 }
+
+// PoolOf names the pool containing ip, or "" when none does. Build drops
+// overlapping pools, so at most one can match and map order does not
+// matter. Cost: O(pools × ranges per pool).
+func (c *Config) PoolOf(ip netip.Addr) string {
+	for name, p := range c.Pools {
+		for _, r := range p.Ranges {
+			if r.Contains(ip) {
+				return name
+			}
+		}
+	}
+	return ""
+}

@@ -1,4 +1,3 @@
-// Package kube holds the Kubernetes plumbing both barelb binaries share.
 package kube
 
 import (

@@ -1,17 +1,25 @@
-// Package announce decides, from the same inputs on every speaker, which
-// node announces each LoadBalancer IP in layer 2 mode. It is pure: the
-// speaker gathers Services, endpoints, Nodes, liveness and configuration,
-// and every speaker arrives at the same plan without talking to the others.
+// Package l2plan decides, from the same inputs on every speaker, which
+// node announces each LoadBalancer IP in layer 2 mode; internal/bgpplan is
+// its BGP counterpart with the same shape (Input, Compute, Plan). It is
+// pure: the speaker gathers Services, endpoints, Nodes, liveness and
+// configuration, and every speaker arrives at the same plan without
+// talking to the others.
 //
 // The unit of election is the IP, not the Service, so Services sharing one
 // address are always announced by one node. A node is a candidate for an
-// IP when it is a candidate for every Service on that IP:
-//   - an L2Advertisement covering the Service's pool selects the node;
-//   - the node is alive (memberlist, or Node readiness as a fallback), not
-//     NetworkUnavailable and not labelled
+// IP when internal/eligibility's chain lets it through for every Service
+// on that IP, in this order (the first refusal is the node's reason):
+//   - it is alive (memberlist, or Node readiness as a fallback);
+//   - it is not NetworkUnavailable and not labelled
 //     node.kubernetes.io/exclude-from-external-load-balancers;
-//   - the Service has a ready endpoint somewhere, and with
-//     externalTrafficPolicy Local, one on this node.
+//   - an L2Advertisement covering the address's pool selects it;
+//   - every Service on the address has a ready endpoint somewhere, and
+//     with externalTrafficPolicy Local, one on this node.
 //
 // Among candidates, internal/election spreads IPs evenly and moves few.
+// An IP no node may announce keeps its Refusal (for the NotAnnounced
+// Event), and every Decision lists the refused nodes with their reasons.
+//
+// Cost: O(IPs × nodes × advertisements per pool) for the checks, plus the
+// election's own cost (see internal/election).
 package l2plan

@@ -7,27 +7,19 @@ import (
 
 	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/election"
+	"github.com/barelb/barelb/internal/eligibility"
 )
 
-// ExcludeLabel keeps a node out of every announcement.
-const ExcludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers"
-
-// Node is what the plan needs of a Node.
-type Node struct {
-	Name               string
-	Labels             map[string]string
-	Alive              bool
-	NetworkUnavailable bool
+// Input is everything Compute needs; the speaker fills it from its caches.
+type Input struct {
+	Config   *config.Config
+	Nodes    []eligibility.Node
+	Services []eligibility.Service
 }
 
-// Service is what the plan needs of a LoadBalancer Service.
-type Service struct {
-	Key string // namespace/name
-	IPs []netip.Addr
-	// Local is externalTrafficPolicy: Local.
-	Local bool
-	// ReadyNodes are the nodes with a ready endpoint of the Service.
-	ReadyNodes map[string]bool
+// Plan is the decision for every LoadBalancer IP.
+type Plan struct {
+	Decisions map[netip.Addr]Decision
 }
 
 // Decision is the outcome for one IP.
@@ -38,16 +30,23 @@ type Decision struct {
 	Services []string
 	// Interfaces limit the winner's interfaces; empty means all usable.
 	Interfaces []string
-	// Reason says why Node is empty, for an Event.
-	Reason string
+	// Refusal says why Node is empty (for the NotAnnounced Event).
+	Refusal eligibility.Refusal
+	// Refused holds, per node that may not announce the IP, why; nodes
+	// that may but lost the election are not in it.
+	Refused map[string]eligibility.Refusal
 }
 
-// Plan returns the decision for every IP of svcs.
-func Plan(cfg *config.Config, nodes []Node, svcs []Service) map[netip.Addr]Decision {
-	byIP := map[netip.Addr][]*Service{}
-	for i := range svcs {
-		for _, ip := range svcs[i].IPs {
-			byIP[ip] = append(byIP[ip], &svcs[i])
+// Compute returns the decision for every IP of in.Services.
+func Compute(in Input) Plan {
+	cfg := in.Config
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	byIP := map[netip.Addr][]*eligibility.Service{}
+	for i := range in.Services {
+		for _, ip := range in.Services[i].IPs {
+			byIP[ip] = append(byIP[ip], &in.Services[i])
 		}
 	}
 	out := make(map[netip.Addr]Decision, len(byIP))
@@ -59,32 +58,46 @@ func Plan(cfg *config.Config, nodes []Node, svcs []Service) map[netip.Addr]Decis
 			d.Services = append(d.Services, s.Key)
 		}
 		sort.Strings(d.Services)
-		pool := poolOf(cfg, ip)
+		pool := cfg.PoolOf(ip)
 		if pool == "" {
-			d.Reason = "the address is in no IPAddressPool"
+			d.Refusal = eligibility.Refusal{Reason: eligibility.ReasonNotInPool, Message: "the address is in no IPAddressPool"}
 			out[ip] = d
 			continue
 		}
 		advs := advertisementsFor(cfg, pool)
 		if len(advs) == 0 {
-			d.Reason = "no L2Advertisement covers IPAddressPool " + pool
+			d.Refusal = eligibility.Refusal{Reason: eligibility.ReasonNoAdvertisement, Message: "no L2Advertisement covers IPAddressPool " + pool}
 			out[ip] = d
 			continue
 		}
 		advsOf[ip] = advs
+		chain := eligibility.Chain{
+			eligibility.Alive, eligibility.NetworkAvailable, eligibility.NotExcluded,
+			eligibility.SelectedBy("L2Advertisement", func(n eligibility.Node, _ []*eligibility.Service) bool {
+				return slices.ContainsFunc(advs, func(a *config.L2Advertisement) bool { return config.SelectsNode(a.NodeSelectors, n.Labels) })
+			}),
+			eligibility.Endpoints,
+		}
 		var cands []string
-		reason := ""
-		for _, n := range nodes {
-			if r := nodeRefusal(n, advs, ss); r != "" {
-				if reason == "" {
-					reason = r
+		var first eligibility.Refusal
+		for _, n := range in.Nodes {
+			if r := chain.Evaluate(n, ss); r.Refused() {
+				if d.Refused == nil {
+					d.Refused = map[string]eligibility.Refusal{}
+				}
+				d.Refused[n.Name] = r
+				if !first.Refused() {
+					first = r
 				}
 				continue
 			}
 			cands = append(cands, n.Name)
 		}
 		if len(cands) == 0 {
-			d.Reason = "no node may announce it: " + reason
+			d.Refusal = eligibility.Refusal{Reason: eligibility.ReasonNoNodeEligible, Message: "no node may announce it: " + first.Message}
+			if !first.Refused() {
+				d.Refusal.Message = "no node may announce it: the cluster has no nodes"
+			}
 		}
 		out[ip] = d
 		units = append(units, election.Unit{Key: ip.String(), Candidates: cands})
@@ -95,55 +108,11 @@ func Plan(cfg *config.Config, nodes []Node, svcs []Service) map[netip.Addr]Decis
 		d := out[ip]
 		d.Node = winners[u.Key]
 		if d.Node != "" {
-			d.Interfaces = interfacesFor(advsOf[ip], nodeByName(nodes, d.Node))
+			d.Interfaces = interfacesFor(advsOf[ip], nodeByName(in.Nodes, d.Node))
 		}
 		out[ip] = d
 	}
-	return out
-}
-
-// nodeRefusal returns why n may not announce an IP carried by ss, or "".
-func nodeRefusal(n Node, advs []*config.L2Advertisement, ss []*Service) string {
-	switch {
-	case !n.Alive:
-		return "node " + n.Name + " is not alive"
-	case n.NetworkUnavailable:
-		return "node " + n.Name + " has NetworkUnavailable"
-	case n.Labels[ExcludeLabel] != "" || hasKey(n.Labels, ExcludeLabel):
-		return "node " + n.Name + " is excluded from external load balancers"
-	}
-	selected := false
-	for _, a := range advs {
-		if config.SelectsNode(a.NodeSelectors, n.Labels) {
-			selected = true
-			break
-		}
-	}
-	if !selected {
-		return "no L2Advertisement selects node " + n.Name
-	}
-	for _, s := range ss {
-		if len(s.ReadyNodes) == 0 {
-			return "Service " + s.Key + " has no ready endpoints"
-		}
-		if s.Local && !s.ReadyNodes[n.Name] {
-			return "Service " + s.Key + " has externalTrafficPolicy Local and no ready endpoint on node " + n.Name
-		}
-	}
-	return ""
-}
-
-func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
-
-func poolOf(cfg *config.Config, ip netip.Addr) string {
-	for name, p := range cfg.Pools {
-		for _, r := range p.Ranges {
-			if r.Contains(ip) {
-				return name
-			}
-		}
-	}
-	return ""
+	return Plan{Decisions: out}
 }
 
 func advertisementsFor(cfg *config.Config, pool string) []*config.L2Advertisement {
@@ -158,7 +127,7 @@ func advertisementsFor(cfg *config.Config, pool string) []*config.L2Advertisemen
 
 // interfacesFor merges the interface lists of the advertisements that
 // select the node; any advertisement without a list means every interface.
-func interfacesFor(advs []*config.L2Advertisement, n Node) []string {
+func interfacesFor(advs []*config.L2Advertisement, n eligibility.Node) []string {
 	var out []string
 	for _, a := range advs {
 		if !config.SelectsNode(a.NodeSelectors, n.Labels) {
@@ -177,11 +146,11 @@ func interfacesFor(advs []*config.L2Advertisement, n Node) []string {
 	return out
 }
 
-func nodeByName(nodes []Node, name string) Node {
+func nodeByName(nodes []eligibility.Node, name string) eligibility.Node {
 	for _, n := range nodes {
 		if n.Name == name {
 			return n
 		}
 	}
-	return Node{}
+	return eligibility.Node{}
 }

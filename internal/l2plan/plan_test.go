@@ -10,6 +10,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/eligibility"
 )
 
 func cfg(t *testing.T, advs ...v1beta1.L2Advertisement) *config.Config {
@@ -35,7 +36,7 @@ func adv(name string, mut func(*v1beta1.L2Advertisement)) v1beta1.L2Advertisemen
 	return a
 }
 
-var three = []Node{{Name: "n1", Alive: true}, {Name: "n2", Alive: true}, {Name: "n3", Alive: true}}
+var three = []eligibility.Node{{Name: "n1", Alive: true}, {Name: "n2", Alive: true}, {Name: "n3", Alive: true}}
 
 func ready(nodes ...string) map[string]bool {
 	m := map[string]bool{}
@@ -51,23 +52,23 @@ func TestEligibility(t *testing.T) {
 	c := cfg(t, adv("all", nil))
 	for _, tc := range []struct {
 		name   string
-		nodes  []Node
-		svc    Service
+		nodes  []eligibility.Node
+		svc    eligibility.Service
 		want   []string // allowed winners
 		reason string
 	}{
-		{"any node", three, Service{IPs: []netip.Addr{ip("198.18.30.1")}, ReadyNodes: ready("n1")}, []string{"n1", "n2", "n3"}, ""},
-		{"local policy", three, Service{IPs: []netip.Addr{ip("198.18.30.2")}, Local: true, ReadyNodes: ready("n2")}, []string{"n2"}, ""},
-		{"no endpoints", three, Service{IPs: []netip.Addr{ip("198.18.30.3")}}, nil, "no ready endpoints"},
-		{"dead and excluded", []Node{{Name: "n1"}, {Name: "n2", Alive: true, Labels: map[string]string{ExcludeLabel: ""}}, {Name: "n3", Alive: true, NetworkUnavailable: true}},
-			Service{IPs: []netip.Addr{ip("198.18.30.4")}, ReadyNodes: ready("n1")}, nil, "not alive"},
-		{"out of pool", three, Service{IPs: []netip.Addr{ip("198.18.99.1")}, ReadyNodes: ready("n1")}, nil, "in no IPAddressPool"},
+		{"any node", three, eligibility.Service{IPs: []netip.Addr{ip("198.18.30.1")}, ReadyNodes: ready("n1")}, []string{"n1", "n2", "n3"}, ""},
+		{"local policy", three, eligibility.Service{IPs: []netip.Addr{ip("198.18.30.2")}, Local: true, ReadyNodes: ready("n2")}, []string{"n2"}, ""},
+		{"no endpoints", three, eligibility.Service{IPs: []netip.Addr{ip("198.18.30.3")}}, nil, "no ready endpoints"},
+		{"dead and excluded", []eligibility.Node{{Name: "n1"}, {Name: "n2", Alive: true, Labels: map[string]string{eligibility.ExcludeLabel: ""}}, {Name: "n3", Alive: true, NetworkUnavailable: true}},
+			eligibility.Service{IPs: []netip.Addr{ip("198.18.30.4")}, ReadyNodes: ready("n1")}, nil, "not alive"},
+		{"out of pool", three, eligibility.Service{IPs: []netip.Addr{ip("198.18.99.1")}, ReadyNodes: ready("n1")}, nil, "in no IPAddressPool"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.svc.Key = "ns/" + tc.name
-			d := Plan(c, tc.nodes, []Service{tc.svc})[tc.svc.IPs[0]]
+			d := plan(c, tc.nodes, []eligibility.Service{tc.svc})[tc.svc.IPs[0]]
 			if tc.want == nil {
-				if d.Node != "" || !strings.Contains(d.Reason, tc.reason) {
+				if d.Node != "" || !strings.Contains(d.Refusal.Message, tc.reason) {
 					t.Fatalf("got %+v, want nobody because %q", d, tc.reason)
 				}
 				return
@@ -89,8 +90,8 @@ func TestNodeSelectorsAndInterfaces(t *testing.T) {
 			a.Spec.NodeSelectors = []metav1.LabelSelector{{MatchLabels: map[string]string{"rack": "a"}}}
 			a.Spec.Interfaces = []string{"eth1"}
 		}))
-	nodes := []Node{{Name: "n1", Alive: true, Labels: map[string]string{"rack": "b"}}, {Name: "n2", Alive: true, Labels: map[string]string{"rack": "a"}}}
-	d := Plan(c, nodes, []Service{{Key: "ns/s", IPs: []netip.Addr{ip("198.18.30.9")}, ReadyNodes: ready("n1")}})[ip("198.18.30.9")]
+	nodes := []eligibility.Node{{Name: "n1", Alive: true, Labels: map[string]string{"rack": "b"}}, {Name: "n2", Alive: true, Labels: map[string]string{"rack": "a"}}}
+	d := plan(c, nodes, []eligibility.Service{{Key: "ns/s", IPs: []netip.Addr{ip("198.18.30.9")}, ReadyNodes: ready("n1")}})[ip("198.18.30.9")]
 	if d.Node != "n2" || len(d.Interfaces) != 1 || d.Interfaces[0] != "eth1" {
 		t.Fatalf("%+v", d)
 	}
@@ -101,7 +102,7 @@ func TestNodeSelectorsAndInterfaces(t *testing.T) {
 func TestSharedIPOneNode(t *testing.T) {
 	c := cfg(t, adv("all", nil))
 	shared := ip("198.18.30.10")
-	d := Plan(c, three, []Service{
+	d := plan(c, three, []eligibility.Service{
 		{Key: "ns/a", IPs: []netip.Addr{shared}, Local: true, ReadyNodes: ready("n3")},
 		{Key: "ns/b", IPs: []netip.Addr{shared}, Local: true, ReadyNodes: ready("n3")},
 	})[shared]
@@ -112,16 +113,16 @@ func TestSharedIPOneNode(t *testing.T) {
 
 func TestSpreadAndDeterminism(t *testing.T) {
 	c := cfg(t, adv("all", nil))
-	var svcs []Service
+	var svcs []eligibility.Service
 	for i := 0; i < 30; i++ {
-		svcs = append(svcs, Service{Key: fmt.Sprintf("ns/s%d", i), IPs: []netip.Addr{ip(fmt.Sprintf("198.18.30.%d", 20+i))}, ReadyNodes: ready("n1")})
+		svcs = append(svcs, eligibility.Service{Key: fmt.Sprintf("ns/s%d", i), IPs: []netip.Addr{ip(fmt.Sprintf("198.18.30.%d", 20+i))}, ReadyNodes: ready("n1")})
 	}
-	a := Plan(c, three, svcs)
-	rev := make([]Service, len(svcs))
+	a := plan(c, three, svcs)
+	rev := make([]eligibility.Service, len(svcs))
 	for i := range svcs {
 		rev[len(svcs)-1-i] = svcs[i]
 	}
-	b := Plan(c, []Node{three[2], three[0], three[1]}, rev)
+	b := plan(c, []eligibility.Node{three[2], three[0], three[1]}, rev)
 	count := map[string]int{}
 	for k, d := range a {
 		if b[k].Node != d.Node {
@@ -134,4 +135,8 @@ func TestSpreadAndDeterminism(t *testing.T) {
 			t.Fatalf("node %s announces %d of 30", n, c)
 		}
 	}
+}
+
+func plan(c *config.Config, nodes []eligibility.Node, svcs []eligibility.Service) map[netip.Addr]Decision {
+	return Compute(Input{Config: c, Nodes: nodes, Services: svcs}).Decisions
 }

@@ -58,3 +58,22 @@ func ParseIPList(s string) ([]netip.Addr, error) {
 	}
 	return out, nil
 }
+
+// PoolsInUse names the pools that handled Services' addresses were
+// allocated from, as the controller recorded them in the
+// ip-allocated-from-pool annotation. The controller and every speaker feed
+// it to config.Build (Input.InUse), so when two overlapping pools tie on
+// creation time all of them keep the same one: the pool that holds the
+// addresses.
+func PoolsInUse(svcs []corev1.Service, lbClass string) map[string]bool {
+	out := map[string]bool{}
+	for i := range svcs {
+		if !Handles(&svcs[i], lbClass) {
+			continue
+		}
+		if pool, _, ok := Annotation(&svcs[i], KeyAllocatedFromPool); ok && pool != "" {
+			out[pool] = true
+		}
+	}
+	return out
+}

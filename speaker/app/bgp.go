@@ -1,8 +1,8 @@
 package app
 
-// BGP mode of the speaker (barelb BGP component). The layer 2 reconciler
-// calls BGPSpeaker.Reconcile with what gather read; everything BGP-only
-// (peers, advertisements, secrets, statuses) is fetched and written here.
+// BGP mode of the speaker: the BGP reconciler reads the same snapshot as
+// the layer 2 one, asks internal/bgpplan what this node runs, and hands
+// the result to the GoBGP server (internal/bgp).
 
 import (
 	"context"
@@ -14,17 +14,24 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/bgp"
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/internal/bgpplan"
 	"github.com/barelb/barelb/internal/config"
-	"github.com/barelb/barelb/internal/l2plan"
+	"github.com/barelb/barelb/internal/kube"
 )
 
 // +kubebuilder:rbac:groups=metallb.io,resources=bgppeers;bgpadvertisements;communities;bfdprofiles,verbs=get;list;watch
@@ -37,8 +44,8 @@ import (
 // so a test can drive a server whose sockets live in another network
 // namespace (GoBGP cannot be confined to one from inside a process).
 type BGPServer interface {
-	SetPeers(ctx context.Context, peers []bgp.Peer) error
-	SetAdvertisements(ctx context.Context, ads []bgp.Advertisement) error
+	SetPeers(ctx context.Context, peers []bgpmodel.Peer) error
+	SetAdvertisements(ctx context.Context, ads []bgpmodel.Advertisement) error
 	PeerStates(ctx context.Context) []bgp.PeerState
 	Shutdown(ctx context.Context) error
 }
@@ -57,15 +64,14 @@ const (
 	ReasonSessionDown      = "SessionDown"
 )
 
-// BGPSpeaker runs this node's BGP sessions and announcements from the
+// BGPReconciler runs this node's BGP sessions and announcements from the
 // cluster's objects. Reconcile is level-based; Events are sent once per
 // change of their message.
-type BGPSpeaker struct {
+type BGPReconciler struct {
 	c         client.Client
 	api       client.Reader // uncached reads, where the cache may lag
-	recorder  events.EventRecorder
-	node      string
-	namespace string
+	tell      *kube.Teller
+	opts      Options
 	newServer NewBGPServerFunc
 
 	mu     sync.Mutex // serialises Reconcile and Shutdown; guards srv, closed, served
@@ -78,46 +84,64 @@ type BGPSpeaker struct {
 	// statuses writes ServiceBGPStatus objects off the reconcile path, so
 	// routes never wait for them; it runs in Start.
 	statuses *statusSyncer
-
-	toldMu sync.Mutex
-	told   map[string]string // "<kind>/<name>" -> last Event message
 }
 
-// NewBGPSpeaker returns the component; no GoBGP runs until a BGPPeer
-// selects the node.
-func NewBGPSpeaker(c client.Client, api client.Reader, rec events.EventRecorder, node, namespace string, newServer NewBGPServerFunc) *BGPSpeaker {
-	return &BGPSpeaker{c: c, api: api, recorder: rec, node: node, namespace: namespace, newServer: newServer,
-		told: map[string]string{}, served: map[string]bool{}, statuses: newStatusSyncer()}
+// NewBGPReconciler returns the component; no GoBGP runs until a BGPPeer
+// selects the node. rec sends its Events.
+func NewBGPReconciler(c client.Client, api client.Reader, rec events.EventRecorder, opts Options, newServer NewBGPServerFunc) *BGPReconciler {
+	return &BGPReconciler{c: c, api: api, tell: kube.NewTeller(rec), opts: opts, newServer: newServer,
+		served: map[string]bool{}, statuses: newStatusSyncer()}
 }
 
-// Reconcile makes the node's BGP state match the cluster. nodes, svcs and
-// byKey are what gather returned for the layer 2 plan.
-func (b *BGPSpeaker) Reconcile(ctx context.Context, nodes []l2plan.Node, svcs []l2plan.Service, byKey map[string]*corev1.Service) error {
+// SetupWithManager watches what the BGP plan reads.
+func (b *BGPReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: "bgp"}}}
+	})
+	bld := ctrl.NewControllerManagedBy(mgr).Named("bgp").WithOptions(controller.Options{MaxConcurrentReconciles: 1})
+	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &v1beta1.IPAddressPool{},
+		&v1beta2.BGPPeer{}, &v1beta1.BGPAdvertisement{}, &v1beta1.Community{}, &v1beta1.BFDProfile{}, &corev1.Secret{}} {
+		bld = bld.Watches(o, all)
+	}
+	own := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetLabels()[LabelNode] == b.opts.NodeName })
+	return bld.Watches(&v1beta1.ServiceBGPStatus{}, all, builder.WithPredicates(own)).Complete(b)
+}
+
+// Reconcile reads the snapshot and makes the node's BGP state match it.
+// BGP mode does not use memberlist: a node whose speaker is down stops
+// announcing by itself when its sessions drop.
+func (b *BGPReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	return reconcile.Result{}, b.ReconcileOnce(ctx)
+}
+
+// ReconcileOnce is one level-based pass (also the entry point of tests
+// that drive the component without a manager).
+func (b *BGPReconciler) ReconcileOnce(ctx context.Context) error {
+	snap, err := readSnapshot(ctx, b.c, b.opts, nil)
+	if err != nil {
+		return fmt.Errorf("bgp: %w", err)
+	}
+	return b.reconcile(ctx, snap)
+}
+
+func (b *BGPReconciler) reconcile(ctx context.Context, snap *snapshot) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return nil
 	}
-	cfg, peerObjs, advObjs, err := b.buildConfig(ctx)
-	if err != nil {
-		return err
-	}
+	cfg, byKey := snap.cfg, snap.byKey
 	var errs []error
-	errs = append(errs, b.syncPeerConditions(ctx, cfg, peerObjs))
-
+	errs = append(errs, b.syncPeerConditions(ctx, cfg, snap.peers))
 	// Without its Node object the node advertises nothing (bgpplan says
 	// why) and no server is started, as the router ID is unknown.
-	var self corev1.Node
-	found := true
-	if err := b.c.Get(ctx, client.ObjectKey{Name: b.node}, &self); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return errors.Join(append(errs, err)...)
-		}
-		found = false
+	found := snap.self != nil
+	var v4, v6 netip.Addr
+	if found {
+		v4, v6 = nodeIPs(snap.self)
 	}
-	v4, v6 := nodeIPs(&self)
 	plan := bgpplan.Compute(bgpplan.Input{
-		Config: cfg, Node: b.node, Nodes: nodes, Services: svcs,
+		Config: cfg, Node: b.opts.NodeName, Nodes: snap.nodes, Services: snap.svcs,
 		Passwords: b.passwords(ctx, cfg), IPv6NextHop: v6,
 	})
 	for _, p := range plan.Problems {
@@ -130,15 +154,16 @@ func (b *BGPSpeaker) Reconcile(ctx context.Context, nodes []l2plan.Node, svcs []
 		})
 	}
 	if b.srv == nil && (len(plan.Peers) == 0 || !found) {
-		b.report(ctx, plan, byKey, peerObjs, advObjs, nil, nil)
+		b.report(ctx, plan, byKey, snap.peers, snap.bgpAdvs, nil, nil)
 		syncStatuses()
 		return errors.Join(errs...)
 	}
 	if b.srv == nil {
-		if b.srv, err = b.newServer(v4); err != nil {
-			b.srv = nil
+		srv, err := b.newServer(v4)
+		if err != nil {
 			return errors.Join(append(errs, fmt.Errorf("starting BGP server: %w", err))...)
 		}
+		b.srv = srv
 	}
 	// Advertisements first: a new session then sends its whole table
 	// right after OPEN (see internal/bgp's doc on graceful restart).
@@ -146,7 +171,7 @@ func (b *BGPSpeaker) Reconcile(ctx context.Context, nodes []l2plan.Node, svcs []
 	adErr := b.srv.SetAdvertisements(ctx, plan.Advertisements)
 	peerErr := b.srv.SetPeers(ctx, plan.Peers)
 	routed := time.Since(began)
-	b.report(ctx, plan, byKey, peerObjs, advObjs, peerErr, adErr)
+	b.report(ctx, plan, byKey, snap.peers, snap.bgpAdvs, peerErr, adErr)
 	syncStatuses()
 	if n := len(plan.Advertisements); n != b.advertised {
 		lg.Info("BGP advertisements changed", "prefixes", n, "was", b.advertised, "setIn", routed.Round(time.Millisecond))
@@ -155,39 +180,10 @@ func (b *BGPSpeaker) Reconcile(ctx context.Context, nodes []l2plan.Node, svcs []
 	return errors.Join(errs...)
 }
 
-// buildConfig lists the BGP objects and builds the validated model. Pools
-// are listed again rather than threaded through gather: the cache makes
-// it cheap and keeps the layer 2 code untouched.
-func (b *BGPSpeaker) buildConfig(ctx context.Context) (*config.Config, []v1beta2.BGPPeer, []v1beta1.BGPAdvertisement, error) {
-	ns := client.InNamespace(b.namespace)
-	var (
-		pools v1beta1.IPAddressPoolList
-		advs  v1beta1.BGPAdvertisementList
-		peers v1beta2.BGPPeerList
-		comms v1beta1.CommunityList
-		bfds  v1beta1.BFDProfileList
-	)
-	for _, l := range []client.ObjectList{&pools, &advs, &peers, &comms, &bfds} {
-		if err := b.c.List(ctx, l, ns); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	cfg, problems := config.Build(config.Input{
-		Pools: pools.Items, BGPAdvertisements: advs.Items, Peers: peers.Items,
-		Communities: comms.Items, BFDProfiles: bfds.Items,
-	})
-	for _, p := range problems {
-		if p.Kind == config.KindPeer || p.Kind == config.KindBGPAdv || p.Kind == config.KindCommunty {
-			log.FromContext(ctx).V(1).Info("BGP configuration problem", "kind", p.Kind, "name", p.Name, "problem", p.Message)
-		}
-	}
-	return cfg, peers.Items, advs.Items, nil
-}
-
 // passwords reads the passwordSecrets the peers name. Only usable
 // Secrets are returned; bgpplan refuses peers whose Secret is missing.
 // Values are never logged.
-func (b *BGPSpeaker) passwords(ctx context.Context, cfg *config.Config) map[string]string {
+func (b *BGPReconciler) passwords(ctx context.Context, cfg *config.Config) map[string]string {
 	out := map[string]string{}
 	for _, p := range cfg.Peers {
 		if p.PasswordSecret == "" {
@@ -197,7 +193,7 @@ func (b *BGPSpeaker) passwords(ctx context.Context, cfg *config.Config) map[stri
 			continue
 		}
 		var s corev1.Secret
-		if err := b.c.Get(ctx, client.ObjectKey{Namespace: b.namespace, Name: p.PasswordSecret}, &s); err != nil {
+		if err := b.c.Get(ctx, client.ObjectKey{Namespace: b.opts.Namespace, Name: p.PasswordSecret}, &s); err != nil {
 			continue
 		}
 		pw, ok := s.Data["password"]
@@ -211,7 +207,7 @@ func (b *BGPSpeaker) passwords(ctx context.Context, cfg *config.Config) map[stri
 
 // Shutdown withdraws routes (see bgp.Server.Shutdown) and stops the
 // component; later Reconciles do nothing.
-func (b *BGPSpeaker) Shutdown(ctx context.Context) error {
+func (b *BGPReconciler) Shutdown(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
@@ -244,7 +240,7 @@ func nodeIPs(n *corev1.Node) (v4, v6 netip.Addr) {
 // watchSessions emits an Event on a BGPPeer when its session on this
 // node comes up or goes down. Sessions change without any object
 // changing, so this polls the in-memory state instead of reconciling.
-func (b *BGPSpeaker) watchSessions(ctx context.Context, every time.Duration) {
+func (b *BGPReconciler) watchSessions(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -261,25 +257,25 @@ func (b *BGPSpeaker) watchSessions(ctx context.Context, every time.Duration) {
 		}
 		for _, st := range srv.PeerStates(ctx) {
 			var p v1beta2.BGPPeer
-			if err := b.c.Get(ctx, client.ObjectKey{Namespace: b.namespace, Name: st.Name}, &p); err != nil {
+			if err := b.c.Get(ctx, client.ObjectKey{Namespace: b.opts.Namespace, Name: st.Name}, &p); err != nil {
 				continue
 			}
 			kind, reason := corev1.EventTypeNormal, ReasonSessionUp
-			msg := fmt.Sprintf("BGP session from node %q to %s is established", b.node, st.Address)
+			msg := fmt.Sprintf("BGP session from node %q to %s is established", b.opts.NodeName, st.Address)
 			if st.State != bgp.StateEstablished {
 				kind, reason = corev1.EventTypeWarning, ReasonSessionDown
-				msg = fmt.Sprintf("BGP session from node %q to %s is not established", b.node, st.Address)
+				msg = fmt.Sprintf("BGP session from node %q to %s is not established", b.opts.NodeName, st.Address)
 				if st.LastError != "" {
 					msg += ": " + st.LastError
 				}
 			}
-			b.tell(&p, "session/"+st.Name, kind, reason, msg)
+			b.tell.Tell(&p, kube.EventKey{Kind: "BGPPeer", Namespace: p.Namespace, Name: p.Name, Topic: "session"}, kind, reason, "BGP", msg)
 		}
 	}
 }
 
-// Start runs the session watcher; BGPSpeaker is a manager.Runnable.
-func (b *BGPSpeaker) Start(ctx context.Context) error {
+// Start runs the status writer and the session watcher (a manager Runnable).
+func (b *BGPReconciler) Start(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = b.statuses.Start(ctx) }()
 	b.watchSessions(ctx, 2*time.Second)
@@ -287,32 +283,9 @@ func (b *BGPSpeaker) Start(ctx context.Context) error {
 	return nil
 }
 
-// tell sends an Event unless the last one under key said the same.
-func (b *BGPSpeaker) tell(obj client.Object, key, kind, reason, msg string) {
-	b.toldMu.Lock()
-	defer b.toldMu.Unlock()
-	if b.told[key] == msg {
-		return
-	}
-	b.told[key] = msg
-	b.recorder.Eventf(obj, nil, kind, reason, "BGP", "%s", msg)
-}
-
 func joinNames(names []string) string {
 	if len(names) == 0 {
 		return "no peer"
 	}
 	return strings.Join(names, ", ")
-}
-
-// ReconcileOnce gathers the inputs itself (Node readiness instead of
-// memberlist, which BGP mode does not use) and reconciles. It is the
-// entry point for tests that run the component without the layer 2
-// reconciler.
-func (b *BGPSpeaker) ReconcileOnce(ctx context.Context, lbClass string) error {
-	_, _, nodes, svcs, byKey, err := gather(ctx, b.c, Options{Namespace: b.namespace, LBClass: lbClass}, nil)
-	if err != nil {
-		return err
-	}
-	return b.Reconcile(ctx, nodes, svcs, byKey)
 }

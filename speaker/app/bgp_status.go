@@ -22,7 +22,11 @@ import (
 	"github.com/barelb/barelb/internal/bgp"
 	"github.com/barelb/barelb/internal/bgpplan"
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/kube"
 )
+
+// topicBGP is the EventKey topic of a Service's BGP Events.
+const topicBGP = "bgp"
 
 // ConditionSupported is the BGPPeer condition saying whether barelb can
 // honour every field of the peer. It is derived from the spec alone, so
@@ -35,7 +39,7 @@ const (
 )
 
 // syncPeerConditions sets ConditionSupported on every valid BGPPeer.
-func (b *BGPSpeaker) syncPeerConditions(ctx context.Context, cfg *config.Config, objs []v1beta2.BGPPeer) error {
+func (b *BGPReconciler) syncPeerConditions(ctx context.Context, cfg *config.Config, objs []v1beta2.BGPPeer) error {
 	unsupported := map[string][]string{}
 	valid := map[string]bool{}
 	for _, p := range cfg.Peers {
@@ -70,26 +74,26 @@ func (b *BGPSpeaker) syncPeerConditions(ctx context.Context, cfg *config.Config,
 }
 
 // report emits the Events of one reconcile, each once per change.
-func (b *BGPSpeaker) report(ctx context.Context, plan bgpplan.Plan, byKey map[string]*corev1.Service,
+func (b *BGPReconciler) report(ctx context.Context, plan bgpplan.Plan, byKey map[string]*corev1.Service,
 	peers []v1beta2.BGPPeer, advs []v1beta1.BGPAdvertisement, peerErr, adErr error) {
 	bad := map[string]string{}
 	for _, r := range plan.Refused {
-		bad[r.Peer] = fmt.Sprintf("node %q does not run this peer: %s", b.node, r.Message())
+		bad[r.Peer] = fmt.Sprintf("node %q does not run this peer: %s", b.opts.NodeName, r.Message())
 	}
 	var perrs bgp.PeerErrors
 	if errors.As(peerErr, &perrs) {
 		for name, err := range perrs {
-			bad[name] = fmt.Sprintf("node %q cannot run this peer: %v", b.node, err)
+			bad[name] = fmt.Sprintf("node %q cannot run this peer: %v", b.opts.NodeName, err)
 		}
 	} else if peerErr != nil {
 		log.FromContext(ctx).Error(peerErr, "configuring BGP peers")
 	}
 	for i := range peers {
-		key := "peer/" + peers[i].Name
+		key := kube.EventKey{Kind: "BGPPeer", Namespace: peers[i].Namespace, Name: peers[i].Name, Topic: "refusal"}
 		if msg, ok := bad[peers[i].Name]; ok {
-			b.tell(&peers[i], key, corev1.EventTypeWarning, ReasonPeerRefused, msg)
+			b.tell.Tell(&peers[i], key, corev1.EventTypeWarning, ReasonPeerRefused, "BGP", msg)
 		} else {
-			b.forget(key) // a later refusal is news again
+			b.tell.Forget(key) // a later refusal is news again
 		}
 	}
 
@@ -105,13 +109,13 @@ func (b *BGPSpeaker) report(ctx context.Context, plan bgpplan.Plan, byKey map[st
 		log.FromContext(ctx).Error(adErr, "announcing BGP routes")
 	}
 	for i := range advs {
-		key := "adv/" + advs[i].Name
+		key := kube.EventKey{Kind: "BGPAdvertisement", Namespace: advs[i].Namespace, Name: advs[i].Name, Topic: "refusal"}
 		if m := adMsgs[advs[i].Name]; len(m) > 0 {
 			sort.Strings(m)
-			b.tell(&advs[i], key, corev1.EventTypeWarning, ReasonAdvertisementBad,
-				fmt.Sprintf("on node %q: %s", b.node, strings.Join(m, "; ")))
+			b.tell.Tell(&advs[i], key, corev1.EventTypeWarning, ReasonAdvertisementBad, "BGP",
+				fmt.Sprintf("on node %q: %s", b.opts.NodeName, strings.Join(m, "; ")))
 		} else {
-			b.forget(key)
+			b.tell.Forget(key)
 		}
 	}
 
@@ -119,8 +123,8 @@ func (b *BGPSpeaker) report(ctx context.Context, plan bgpplan.Plan, byKey map[st
 	for key, names := range plan.Services {
 		served[key] = true
 		if svc := byKey[key]; svc != nil {
-			b.tell(svc, "svc/"+key, corev1.EventTypeNormal, ReasonBGPAdvertised,
-				fmt.Sprintf("announcing from node %q with protocol \"bgp\" to %s", b.node, joinNames(names)))
+			b.tell.Tell(svc, serviceKey(svc, topicBGP), corev1.EventTypeNormal, ReasonBGPAdvertised, "BGP",
+				fmt.Sprintf("announcing from node %q with protocol \"bgp\" to %s", b.opts.NodeName, joinNames(names)))
 		}
 	}
 	for key := range b.served {
@@ -132,68 +136,47 @@ func (b *BGPSpeaker) report(ctx context.Context, plan bgpplan.Plan, byKey map[st
 			if why == "" {
 				why = "no BGPAdvertisement applies"
 			}
-			b.tell(svc, "svc/"+key, corev1.EventTypeNormal, ReasonBGPWithdrawn,
-				fmt.Sprintf("node %q no longer announces it with protocol \"bgp\": %s", b.node, why))
+			b.tell.Tell(svc, serviceKey(svc, topicBGP), corev1.EventTypeNormal, ReasonBGPWithdrawn, "BGP",
+				fmt.Sprintf("node %q no longer announces it with protocol \"bgp\": %s", b.opts.NodeName, why))
 		} else {
-			b.forget("svc/" + key)
+			ns, name, _ := strings.Cut(key, "/")
+			b.tell.ForgetObject("Service", ns, name)
 		}
 	}
 	b.served = served
 }
 
-func (b *BGPSpeaker) forget(key string) {
-	b.toldMu.Lock()
-	delete(b.told, key)
-	b.toldMu.Unlock()
-}
-
 // syncBGPStatuses keeps one ServiceBGPStatus per Service this node
 // advertises, named per node like the layer 2 ones, so speakers never
 // write each other's objects.
-func (b *BGPSpeaker) syncBGPStatuses(ctx context.Context, services map[string][]string, byKey map[string]*corev1.Service) error {
+func (b *BGPReconciler) syncBGPStatuses(ctx context.Context, services map[string][]string, byKey map[string]*corev1.Service) error {
 	want := map[string]v1beta1.MetalLBServiceBGPStatus{}
 	for key, peers := range services {
 		svc := byKey[key]
 		if svc == nil {
 			continue
 		}
-		want[key] = v1beta1.MetalLBServiceBGPStatus{Node: b.node, ServiceName: svc.Name, ServiceNamespace: svc.Namespace, Peers: slices.Clone(peers)}
+		want[key] = v1beta1.MetalLBServiceBGPStatus{Node: b.opts.NodeName, ServiceName: svc.Name, ServiceNamespace: svc.Namespace, Peers: slices.Clone(peers)}
 	}
-	var have v1beta1.ServiceBGPStatusList
-	if err := b.c.List(ctx, &have, client.InNamespace(b.namespace), client.MatchingLabels{LabelNode: b.node}); err != nil {
+	owned := kube.Owned[*v1beta1.ServiceBGPStatus, v1beta1.MetalLBServiceBGPStatus]{
+		Client: b.c, API: b.api,
+		List: func(ctx context.Context) ([]*v1beta1.ServiceBGPStatus, error) {
+			var l v1beta1.ServiceBGPStatusList
+			err := b.c.List(ctx, &l, client.InNamespace(b.opts.Namespace), client.MatchingLabels{LabelNode: b.opts.NodeName})
+			return ptrs(l.Items), err
+		},
+		Key: func(o *v1beta1.ServiceBGPStatus) string { return statusKey(o) },
+		New: func(key string, st v1beta1.MetalLBServiceBGPStatus) *v1beta1.ServiceBGPStatus {
+			return &v1beta1.ServiceBGPStatus{ObjectMeta: ownedMeta(b.opts, "bgp-", key, st.ServiceName, st.ServiceNamespace)}
+		},
+		Status: func(o *v1beta1.ServiceBGPStatus) *v1beta1.MetalLBServiceBGPStatus { return &o.Status },
+		Equal:  sameBGPStatus,
+	}
+	if err := owned.Sync(ctx, want); err != nil {
+		log.FromContext(ctx).Error(err, "updating ServiceBGPStatus")
 		return err
 	}
-	seen := map[string]bool{}
-	var errs statusErrs
-	for i := range have.Items {
-		obj := &have.Items[i]
-		key := obj.Labels[LabelServiceNamespace] + "/" + obj.Labels[LabelServiceName]
-		st, ok := want[key]
-		if !ok || seen[key] {
-			errs.keep(b.c.Delete(ctx, obj))
-			continue
-		}
-		seen[key] = true
-		if !sameBGPStatus(obj.Status, st) {
-			obj.Status = st
-			errs.keep(b.c.Status().Update(ctx, obj))
-		}
-	}
-	for key, st := range want {
-		if seen[key] {
-			continue
-		}
-		obj := &v1beta1.ServiceBGPStatus{ObjectMeta: metav1.ObjectMeta{
-			Namespace: b.namespace,
-			Name:      statusName("bgp-", key, b.node),
-			Labels:    map[string]string{LabelNode: b.node, LabelServiceName: st.ServiceName, LabelServiceNamespace: st.ServiceNamespace},
-		}}
-		errs.keep(createWithStatus(ctx, b.c, b.api, obj, func() { obj.Status = st }))
-	}
-	if errs.first != nil {
-		log.FromContext(ctx).Error(errs.first, "updating ServiceBGPStatus")
-	}
-	return errs.first
+	return nil
 }
 
 func sameBGPStatus(a, b v1beta1.MetalLBServiceBGPStatus) bool {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/layer2"
 )
 
@@ -47,7 +48,7 @@ type Options struct {
 // BindFlags registers the speaker's flags.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.NodeName, "node-name", os.Getenv("NODE_NAME"), "name of the Node this speaker runs on (required)")
-	fs.StringVar(&o.Namespace, "namespace", defaultNamespace(), "namespace of the barelb configuration objects")
+	fs.StringVar(&o.Namespace, "namespace", kube.DefaultNamespace(), "namespace of the barelb configuration objects")
 	fs.StringVar(&o.LBClass, "lb-class", "", "announce only Services with this spec.loadBalancerClass (empty: Services without one)")
 	fs.BoolVar(&o.MemberlistDisabled, "disable-memberlist", false, "use Node readiness instead of memberlist to know which speakers are alive")
 	fs.StringVar(&o.MemberlistBindAddr, "ml-bind-addr", os.Getenv("SPEAKER_IP"), "address memberlist listens on and advertises (the node's LAN IP)")
@@ -61,13 +62,6 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.IgnoreInterfaces, "ignore-interfaces", "", "comma-separated interface names or globs (mgmt*) never used by L2Advertisements that list no interfaces")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":7474", "Prometheus metrics listen address (0 disables)")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":7475", "/healthz and /readyz listen address (0 disables)")
-}
-
-func defaultNamespace() string {
-	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
-		return ns
-	}
-	return "metallb-system"
 }
 
 // ignoreFunc is layer2.DefaultIgnore extended by --ignore-interfaces. A

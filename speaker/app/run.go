@@ -11,25 +11,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
@@ -88,22 +81,23 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	announced := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "metallb_speaker_announced",
-		Help: "Addresses this speaker announces (1 per ip, node, protocol).",
-	}, []string{"ip", "node", "protocol"})
-	_ = crmetrics.Registry.Register(announced)
-	r := &reconciler{
-		Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts, l2: l2, announced: announced,
-		recorder: mgr.GetEventRecorder("barelb-speaker"), told: map[string]string{},
-		statuses: newStatusSyncer(),
-	}
-	if err := mgr.Add(r.statuses); err != nil {
+	recorder := mgr.GetEventRecorder("barelb-speaker")
+	statuses := newStatusSyncer()
+	if err := mgr.Add(statuses); err != nil {
 		return err
 	}
+	r := &layer2Reconciler{
+		Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts, l2: l2, tell: kube.NewTeller(recorder),
+		announced: kube.Register(nil, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "metallb_speaker_announced",
+			Help: "Addresses this speaker announces (1 per ip, node, protocol).",
+		}, []string{"ip", "node", "protocol"})),
+		submit: statuses.submit,
+	}
+	var ml *members.Members
 	if !opts.MemberlistDisabled {
 		secret := readSecret(ctx, mgr.GetAPIReader(), opts)
-		if r.members, err = members.New(members.Options{
+		if ml, err = members.New(members.Options{
 			NodeName: opts.NodeName, BindAddr: opts.MemberlistBindAddr, BindPort: opts.MemberlistPort, Secret: secret,
 			ProbeInterval: opts.ProbeInterval, ProbeTimeout: opts.ProbeTimeout, SuspicionMult: opts.SuspicionMult,
 			OnChange: trigger, Log: logger.WithName("memberlist"),
@@ -115,41 +109,23 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		}); err != nil {
 			return err
 		}
-	}
-	ml := r.members
-	// BGP mode: GoBGP starts only once a BGPPeer selects this node.
-	r.bgp = NewBGPSpeaker(mgr.GetClient(), mgr.GetAPIReader(), r.recorder, opts.NodeName, opts.Namespace, func(routerID netip.Addr) (BGPServer, error) {
-		return bgp.New(logger.WithName("bgp"), crmetrics.Registry, bgp.Options{RouterID: routerID})
-	})
-	if err := mgr.Add(r.bgp); err != nil {
-		return err
-	}
-	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: "layer2"}}}
-	})
-	b := ctrl.NewControllerManagedBy(mgr).Named("layer2").
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
-		WatchesRawSource(source.Channel(kick, all))
-	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{},
-		// BGP mode (bgp.go).
-		&v1beta2.BGPPeer{}, &v1beta1.BGPAdvertisement{}, &v1beta1.Community{}, &v1beta1.BFDProfile{}, &corev1.Secret{}} {
-		b = b.Watches(o, all)
-	}
-	// This node's own status objects: the cache can lag behind our own
-	// writes, and a stale entry (one another node deleted, say) would
-	// otherwise stand until some unrelated change. Watching them re-runs
-	// the plan once the cache has caught up; unchanged statuses cost no
-	// write, so our own updates settle after one extra pass.
-	own := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetLabels()[LabelNode] == opts.NodeName })
-	b = b.Watches(&v1beta1.ServiceL2Status{}, all, builder.WithPredicates(own)).
-		Watches(&v1beta1.ServiceBGPStatus{}, all, builder.WithPredicates(own))
-	if err := b.Complete(r); err != nil {
-		return err
-	}
-	if ml != nil {
+		r.alive = ml.Alive
 		if err := mgr.Add(&joiner{c: mgr.GetClient(), ml: ml, opts: opts}); err != nil {
 			return err
 		}
+	}
+	if err := r.SetupWithManager(mgr, kick); err != nil {
+		return err
+	}
+	// BGP mode: GoBGP starts only once a BGPPeer selects this node.
+	bgpR := NewBGPReconciler(mgr.GetClient(), mgr.GetAPIReader(), recorder, opts, func(routerID netip.Addr) (BGPServer, error) {
+		return bgp.New(logger.WithName("bgp"), crmetrics.Registry, bgp.Options{RouterID: routerID})
+	})
+	if err := mgr.Add(bgpR); err != nil {
+		return err
+	}
+	if err := bgpR.SetupWithManager(mgr); err != nil {
+		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
@@ -171,7 +147,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	// BGP mode: withdraw routes (or leave them to graceful restart) before
 	// the layer 2 handover, which only sleeps.
 	bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if berr := r.bgp.Shutdown(bctx); berr != nil {
+	if berr := bgpR.Shutdown(bctx); berr != nil {
 		logger.Error(berr, "shutting down BGP")
 	}
 	cancel()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // statusSyncer writes status objects off the reconcile path. Announcing
@@ -85,16 +83,5 @@ func (s *statusSyncer) Start(ctx context.Context) error {
 		case s.kick <- struct{}{}:
 		default:
 		}
-	}
-}
-
-// statusErrs keeps the first error of a sync's writes that a level-based
-// sync may not ignore: NotFound (the object went away meanwhile) and
-// Conflict (it changed) are left to the next sync, which sees it anew.
-type statusErrs struct{ first error }
-
-func (e *statusErrs) keep(err error) {
-	if e.first == nil && err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		e.first = err
 	}
 }

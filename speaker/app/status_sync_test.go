@@ -7,9 +7,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -76,17 +73,5 @@ func TestStatusSyncerRetriesUntilNewer(t *testing.T) {
 	waitFor(t, "another pass", marker.Load)
 	if after := stale.Load(); after != before {
 		t.Errorf("the superseded sync ran again (%d -> %d)", before, after)
-	}
-}
-
-func TestStatusErrsKeepsFirstReal(t *testing.T) {
-	notFound := apierrors.NewNotFound(schema.GroupResource{Resource: "x"}, "gone")
-	conflict := apierrors.NewConflict(schema.GroupResource{Resource: "x"}, "changed", errors.New("stale"))
-	var errs statusErrs
-	for _, err := range []error{nil, notFound, conflict, errors.New("write 3 failed"), errors.New("later")} {
-		errs.keep(err)
-	}
-	if errs.first == nil || errs.first.Error() != "write 3 failed" {
-		t.Errorf("kept %v, want the first error a sync may not ignore", errs.first)
 	}
 }

@@ -158,7 +158,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 			logEvents(t, c, ns, svcNS)
 		}
 	})
-	sp := app.NewBGPSpeaker(c, c, rec, node, ns, newServer)
+	sp := app.NewBGPReconciler(c, c, rec, app.Options{NodeName: node, Namespace: ns}, newServer)
 	go func() { _ = sp.Start(ctx) }() // session Events
 	t.Cleanup(func() { _ = sp.Shutdown(context.Background()) })
 	// reconciled polls the way the speaker's watches would trigger it:
@@ -166,7 +166,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 	reconciled := func(what string, cond func() error) {
 		t.Helper()
 		check.Eventually(t, 30*time.Second, what, func() error {
-			if err := sp.ReconcileOnce(ctx, ""); err != nil {
+			if err := sp.ReconcileOnce(ctx); err != nil {
 				return fmt.Errorf("reconcile: %w", err)
 			}
 			return cond()
@@ -240,7 +240,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 	})
 	t.Run("events once", func(t *testing.T) {
 		// Reconciling again with nothing changed sends no new Event.
-		check.Must(t, sp.ReconcileOnce(ctx, ""))
+		check.Must(t, sp.ReconcileOnce(ctx))
 		check.Eventually(t, 10*time.Second, "nodeAssigned Event on the Service", func() error {
 			n, err := countEvents(ctx, c, svcNS, "web", app.ReasonBGPAdvertised)
 			if err != nil {

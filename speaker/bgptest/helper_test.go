@@ -16,6 +16,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 
 	"github.com/barelb/barelb/internal/bgp"
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/speaker/app"
 	"github.com/barelb/barelb/testsupport/netlab"
 )
@@ -88,12 +89,12 @@ func (h *Helper) Init(opts bgp.Options, _ *struct{}) error {
 	return err
 }
 
-func (h *Helper) SetPeers(peers []bgp.Peer, r *Errs) error {
+func (h *Helper) SetPeers(peers []bgpmodel.Peer, r *Errs) error {
 	*r = toErrs(h.srv.SetPeers(context.Background(), peers))
 	return nil
 }
 
-func (h *Helper) SetAdvertisements(ads []bgp.Advertisement, r *Errs) error {
+func (h *Helper) SetAdvertisements(ads []bgpmodel.Advertisement, r *Errs) error {
 	*r = toErrs(h.srv.SetAdvertisements(context.Background(), ads))
 	return nil
 }
@@ -156,13 +157,13 @@ func fromErrs(e Errs, peers bool, callErr error) error {
 	return ae
 }
 
-func (s rpcServer) SetPeers(_ context.Context, peers []bgp.Peer) error {
+func (s rpcServer) SetPeers(_ context.Context, peers []bgpmodel.Peer) error {
 	var e Errs
 	err := s.cl.Call("Helper.SetPeers", peers, &e)
 	return fromErrs(e, true, err)
 }
 
-func (s rpcServer) SetAdvertisements(_ context.Context, ads []bgp.Advertisement) error {
+func (s rpcServer) SetAdvertisements(_ context.Context, ads []bgpmodel.Advertisement) error {
 	var e Errs
 	err := s.cl.Call("Helper.SetAdvertisements", ads, &e)
 	return fromErrs(e, false, err)

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/barelb/barelb/controller/app"
+	"github.com/barelb/barelb/internal/kube"
 )
 
 // Env is a running control plane.
@@ -57,7 +57,7 @@ func Start() (*Env, error) {
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
-		Scheme:                app.Scheme(),
+		Scheme:                kube.Scheme(),
 	}
 	// A throwaway etcd need not survive power loss; without fsync every
 	// write is not paced by this machine's disk. BARELB_ETCD_FSYNC=1 keeps
@@ -75,7 +75,7 @@ func Start() (*Env, error) {
 		return nil, fmt.Errorf("starting envtest: %w", err)
 	}
 	cfg.QPS, cfg.Burst = 1000, 2000
-	c, err := client.New(cfg, client.Options{Scheme: app.Scheme()})
+	c, err := client.New(cfg, client.Options{Scheme: kube.Scheme()})
 	if err != nil {
 		_ = e.Stop()
 		return nil, err

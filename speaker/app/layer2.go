@@ -1,0 +1,353 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	corev1discovery "k8s.io/api/discovery/v1"
+
+	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/internal/eligibility"
+	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/l2plan"
+	"github.com/barelb/barelb/internal/layer2"
+)
+
+// Event reasons on Services.
+const (
+	ReasonNodeAssigned         = "nodeAssigned"
+	ReasonInterfaceUnavailable = "AnnounceInterfaceUnavailable"
+	ReasonNotAnnounced         = "NotAnnounced"
+)
+
+// Labels on ServiceL2Status objects, as MetalLB sets them.
+const (
+	LabelNode             = "metallb.io/node"
+	LabelServiceName      = "metallb.io/service-name"
+	LabelServiceNamespace = "metallb.io/service-namespace"
+)
+
+// +kubebuilder:rbac:groups="",resources=services;endpoints;nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// Secrets are read only in the configuration namespace (the cache is
+// scoped to it), so the grant is a Role there, not cluster-wide.
+// +kubebuilder:rbac:groups="",namespace=metallb-system,resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=metallb.io,resources=ipaddresspools;l2advertisements,verbs=get;list;watch
+// +kubebuilder:rbac:groups=metallb.io,resources=servicel2statuses,verbs=get;list;watch;create;update;patch;delete;deletecollection
+// +kubebuilder:rbac:groups=metallb.io,resources=servicel2statuses/status,verbs=get;update;patch
+
+// announcer is what the layer 2 reconciler needs of *layer2.Announcer, so
+// its logic is tested with a fake one and no sockets.
+type announcer interface {
+	SetAnnounced(map[netip.Addr]layer2.Announcement)
+	// Announced lists, per IP, the interfaces it is really announced on.
+	Announced() map[netip.Addr][]string
+	// Reassert sends a fresh gratuitous burst for every announced IP.
+	Reassert()
+}
+
+// layer2Reconciler makes this node answer ARP/NDP for exactly the IPs the
+// layer 2 plan gives it. The plan is cheap (pure, in memory) and
+// level-based, so one key serves every event.
+type layer2Reconciler struct {
+	client.Client
+	api  client.Reader // uncached reads, where the cache may lag
+	opts Options
+	l2   announcer
+	// alive is memberlist's view; nil means Node readiness decides.
+	alive     func() map[string]bool
+	tell      *kube.Teller
+	announced *prometheus.GaugeVec
+	// submit hands a status sync to the statusSyncer (tests run it inline).
+	submit func(kind string, sync func(context.Context) error)
+
+	// rejoined is set when a member joins: after planning with it, the
+	// IPs this node keeps get a fresh gratuitous burst.
+	rejoined atomic.Bool
+	// leaving freezes announcements once shutdown has begun: the speaker
+	// keeps answering for the handover period instead of going quiet.
+	leaving atomic.Bool
+
+	mu   sync.Mutex
+	mine map[netip.Addr]bool
+}
+
+// SetupWithManager watches what the layer 2 plan reads, plus kick (link
+// and membership changes, which are no API objects).
+func (r *layer2Reconciler) SetupWithManager(mgr ctrl.Manager, kick <-chan event.GenericEvent) error {
+	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: "layer2"}}}
+	})
+	b := ctrl.NewControllerManagedBy(mgr).Named("layer2").
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		WatchesRawSource(source.Channel(kick, all))
+	for _, o := range []client.Object{&corev1.Service{}, &corev1discovery.EndpointSlice{}, &corev1.Node{}, &v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}} {
+		b = b.Watches(o, all)
+	}
+	// This node's own status objects: the cache can lag behind our own
+	// writes, and a stale entry (one another node deleted, say) would
+	// otherwise stand until some unrelated change. Unchanged statuses cost
+	// no write, so our own updates settle after one extra pass.
+	own := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetLabels()[LabelNode] == r.opts.NodeName })
+	return b.Watches(&v1beta1.ServiceL2Status{}, all, builder.WithPredicates(own)).Complete(r)
+}
+
+func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	if r.leaving.Load() {
+		return reconcile.Result{}, nil
+	}
+	var alive map[string]bool
+	if r.alive != nil {
+		alive = r.alive()
+	}
+	snap, err := readSnapshot(ctx, r.Client, r.opts, alive)
+	if err != nil {
+		return reconcile.Result{}, fmt.Errorf("layer 2: %w", err)
+	}
+	plan := l2plan.Compute(l2plan.Input{Config: snap.cfg, Nodes: snap.nodes, Services: snap.svcs}).Decisions
+	want := map[netip.Addr]layer2.Announcement{}
+	for ip, d := range plan {
+		if d.Node == r.opts.NodeName {
+			want[ip] = layer2.Announcement{Interfaces: d.Interfaces}
+		}
+	}
+	r.l2.SetAnnounced(want)
+	if r.rejoined.Swap(false) {
+		r.l2.Reassert()
+	}
+	carried := r.l2.Announced()
+	r.report(ctx, plan, carried, snap)
+	lg := log.FromContext(ctx)
+	r.submit("l2", func(sctx context.Context) error {
+		return r.syncStatuses(log.IntoContext(sctx, lg), plan, carried, snap.byKey, alive, len(snap.nodes))
+	})
+	return reconcile.Result{}, nil
+}
+
+// reporter is the node that sends the NotAnnounced Events: the alive node
+// whose name sorts first. Every speaker sees the same nodes alive, so the
+// Event is sent once, not once per speaker.
+func reporter(nodes []eligibility.Node) string {
+	first := ""
+	for _, n := range nodes {
+		if n.Alive && (first == "" || n.Name < first) {
+			first = n.Name
+		}
+	}
+	return first
+}
+
+// Event topics under a Service: the IP for this node's announcement, and
+// notAnnouncedTopic+IP for the Event saying nobody announces it.
+const notAnnouncedTopic = "not-announced/"
+
+func serviceKey(svc *corev1.Service, topic string) kube.EventKey {
+	return kube.EventKey{Kind: "Service", Namespace: svc.Namespace, Name: svc.Name, Topic: topic}
+}
+
+// report emits, once per change, the Events a Service's owner needs: which
+// node announces it, why this node cannot although it won, or (from the
+// reporter only) why no node announces it.
+func (r *layer2Reconciler) report(ctx context.Context, plan map[netip.Addr]l2plan.Decision, carried map[netip.Addr][]string, snap *snapshot) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	mine := map[netip.Addr]bool{}
+	isReporter := reporter(snap.nodes) == r.opts.NodeName
+	unannounced := map[kube.EventKey]bool{}
+	for ip, d := range plan {
+		if d.Node == "" && d.Refusal.Refused() && isReporter {
+			for _, key := range d.Services {
+				if svc := snap.byKey[key]; svc != nil {
+					k := serviceKey(svc, notAnnouncedTopic+ip.String())
+					unannounced[k] = true
+					r.tell.Tell(svc, k, corev1.EventTypeWarning, ReasonNotAnnounced, "Announce",
+						fmt.Sprintf("no node announces %s: %s", ip, d.Refusal.Message))
+				}
+			}
+		}
+		if d.Node != r.opts.NodeName {
+			continue
+		}
+		mine[ip] = true
+		r.announced.WithLabelValues(ip.String(), r.opts.NodeName, "layer2").Set(1)
+		for _, key := range d.Services {
+			svc := snap.byKey[key]
+			if svc == nil {
+				continue
+			}
+			kind, reason, msg := corev1.EventTypeNormal, ReasonNodeAssigned,
+				fmt.Sprintf("announcing %s from node %q on %s with protocol \"layer2\"", ip, r.opts.NodeName, strings.Join(carried[ip], ", "))
+			if len(carried[ip]) == 0 {
+				want := "any usable interface"
+				if len(d.Interfaces) > 0 {
+					want = "interfaces " + strings.Join(d.Interfaces, ", ")
+				}
+				kind, reason = corev1.EventTypeWarning, ReasonInterfaceUnavailable
+				msg = fmt.Sprintf("node %q was elected to announce %s but has none of %s up", r.opts.NodeName, ip, want)
+			}
+			r.tell.Tell(svc, serviceKey(svc, ip.String()), kind, reason, "Announce", msg)
+		}
+	}
+	// A Service announced again (or by another reporter) is news when it
+	// loses its announcer the next time.
+	r.tell.Retain(func(k kube.EventKey) bool { return !strings.HasPrefix(k.Topic, notAnnouncedTopic) || unannounced[k] })
+	for ip := range mine {
+		if !r.mine[ip] {
+			log.FromContext(ctx).Info("announcing", "ip", ip, "services", plan[ip].Services, "interfaces", carried[ip])
+		}
+	}
+	for ip := range r.mine {
+		if !mine[ip] {
+			log.FromContext(ctx).Info("stopped announcing", "ip", ip)
+			// Covers IPs that left the plan altogether (Service deleted),
+			// which the loop above never sees.
+			r.announced.DeleteLabelValues(ip.String(), r.opts.NodeName, "layer2")
+			r.tell.ForgetTopic(ip.String())
+		}
+	}
+	r.mine = mine
+}
+
+// syncStatuses keeps one ServiceL2Status per Service this node announces,
+// named per node so a handover never has two nodes writing one object.
+func (r *layer2Reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr]l2plan.Decision, carried map[netip.Addr][]string, byKey map[string]*corev1.Service, alive map[string]bool, nodeCount int) error {
+	want := map[string]v1beta1.MetalLBServiceL2Status{}
+	for ip, d := range plan {
+		if d.Node != r.opts.NodeName || len(carried[ip]) == 0 {
+			continue
+		}
+		for _, key := range d.Services {
+			svc := byKey[key]
+			if svc == nil {
+				continue
+			}
+			st := want[key]
+			st.Node, st.ServiceName, st.ServiceNamespace = r.opts.NodeName, svc.Name, svc.Namespace
+			for _, i := range carried[ip] {
+				if !slices.ContainsFunc(st.Interfaces, func(x v1beta1.InterfaceInfo) bool { return x.Name == i }) {
+					st.Interfaces = append(st.Interfaces, v1beta1.InterfaceInfo{Name: i})
+				}
+			}
+			sort.Slice(st.Interfaces, func(a, b int) bool { return st.Interfaces[a].Name < st.Interfaces[b].Name })
+			want[key] = st
+		}
+	}
+	r.removeDeadNodesStatuses(ctx, want, alive, nodeCount)
+	owned := kube.Owned[*v1beta1.ServiceL2Status, v1beta1.MetalLBServiceL2Status]{
+		Client: r.Client, API: r.api,
+		List: func(ctx context.Context) ([]*v1beta1.ServiceL2Status, error) {
+			var l v1beta1.ServiceL2StatusList
+			err := r.List(ctx, &l, client.InNamespace(r.opts.Namespace), client.MatchingLabels{LabelNode: r.opts.NodeName})
+			return ptrs(l.Items), err
+		},
+		Key: func(o *v1beta1.ServiceL2Status) string { return statusKey(o) },
+		New: func(key string, st v1beta1.MetalLBServiceL2Status) *v1beta1.ServiceL2Status {
+			return &v1beta1.ServiceL2Status{ObjectMeta: ownedMeta(r.opts, "l2-", key, st.ServiceName, st.ServiceNamespace)}
+		},
+		Status: func(o *v1beta1.ServiceL2Status) *v1beta1.MetalLBServiceL2Status { return &o.Status },
+		Equal:  sameL2Status,
+	}
+	if err := owned.Sync(ctx, want); err != nil {
+		log.FromContext(ctx).Error(err, "updating ServiceL2Status")
+		return err
+	}
+	return nil
+}
+
+// removeDeadNodesStatuses deletes, for the Services this node announces,
+// the ServiceL2Status objects of nodes memberlist reports dead: a crashed
+// or cut-off speaker cannot remove its own. Live nodes clean up their own,
+// so a dual-stack Service announced from two nodes keeps both.
+func (r *layer2Reconciler) removeDeadNodesStatuses(ctx context.Context, want map[string]v1beta1.MetalLBServiceL2Status, alive map[string]bool, nodeCount int) {
+	if alive == nil || len(want) == 0 || !majorityAlive(len(alive), nodeCount) {
+		return
+	}
+	var all v1beta1.ServiceL2StatusList
+	if err := r.List(ctx, &all, client.InNamespace(r.opts.Namespace)); err != nil {
+		return
+	}
+	for i := range all.Items {
+		obj := &all.Items[i]
+		node := obj.Labels[LabelNode]
+		key := statusKey(obj)
+		if _, mine := want[key]; mine && node != r.opts.NodeName && !alive[node] {
+			if err := r.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+				log.FromContext(ctx).Error(err, "deleting a dead node's ServiceL2Status", "node", node, "service", key)
+			} else if err == nil {
+				log.FromContext(ctx).Info("removed a dead node's ServiceL2Status", "deadNode", node, "service", key)
+			}
+		}
+	}
+}
+
+// majorityAlive: a node cut off from the LAN sees every other node dead
+// and would delete the real owner's status. Only a speaker that sees a
+// majority of nodes alive may clean up after the others (with fewer than
+// three nodes there is no majority to speak of).
+func majorityAlive(alive, nodes int) bool {
+	return nodes < 3 || 2*alive > nodes
+}
+
+// statusKey is the Service key a per-node status object reports on.
+func statusKey(o client.Object) string {
+	return o.GetLabels()[LabelServiceNamespace] + "/" + o.GetLabels()[LabelServiceName]
+}
+
+// ownedMeta names and labels a per-node status object of a Service.
+func ownedMeta(opts Options, prefix, key, svcName, svcNamespace string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Namespace: opts.Namespace,
+		Name:      statusName(prefix, key, opts.NodeName),
+		Labels:    map[string]string{LabelNode: opts.NodeName, LabelServiceName: svcName, LabelServiceNamespace: svcNamespace},
+	}
+}
+
+// statusName names a per-node status object of a Service: prefix, a short
+// hash of the Service key (names may not contain '/'), and the node, so a
+// handover never has two nodes writing one object.
+func statusName(prefix, key, node string) string {
+	h := sha256.Sum256([]byte(key))
+	n := prefix + hex.EncodeToString(h[:6]) + "-" + node
+	if len(n) > 253 {
+		n = n[:253]
+	}
+	return n
+}
+
+func ptrs[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
+func sameL2Status(a, b v1beta1.MetalLBServiceL2Status) bool {
+	return a.Node == b.Node && a.ServiceName == b.ServiceName && a.ServiceNamespace == b.ServiceNamespace &&
+		slices.Equal(a.Interfaces, b.Interfaces)
+}

@@ -111,7 +111,7 @@ func (m *Manager) Add(c Config) error {
 		}
 		ifIndex = ifc.Index
 	}
-	snd, err := dial(c)
+	snd, err := dial(c, ifIndex)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package bfdnet
 
 import (
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -139,46 +140,113 @@ func TestTimerChangeWhileUpAndRemove(t *testing.T) {
 
 // TestTTLAndDemux: a single-hop packet with TTL 254 is dropped (RFC 5881
 // §5); one with TTL 255 from an address with no session, and one with an
-// unknown Your Discriminator, find no session; garbage is malformed.
+// unknown Your Discriminator, find no session; garbage is malformed. A
+// multi-hop packet below MinimumTTL is dropped, one at it accepted.
 func TestTTLAndDemux(t *testing.T) {
 	p := newPair(t)
-	p.b.add(t, Config{Local: p.bIP, Remote: p.aIP, Profile: bfd.Profile{PassiveMode: true}})
-	send := func(ttl int, pk []byte) {
-		t.Helper()
-		err := p.a.ns.Do(func() error {
-			c, err := net.ListenPacket("udp4", "198.18.0.1:0")
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := ipv4.NewPacketConn(c).SetTTL(ttl); err != nil {
-				return err
-			}
-			_, err = c.WriteTo(pk, &net.UDPAddr{IP: net.IP{198, 18, 0, 2}, Port: SingleHopPort})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	single := Config{Local: p.bIP, Remote: p.aIP, Profile: bfd.Profile{PassiveMode: true}}
+	p.b.add(t, single)
 	down := bfd.Packet{State: bfd.Down, DetectMult: 3, MyDiscr: 5, DesiredMinTx: 1e6, RequiredMinRx: 1e6}
-	send(254, bfd.Encode(&down))
+	sendTo(t, p, SingleHopPort, 254, bfd.Encode(&down))
 	waitDiscard(t, p.b.m, DiscardTTL, 1)
-	if st, _ := p.b.m.Session(Config{Local: p.bIP, Remote: p.aIP}.Key()); st.ControlIn != 0 || st.Status.RemoteDiscr != 0 {
+	if st, _ := p.b.m.Session(single.Key()); st.ControlIn != 0 || st.Status.RemoteDiscr != 0 {
 		t.Errorf("a TTL 254 packet reached the session: %+v", st)
 	}
 	unknown := down
 	unknown.YourDiscr = 12345
-	send(255, bfd.Encode(&unknown))
+	sendTo(t, p, SingleHopPort, 255, bfd.Encode(&unknown))
 	waitDiscard(t, p.b.m, DiscardNoSession, 1)
-	send(255, []byte("not bfd at all, but long enough!"))
+	sendTo(t, p, SingleHopPort, 255, []byte("not bfd at all, but long enough!"))
 	waitDiscard(t, p.b.m, DiscardMalformed, 1)
 	// A good packet reaches the passive session, which then answers.
-	send(255, bfd.Encode(&down))
-	st := p.b.waitState(t, Config{Local: p.bIP, Remote: p.aIP}.Key(), bfd.Init, 2*time.Second)
+	sendTo(t, p, SingleHopPort, 255, bfd.Encode(&down))
+	st := p.b.waitState(t, single.Key(), bfd.Init, 2*time.Second)
 	if st.Status.RemoteDiscr != 5 || st.ControlIn != 1 {
 		t.Errorf("after a valid packet: %+v", st)
 	}
+
+	multi := Config{Local: p.bIP, Remote: p.aIP, MultiHop: true, Profile: bfd.Profile{PassiveMode: true, MinimumTTL: 250}}
+	p.b.add(t, multi)
+	sendTo(t, p, MultiHopPort, 249, bfd.Encode(&down))
+	waitDiscard(t, p.b.m, DiscardTTL, 2)
+	sendTo(t, p, MultiHopPort, 250, bfd.Encode(&down))
+	if st := p.b.waitState(t, multi.Key(), bfd.Init, 2*time.Second); st.ControlIn != 1 {
+		t.Errorf("multi-hop session after a TTL 250 packet: %+v", st)
+	}
+	// The single-hop session with the same addresses did not get it.
+	if st, _ := p.b.m.Session(single.Key()); st.ControlIn != 1 {
+		t.Errorf("single-hop session counted a multi-hop packet: %+v", st)
+	}
+}
+
+// sendTo sends a raw datagram from a to b's port with the given TTL.
+func sendTo(t *testing.T, p *pair, port, ttl int, pk []byte) {
+	t.Helper()
+	err := p.a.ns.Do(func() error {
+		c, err := net.ListenPacket("udp4", p.aIP.String()+":0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if err := ipv4.NewPacketConn(c).SetTTL(ttl); err != nil {
+			return err
+		}
+		_, err = c.WriteTo(pk, &net.UDPAddr{IP: p.bIP.AsSlice(), Port: port})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIPv6 runs two single-hop sessions between the same namespaces,
+// one over global and one over link-local addresses: both come Up, which
+// needs the hop limit check and demultiplexing by address to work.
+func TestIPv6(t *testing.T) {
+	p := newPair(t)
+	if err := p.a.ns.AddAddr("eth0", "2001:db8::1/64"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.b.ns.AddAddr("eth0", "2001:db8::2/64"); err != nil {
+		t.Fatal(err)
+	}
+	lla, llb := linkLocal(t, p.a), linkLocal(t, p.b)
+	ga, gb := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
+	p.a.add(t, Config{Local: ga, Remote: gb, Profile: fast})
+	p.b.add(t, Config{Local: gb, Remote: ga, Profile: fast})
+	p.a.add(t, Config{Local: lla, Remote: llb, Interface: "eth0", Profile: fast})
+	p.b.add(t, Config{Local: llb, Remote: lla, Interface: "eth0", Profile: fast})
+	for _, k := range []Key{{Local: ga, Remote: gb}, {Local: lla, Remote: llb, Interface: "eth0"}} {
+		st := p.a.waitState(t, k, bfd.Up, 10*time.Second)
+		if st.ControlIn == 0 {
+			t.Errorf("%v: %+v", k, st)
+		}
+	}
+	if d := p.a.m.Snapshot().Discards; d[DiscardTTL]+d[DiscardNoSession] != 0 {
+		t.Errorf("discards %+v", d)
+	}
+}
+
+func linkLocal(t *testing.T, n *node) netip.Addr {
+	t.Helper()
+	var a netip.Addr
+	err := bfdlab.WaitFor(5*time.Second, func() error {
+		out, err := n.ns.Output("ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link")
+		if err != nil {
+			return err
+		}
+		for _, f := range strings.Fields(out) {
+			if pfx, err := netip.ParsePrefix(f); err == nil && pfx.Addr().IsLinkLocalUnicast() {
+				a = pfx.Addr()
+				return nil
+			}
+		}
+		return errString("no link-local address yet: " + out)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func waitDiscard(t *testing.T, m *Manager, reason string, want uint64) {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/net/ipv4"
@@ -111,7 +112,14 @@ type sender struct {
 // dial opens the session's send socket: bound to c.Local (or the
 // unspecified address) and a free port of 49152-65535 tried in random
 // order, TTL 255, and bound to c.Interface when set.
-func dial(c Config) (*sender, error) {
+//
+// Link-local zones are given by index, not name: Go's zone cache is
+// process-wide and may hold another network namespace's interfaces.
+func dial(c Config, ifIndex int) (*sender, error) {
+	zone := ""
+	if ifIndex != 0 {
+		zone = strconv.Itoa(ifIndex)
+	}
 	port := SingleHopPort
 	if c.MultiHop {
 		port = MultiHopPort
@@ -124,7 +132,7 @@ func dial(c Config) (*sender, error) {
 		}
 	}
 	if local.Is6() && local.IsLinkLocalUnicast() {
-		local = local.WithZone(c.Interface)
+		local = local.WithZone(zone)
 	}
 	network := "udp4"
 	if c.Remote.Is6() {
@@ -154,7 +162,7 @@ func dial(c Config) (*sender, error) {
 		addr := netip.AddrPortFrom(local, uint16(p)).String()
 		pc, err := lc.ListenPacket(context.Background(), network, addr)
 		if err == nil {
-			return &sender{conn: pc.(*net.UDPConn), dst: netip.AddrPortFrom(c.Remote.WithZone(c.Interface), uint16(port))}, nil
+			return &sender{conn: pc.(*net.UDPConn), dst: netip.AddrPortFrom(withZone(c.Remote, zone), uint16(port))}, nil
 		}
 		lastErr = err
 		if !errors.Is(err, syscall.EADDRINUSE) {
@@ -170,3 +178,11 @@ func (s *sender) send(b []byte) error {
 }
 
 func (s *sender) close() { s.conn.Close() }
+
+// withZone sets zone on IPv6 link-local addresses only.
+func withZone(a netip.Addr, zone string) netip.Addr {
+	if a.Is6() && a.IsLinkLocalUnicast() {
+		return a.WithZone(zone)
+	}
+	return a
+}

@@ -122,36 +122,8 @@ func (e *events) wait(from int, to bfd.State, n int, timeout time.Duration) (map
 
 func (e *events) len() int { e.mu.Lock(); defer e.mu.Unlock(); return len(e.list) }
 
-func link(lab *netlab.Lab, a, b string, addrA, addrB []string) (*netlab.Namespace, *netlab.Namespace, error) {
-	nsA, err := lab.AddNamespace(a)
-	if err != nil {
-		return nil, nil, err
-	}
-	nsB, err := lab.AddNamespace(b)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := lab.Veth(nsA, "eth0", nsB, "eth0"); err != nil {
-		return nil, nil, err
-	}
-	for _, s := range []struct {
-		ns    *netlab.Namespace
-		addrs []string
-	}{{nsA, addrA}, {nsB, addrB}} {
-		for _, c := range s.addrs {
-			if err := s.ns.AddAddr("eth0", c); err != nil {
-				return nil, nil, err
-			}
-		}
-		if err := s.ns.LinkUp("eth0"); err != nil {
-			return nil, nil, err
-		}
-	}
-	return nsA, nsB, nil
-}
-
 func benchFRR(lab *netlab.Lab, cuts int) error {
-	nodeNS, rtrNS, err := link(lab, "node", "rtr", []string{"198.18.1.2/24"}, []string{"198.18.1.1/24"})
+	nodeNS, rtrNS, err := bfdlab.Pair(lab, "node", "rtr", []string{"198.18.1.2/24"}, []string{"198.18.1.1/24"})
 	if err != nil {
 		return err
 	}
@@ -249,7 +221,7 @@ func benchScale(lab *netlab.Lab, n int, window time.Duration) error {
 		as = append(as, addrA(i).String()+"/24")
 		bs = append(bs, addrB(i).String()+"/24")
 	}
-	nsA, nsB, err := link(lab, "sa", "sb", as, bs)
+	nsA, nsB, err := bfdlab.Pair(lab, "sa", "sb", as, bs)
 	if err != nil {
 		return err
 	}

@@ -159,3 +159,39 @@ func WaitFor(timeout time.Duration, cond func() error) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Join links a and b with a veth (devA in a, devB in b), assigns the
+// addresses (CIDR strings) and brings both ends up.
+func Join(lab *netlab.Lab, a *netlab.Namespace, devA string, addrsA []string, b *netlab.Namespace, devB string, addrsB []string) error {
+	if err := lab.Veth(a, devA, b, devB); err != nil {
+		return err
+	}
+	for _, end := range []struct {
+		ns    *netlab.Namespace
+		dev   string
+		addrs []string
+	}{{a, devA, addrsA}, {b, devB, addrsB}} {
+		for _, c := range end.addrs {
+			if err := end.ns.AddAddr(end.dev, c); err != nil {
+				return err
+			}
+		}
+		if err := end.ns.LinkUp(end.dev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Pair creates namespaces a and b joined on eth0 with the given addresses.
+func Pair(lab *netlab.Lab, a, b string, addrsA, addrsB []string) (*netlab.Namespace, *netlab.Namespace, error) {
+	nsA, err := lab.AddNamespace(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	nsB, err := lab.AddNamespace(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nsA, nsB, Join(lab, nsA, "eth0", addrsA, nsB, "eth0", addrsB)
+}

@@ -83,27 +83,9 @@ type pair struct {
 
 func newPair(t *testing.T) *pair {
 	lab := netlab.NewForTest(t, "bfd")
-	nsA, err := lab.AddNamespace("a")
+	nsA, nsB, err := bfdlab.Pair(lab, "a", "b", []string{"198.18.0.1/24"}, []string{"198.18.0.2/24"})
 	if err != nil {
 		t.Fatal(err)
-	}
-	nsB, err := lab.AddNamespace("b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lab.Veth(nsA, "eth0", nsB, "eth0"); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []struct {
-		ns   *netlab.Namespace
-		cidr string
-	}{{nsA, "198.18.0.1/24"}, {nsB, "198.18.0.2/24"}} {
-		if err := s.ns.AddAddr("eth0", s.cidr); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.ns.LinkUp("eth0"); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return &pair{lab: lab, a: newNode(t, nsA), b: newNode(t, nsB),
 		aIP: netip.MustParseAddr("198.18.0.1"), bIP: netip.MustParseAddr("198.18.0.2")}

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,14 +44,25 @@ func main() {
 	cuts := flag.Int("cuts", 20, "link cuts against FRR (0 skips)")
 	sessions := flag.Int("sessions", 100, "sessions on one Manager against a second Manager (0 skips)")
 	window := flag.Duration("window", 10*time.Second, "steady-state CPU measurement window")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measuring process")
 	peer := flag.Int("peer", 0, "internal: run as the peer Manager with this many sessions")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if *peer > 0 {
 		runPeer(*peer)
 		return
 	}
 	if err := run(*cuts, *sessions, *window); err != nil {
 		fmt.Fprintln(os.Stderr, "bench bfd:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -273,8 +285,11 @@ func benchScale(lab *netlab.Lab, n int, window time.Duration) error {
 	fmt.Printf("  all Up after %v\n", allUp.Round(time.Millisecond))
 	fmt.Printf("  CPU %.2f%% of one core over %v (%.1f µs per packet, %.0f packets/s in+out; %.3f%% per session)\n",
 		100*cpu.Seconds()/elapsed.Seconds(), window, float64(cpu.Microseconds())/(pps*elapsed.Seconds()), pps, 100*cpu.Seconds()/elapsed.Seconds()/float64(n))
-	fmt.Printf("  memory: Go heap+stacks +%.0f KiB (%.1f KiB per session), RSS +%.0f KiB (%.1f KiB per session)\n",
-		float64(heap1-heap0)/1024, float64(heap1-heap0)/1024/float64(n), float64(rss1-rss0)/1024, float64(rss1-rss0)/1024/float64(n))
+	// RSS is printed whole: the Go runtime returns memory lazily, so a
+	// difference can even be negative after the FRR part.
+	dh := float64(int64(heap1)-int64(heap0)) / 1024
+	fmt.Printf("  memory: Go heap+stacks %+.0f KiB (%.1f KiB per session); process RSS %.1f MiB (%.1f MiB before the sessions)\n",
+		dh, dh/float64(n), float64(rss1)/(1<<20), float64(rss0)/(1<<20))
 
 	from := ev.len()
 	if err := bfdlab.Cut(nsB); err != nil {

@@ -119,3 +119,23 @@ func TestDecodeDiscards(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDecode(b *testing.B) {
+	p := validPacket()
+	buf := Encode(&p)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendEncode(b *testing.B) {
+	p := validPacket()
+	buf := make([]byte, 0, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendEncode(buf[:0], &p)
+	}
+}

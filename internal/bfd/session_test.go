@@ -2,6 +2,7 @@ package bfd
 
 import (
 	"errors"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -345,8 +346,9 @@ func TestAdminDownAndEnable(t *testing.T) {
 // through the codec with a simulated clock: both come Up, finish their
 // polls, and when the wire is cut both go Down within one detection time.
 func TestHandshakeBetweenTwoSessions(t *testing.T) {
-	a := NewSession(1, fastProfile(), t0, nil)
-	b := NewSession(2, fastProfile(), t0.Add(123*time.Millisecond), nil)
+	rng := rand.New(rand.NewPCG(1, 2))
+	a := NewSession(1, fastProfile(), t0, rng.Float64)
+	b := NewSession(2, fastProfile(), t0.Add(123*time.Millisecond), rng.Float64)
 	now, cut := t0, false
 	var downAt [2]time.Time
 	lastRx := [2]time.Time{}
@@ -408,5 +410,21 @@ func TestHandshakeBetweenTwoSessions(t *testing.T) {
 		if d := downAt[i].Sub(lastRx[i]); d != 900*time.Millisecond {
 			t.Errorf("session %d went down %v after its last packet, want the 900ms detection time", i, d)
 		}
+	}
+}
+
+// BenchmarkReceiveAndTick is the per-packet cost of the state machine:
+// one received packet and one transmission.
+func BenchmarkReceiveAndTick(b *testing.B) {
+	s := NewSession(7, fastProfile(), t0, fixedJitter(0.5))
+	p := peerPacket(Up, 7)
+	now := t0
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(100 * time.Millisecond)
+		if _, err := s.Receive(p, now); err != nil {
+			b.Fatal(err)
+		}
+		s.Tick(s.NextDeadline())
 	}
 }

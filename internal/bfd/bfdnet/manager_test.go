@@ -177,6 +177,24 @@ func TestTTLAndDemux(t *testing.T) {
 	if st, _ := p.b.m.Session(single.Key()); st.ControlIn != 1 {
 		t.Errorf("single-hop session counted a multi-hop packet: %+v", st)
 	}
+	// Two sessions to one remote still scrape: the second label is the key.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(p.b.m))
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP metallb_bfd_control_packet_input Number of received BFD control packets
+# TYPE metallb_bfd_control_packet_input counter
+metallb_bfd_control_packet_input{peer="198.18.0.1"} 1
+metallb_bfd_control_packet_input{peer="198.18.0.1 multihop from 198.18.0.2"} 1
+# HELP barelb_bfd_discarded_packets_total BFD packets received but accepted by no session, by reason
+# TYPE barelb_bfd_discarded_packets_total counter
+barelb_bfd_discarded_packets_total{reason="malformed"} 1
+barelb_bfd_discarded_packets_total{reason="no_session"} 1
+barelb_bfd_discarded_packets_total{reason="queue_full"} 0
+barelb_bfd_discarded_packets_total{reason="refused"} 0
+barelb_bfd_discarded_packets_total{reason="ttl"} 2
+`), "metallb_bfd_control_packet_input", "barelb_bfd_discarded_packets_total"); err != nil {
+		t.Error(err)
+	}
 }
 
 // sendTo sends a raw datagram from a to b's port with the given TTL.

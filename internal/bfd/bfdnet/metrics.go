@@ -1,6 +1,9 @@
 package bfdnet
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/barelb/barelb/internal/bfd"
@@ -40,11 +43,21 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	st := c.m.Snapshot()
+	// Sorted, so that when two sessions share a remote address (say a
+	// single-hop and a multi-hop one) the same one keeps the plain label
+	// and the other is told apart by its whole key: a repeated label set
+	// would fail the whole scrape.
+	slices.SortFunc(st.Sessions, func(a, b SessionStats) int { return strings.Compare(a.Key.String(), b.Key.String()) })
+	seen := make(map[string]bool, len(st.Sessions))
 	for _, s := range st.Sessions {
 		peer := s.Key.Remote.String()
 		if s.Key.Interface != "" && s.Key.Remote.IsLinkLocalUnicast() {
 			peer += "%" + s.Key.Interface
 		}
+		if seen[peer] {
+			peer = s.Key.String()
+		}
+		seen[peer] = true
 		up := 0.0
 		if s.Status.State == bfd.Up {
 			up = 1

@@ -10,7 +10,7 @@ TOOLS = $(shell hack/tools.sh dir)
 ENVTEST_ASSETS = $(shell hack/tools.sh envtest)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated bench bench-alloc bench-controller bench-failover bench-bgp demo demo-down deps tools clean
+.PHONY: all build test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated bench bench-alloc bench-controller bench-failover bench-bgp bench-bfd demo demo-down deps tools clean
 
 all: build
 
@@ -64,7 +64,7 @@ test: deps lint verify-generated build ## every test: lint, generated files, uni
 	echo "make test: go test took $$(( $$(date +%s) - start ))s"; exit $$rc
 	$(MAKE) fuzz
 
-bench: bench-alloc bench-controller bench-bgp bench-failover ## every benchmark; prints figures
+bench: bench-alloc bench-controller bench-bgp bench-bfd bench-failover ## every benchmark; prints figures
 
 bench-alloc:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/allocator/ ./internal/addr/
@@ -78,6 +78,10 @@ bench-failover: deps build tools ## client outage on node death, link loss and s
 bench-bgp: deps build tools ## FRR convergence of the GoBGP speaker, then Service IP -> route in the lab router (p50/p99) and 1,000 Services
 	$(GO) test -count=1 -run '^$$' -bench FRRConvergence -benchtime 1x ./internal/bgp/
 	$(GO) run ./hack/bench/bgp -services 50 -bulk 1000
+
+bench-bfd: deps ## BFD: detection time against FRR's bfdd (p50/p99, 300ms x 3) and 100 sessions' CPU and memory; codec and state machine
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/bfd/
+	$(GO) run ./hack/bench/bfd -cuts 20 -sessions 100
 
 demo: deps tools build
 	$(GO) run ./e2e/cmd/demo

@@ -32,10 +32,10 @@ import (
 	"time"
 
 	"github.com/barelb/barelb/internal/bfd"
-	"github.com/barelb/barelb/internal/bfd/bfdlab"
+	"github.com/barelb/barelb/testsupport/bfdlab"
 	"github.com/barelb/barelb/internal/bfd/bfdnet"
-	"github.com/barelb/barelb/internal/frrlab"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/frrlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 var fast = bfd.Profile{ReceiveInterval: 300 * time.Millisecond, TransmitInterval: 300 * time.Millisecond, DetectMultiplier: 3}

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/barelb/barelb/internal/bfd"
-	"github.com/barelb/barelb/internal/bfd/bfdlab"
-	"github.com/barelb/barelb/internal/frrlab"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/bfdlab"
+	"github.com/barelb/barelb/testsupport/frrlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // startFRR starts zebra, bgpd (idle) and bfdd with conf in ns.

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/barelb/barelb/internal/bfd"
-	"github.com/barelb/barelb/internal/bfd/bfdlab"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/bfdlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // fast is the 300 ms x 3 profile of the issue.

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/barelb/barelb/internal/bfd"
-	"github.com/barelb/barelb/internal/bfd/bfdlab"
+	"github.com/barelb/barelb/testsupport/bfdlab"
 )
 
 // TestTwoManagersUpCutAndBack: two Managers in two namespaces bring a

@@ -13,8 +13,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/barelb/barelb/internal/frrlab"
-	"github.com/barelb/barelb/internal/netlab"
+	"github.com/barelb/barelb/testsupport/frrlab"
+	"github.com/barelb/barelb/testsupport/netlab"
 )
 
 // BFDDPath is Debian's bfdd.

@@ -87,40 +87,20 @@ func resolvePeer(p bgpmodel.Peer, opts Options) (sessionConfig, error) {
 	if p.Name == "" {
 		bad("name is empty")
 	}
-	if p.MyASN == 0 {
-		bad("myASN is required")
-	}
-	switch p.DynamicASN {
-	case bgpmodel.DynamicASNNone:
-		if p.PeerASN == 0 {
-			bad("peerASN or dynamicASN is required")
-		}
-		c.internal = p.PeerASN == p.MyASN
-	case bgpmodel.DynamicASNInternal, bgpmodel.DynamicASNExternal:
-		if p.PeerASN != 0 {
-			bad("peerASN and dynamicASN are mutually exclusive")
-		}
-		c.internal = p.DynamicASN == bgpmodel.DynamicASNInternal
-	default:
-		bad("dynamicASN %q is neither %q nor %q", p.DynamicASN, bgpmodel.DynamicASNInternal, bgpmodel.DynamicASNExternal)
-	}
-
-	if !p.Address.IsValid() {
-		bad("peerAddress is required")
+	// internal/config has checked what needs only the BGPPeer object
+	// (ASN rules, addresses and their families); this checks what the wire
+	// and GoBGP need, and fills in defaults.
+	c.internal = p.Internal()
+	if !p.Address.IsValid() || p.Address.Zone() != "" {
+		bad("peerAddress %v is not a usable unzoned address", p.Address)
 	}
 	c.peerAddr = p.Address.Unmap()
-	if p.Address.Zone() != "" {
-		bad("peerAddress %s: zoned (link-local) peers are not supported", p.Address)
-	}
 	c.port = p.Port
 	if c.port == 0 {
 		c.port = DefaultPort
 	}
 	if p.SourceAddress.IsValid() {
 		c.sourceAddr = p.SourceAddress.Unmap()
-		if p.Address.IsValid() && familyOf(c.sourceAddr) != familyOf(c.peerAddr) {
-			bad("sourceAddress %s and peerAddress %s are of different families", p.SourceAddress, p.Address)
-		}
 	}
 
 	switch {

@@ -21,21 +21,7 @@ func peersFor(peers []*config.Peer, self eligibility.Node, in Input) ([]bgpmodel
 			refused = append(refused, Refusal{Peer: cp.Name, Unsupported: true, Reasons: cp.Unsupported})
 			continue
 		}
-		p := bgpmodel.Peer{
-			Name: cp.Name, MyASN: cp.MyASN, PeerASN: cp.ASN, DynamicASN: bgpmodel.DynamicASN(cp.DynamicASN),
-			Address: cp.Address, Port: cp.Port, SourceAddress: cp.SrcAddress, RouterID: cp.RouterID,
-			EBGPMultiHop: cp.EBGPMultiHop, Password: cp.Password,
-			GracefulRestart: cp.EnableGracefulRestart, DualStack: cp.DualStackAddressFamily,
-		}
-		if cp.HoldTime != nil {
-			p.HoldTime = *cp.HoldTime
-		}
-		if cp.KeepaliveTime != nil {
-			p.KeepaliveTime = *cp.KeepaliveTime
-		}
-		if cp.ConnectTime != nil {
-			p.ConnectTime = *cp.ConnectTime
-		}
+		p := cp.Peer
 		if p.DualStack && p.Address.Unmap().Is4() && in.IPv6NextHop.IsValid() {
 			p.IPv6NextHop = in.IPv6NextHop
 		}

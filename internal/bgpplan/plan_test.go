@@ -260,7 +260,8 @@ func TestAttributes(t *testing.T) {
 	nh := netip.MustParseAddr("2001:db8::11")
 	p := Compute(Input{Config: build(t, in), Node: "a", Nodes: nodes(), IPv6NextHop: nh,
 		Services: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1, ip6)}})
-	want := bgpmodel.Peer{Name: "r1", MyASN: 64512, PeerASN: 64500, Address: netip.MustParseAddr("198.18.0.1"), Port: 179,
+	want := bgpmodel.Peer{Name: "r1", MyASN: 64512, PeerASN: 64500, Address: netip.MustParseAddr("198.18.0.1"), // Port 0: internal/bgp fills 179
+
 		HoldTime: 9 * time.Second, ConnectTime: 2 * time.Second, GracefulRestart: true, DualStack: true, IPv6NextHop: nh}
 	if len(p.Peers) != 1 || p.Peers[0] != want {
 		t.Fatalf("peers = %+v, want [%+v]", p.Peers, want)

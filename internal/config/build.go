@@ -13,6 +13,7 @@ import (
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/addr"
+	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
 // Input is every configuration object in barelb's namespace.
@@ -286,40 +287,55 @@ func buildCommunities(in []v1beta1.Community, ps *Problems) map[string]string {
 
 func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 	s := &o.Spec
-	p := &Peer{
-		Name: o.Name, MyASN: s.MyASN, ASN: s.ASN, DynamicASN: string(s.DynamicASN), Port: s.Port,
-		Password: s.Password, PasswordSecret: s.PasswordSecret.Name, EBGPMultiHop: s.EBGPMultiHop,
-		EnableGracefulRestart: s.EnableGracefulRestart, DualStackAddressFamily: s.DualStackAddressFamily,
-	}
-	if p.Port == 0 {
-		p.Port = 179
-	}
+	p := &Peer{Peer: bgpmodel.Peer{
+		Name: o.Name, MyASN: s.MyASN, PeerASN: s.ASN, DynamicASN: bgpmodel.DynamicASN(s.DynamicASN), Port: s.Port,
+		Password: s.Password, EBGPMultiHop: s.EBGPMultiHop,
+		GracefulRestart: s.EnableGracefulRestart, DualStack: s.DualStackAddressFamily,
+	}, PasswordSecret: s.PasswordSecret.Name}
 	bad := false
+	problem := func(format string, args ...any) {
+		ps.add(KindPeer, o.Name, format, args...)
+		bad = true
+	}
 	parse := func(field, v string, dst *netip.Addr) {
 		if v == "" {
 			return
 		}
 		a, err := netip.ParseAddr(v)
 		if err != nil {
-			ps.add(KindPeer, o.Name, "%s %q is not an IP address", field, v)
-			bad = true
+			problem("%s %q is not an IP address", field, v)
 			return
 		}
 		*dst = a
 	}
 	parse("peerAddress", s.Address, &p.Address)
-	parse("sourceAddress", s.SrcAddress, &p.SrcAddress)
+	parse("sourceAddress", s.SrcAddress, &p.SourceAddress)
 	parse("routerID", s.RouterID, &p.RouterID)
-	if (s.ASN == 0) == (s.DynamicASN == "") {
-		ps.add(KindPeer, o.Name, "set exactly one of peerASN and dynamicASN")
-		bad = true
+	switch {
+	case s.Address == "":
+		problem("peerAddress is required")
+	case p.Address.IsValid() && p.Address.Zone() != "":
+		problem("peerAddress %s: zoned (link-local) peers are not supported", p.Address)
 	}
-	dur := func(d *metav1.Duration) *time.Duration {
+	if p.SourceAddress.IsValid() && p.Address.IsValid() && p.SourceAddress.Unmap().Is4() != p.Address.Unmap().Is4() {
+		problem("sourceAddress %s and peerAddress %s are of different families", p.SourceAddress, p.Address)
+	}
+	if p.MyASN == 0 {
+		problem("myASN is required")
+	}
+	if (s.ASN == 0) == (s.DynamicASN == "") {
+		problem("set exactly one of peerASN and dynamicASN")
+	}
+	switch p.DynamicASN {
+	case bgpmodel.DynamicASNNone, bgpmodel.DynamicASNInternal, bgpmodel.DynamicASNExternal:
+	default:
+		problem("dynamicASN %q is neither %q nor %q", s.DynamicASN, bgpmodel.DynamicASNInternal, bgpmodel.DynamicASNExternal)
+	}
+	dur := func(d *metav1.Duration) time.Duration {
 		if d == nil {
-			return nil
+			return 0
 		}
-		v := d.Duration
-		return &v
+		return d.Duration
 	}
 	p.HoldTime, p.KeepaliveTime, p.ConnectTime = dur(s.HoldTime), dur(s.KeepaliveTime), dur(s.ConnectTime)
 	if s.BFDProfile != "" {
@@ -340,8 +356,7 @@ func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 	}
 	var err error
 	if p.NodeSelectors, err = selectors(s.NodeSelectors); err != nil {
-		ps.add(KindPeer, o.Name, "nodeSelectors: %v", err)
-		bad = true
+		problem("nodeSelectors: %v", err)
 	}
 	if bad {
 		return nil

@@ -2,11 +2,11 @@ package config
 
 import (
 	"net/netip"
-	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/barelb/barelb/internal/addr"
+	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
 // Config is the validated configuration.
@@ -61,25 +61,17 @@ type BGPAdvertisement struct {
 	Peers []string
 }
 
-// Peer is a validated BGPPeer.
+// Peer is a validated BGPPeer: the session itself (bgpmodel.Peer, what
+// internal/bgp runs) plus what only the cluster knows: which nodes run it
+// and where its password lives. This package checks what needs only the
+// object (required fields, addresses, ASN rules); internal/bgp fills
+// defaults and checks the limits of the wire (timers, key length).
 type Peer struct {
-	Name                   string
-	MyASN                  uint32
-	ASN                    uint32
-	DynamicASN             string
-	Address                netip.Addr
-	SrcAddress             netip.Addr
-	Port                   uint16
-	HoldTime               *time.Duration
-	KeepaliveTime          *time.Duration
-	ConnectTime            *time.Duration
-	RouterID               netip.Addr
-	NodeSelectors          []labels.Selector
-	Password               string
-	PasswordSecret         string
-	EBGPMultiHop           bool
-	EnableGracefulRestart  bool
-	DualStackAddressFamily bool
+	bgpmodel.Peer
+	NodeSelectors []labels.Selector
+	// PasswordSecret names a basic-auth Secret whose password the speaker
+	// reads into Peer.Password.
+	PasswordSecret string
 	// Unsupported lists fields set on the peer that the speaker cannot
 	// honour (BFD profile, VRF, unnumbered interface): the peer is kept
 	// out of service and each entry becomes a status condition.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -57,7 +58,12 @@ func Start() (*Env, error) {
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
-		Scheme:                kube.Scheme(),
+		// The default 20s is too short when several test packages start
+		// their API servers at once on 2 cores (kube-apiserver then needs
+		// 20-40s to get ready).
+		ControlPlaneStartTimeout: 90 * time.Second,
+		ControlPlaneStopTimeout:  30 * time.Second,
+		Scheme:                   kube.Scheme(),
 	}
 	// A throwaway etcd need not survive power loss; without fsync every
 	// write is not paced by this machine's disk. BARELB_ETCD_FSYNC=1 keeps

@@ -1,5 +1,7 @@
-// Package deploy holds no code: its directory carries the manifests that
-// install barelb (namespace, controller Deployment, speaker DaemonSet), and
-// its test proves them against a real API server and against the flags and
-// environment the binaries read.
+// Package deploy holds no code: its directory carries barelb.yaml, the
+// plain install manifest (namespace, service accounts, RBAC, controller
+// Deployment, speaker DaemonSet, PodDisruptionBudget, NetworkPolicy)
+// rendered from charts/barelb by `make manifests`, and its test proves it
+// against a real API server and against the flags and environment the
+// binaries read.
 package deploy

@@ -176,9 +176,9 @@ func TestManifestsMatchBinaries(t *testing.T) {
 	for _, u := range objs {
 		switch u.GetKind() {
 		case "Deployment":
-			convert(t, u, &dep)
+			convert(t, u, &dep, true)
 		case "DaemonSet":
-			convert(t, u, &ds)
+			convert(t, u, &ds, true)
 		}
 	}
 	if dep.Name == "" || ds.Name == "" {
@@ -232,13 +232,19 @@ func TestManifestsMatchBinaries(t *testing.T) {
 	}
 }
 
-func convert(t *testing.T, u *unstructured.Unstructured, into any) {
+// convert turns an object into a typed one; strict refuses fields the
+// type does not have (for the workloads, where a typo must fail).
+func convert(t *testing.T, u *unstructured.Unstructured, into any, strict bool) {
 	t.Helper()
 	b, err := yaml.Marshal(u.Object)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := yaml.UnmarshalStrict(b, into); err != nil {
+	unmarshal := func(b []byte, o any) error { return yaml.Unmarshal(b, o) }
+	if strict {
+		unmarshal = func(b []byte, o any) error { return yaml.UnmarshalStrict(b, o) }
+	}
+	if err := unmarshal(b, into); err != nil {
 		t.Fatalf("%s %s: %v", u.GetKind(), u.GetName(), err)
 	}
 }
@@ -253,7 +259,7 @@ func checkAccount(t *testing.T, root string, objs []*unstructured.Unstructured, 
 		var r struct {
 			Rules []rbacv1.PolicyRule `json:"rules"`
 		}
-		convertLoose(t, u, &r)
+		convert(t, u, &r, false)
 		want[u.GetKind()] = r.Rules
 	}
 	roles := map[string][]rbacv1.PolicyRule{}
@@ -266,7 +272,7 @@ func checkAccount(t *testing.T, root string, objs []*unstructured.Unstructured, 
 			var r struct {
 				Rules []rbacv1.PolicyRule `json:"rules"`
 			}
-			convertLoose(t, u, &r)
+			convert(t, u, &r, false)
 			roles[u.GetKind()+"/"+u.GetNamespace()+"/"+u.GetName()] = r.Rules
 		}
 	}
@@ -279,7 +285,7 @@ func checkAccount(t *testing.T, root string, objs []*unstructured.Unstructured, 
 			continue
 		}
 		var b rbacv1.RoleBinding
-		convertLoose(t, u, &b)
+		convert(t, u, &b, false)
 		for _, s := range b.Subjects {
 			if s.Kind == "ServiceAccount" && s.Name == account && s.Namespace == ns {
 				roleNS := ""
@@ -301,17 +307,6 @@ func checkAccount(t *testing.T, root string, objs []*unstructured.Unstructured, 
 		if !bound[kind] {
 			t.Errorf("%s: no %s bound to %s/%s, though config/rbac/%s has one", component, kind, ns, account, component)
 		}
-	}
-}
-
-func convertLoose(t *testing.T, u *unstructured.Unstructured, into any) {
-	t.Helper()
-	b, err := yaml.Marshal(u.Object)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(b, into); err != nil {
-		t.Fatalf("%s %s: %v", u.GetKind(), u.GetName(), err)
 	}
 }
 

@@ -1,12 +1,10 @@
 package barelb_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,12 +16,12 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/barelb/barelb/config/deploy"
 	"github.com/barelb/barelb/internal/testenv"
 )
 
@@ -112,28 +110,14 @@ func render(t *testing.T, release, ns string, args ...string) []*unstructured.Un
 	return decode(t, out)
 }
 
-// decode splits a multi-document YAML stream into objects, skipping
-// documents that hold only comments.
+// decode splits a multi-document YAML stream into objects.
 func decode(t *testing.T, text string) []*unstructured.Unstructured {
 	t.Helper()
-	r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(text)))
-	var out []*unstructured.Unstructured
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(doc, &u.Object); err != nil {
-			t.Fatalf("%v in\n%s", err, doc)
-		}
-		if len(u.Object) > 0 {
-			out = append(out, u)
-		}
+	objs, err := deploy.Decode(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
 	}
+	return objs
 }
 
 func byKind(objs []*unstructured.Unstructured, kind string) []*unstructured.Unstructured {
@@ -194,44 +178,33 @@ func apiServer(t *testing.T) *testenv.Env {
 }
 
 func installCRDs(c client.Client, file string) error {
-	b, err := os.ReadFile(file)
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	objs, err := deploy.Decode(f)
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
-	var names []string
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	for _, u := range objs {
 		// Typed first, to refuse a malformed CRD; sent as unstructured,
 		// since the test scheme does not know apiextensions.
 		var crd apiextensionsv1.CustomResourceDefinition
-		if err := yaml.UnmarshalStrict(doc, &crd); err != nil {
-			return err
-		}
-		if crd.Name == "" {
-			continue
-		}
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+		b, _ := yaml.Marshal(u.Object)
+		if err := yaml.UnmarshalStrict(b, &crd); err != nil {
 			return err
 		}
 		if err := c.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("CRD %s: %w", crd.Name, err)
 		}
-		names = append(names, crd.Name)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for _, n := range names {
-		for !established(ctx, c, n) {
+	for _, u := range objs {
+		for !established(ctx, c, u.GetName()) {
 			if time.Now().After(deadline) {
-				return fmt.Errorf("CRD %s not established in 30s", n)
+				return fmt.Errorf("CRD %s not established in 30s", u.GetName())
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

@@ -2,6 +2,7 @@ package barelb_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/barelb/barelb/config/deploy"
+	ctrlapp "github.com/barelb/barelb/controller/app"
+	spkapp "github.com/barelb/barelb/speaker/app"
 )
 
 var toggles = filepath.Join(chartDir, "testdata", "all-toggles.yaml")
@@ -145,6 +150,16 @@ func TestToggles(t *testing.T) {
 			t.Errorf("speaker args %q lack %s", s.Args, a)
 		}
 	}
+	// Every argument of this non-default render is a flag the binaries
+	// define, with a value they accept.
+	for _, err := range []error{
+		deploy.ParseArgs("controller", c.Args, (&ctrlapp.Options{}).BindFlags),
+		deploy.ParseArgs("speaker", s.Args, (&spkapp.Options{}).BindFlags),
+	} {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 	if c.Image != "registry.example/barelb-controller:c1" || s.Image != "registry.example/barelb:s1" || s.ImagePullPolicy != corev1.PullAlways {
 		t.Errorf("images: controller %s, speaker %s %s", c.Image, s.Image, s.ImagePullPolicy)
 	}
@@ -172,6 +187,15 @@ func TestToggles(t *testing.T) {
 				t.Errorf("%s %s does not set job=barelb-%s, which the alerts select on:\n%s", kind, m.GetName(), component, b)
 			}
 		}
+	}
+
+	dash, err := os.ReadFile(filepath.Join(chartDir, "dashboards", "barelb.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := byKind(objs, "ConfigMap")[0]
+	if data, _, _ := unstructured.NestedString(cm.Object, "data", "barelb.json"); data != strings.TrimRight(string(dash), "\n") || cm.GetNamespace() != "monitoring" || cm.GetLabels()["grafana_dashboard"] != "1" {
+		t.Errorf("dashboard ConfigMap %s/%s (labels %v) does not hold dashboards/barelb.json", cm.GetNamespace(), cm.GetName(), cm.GetLabels())
 	}
 
 	rule := byKind(objs, "PrometheusRule")[0]

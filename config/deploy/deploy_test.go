@@ -1,13 +1,9 @@
 package deploy_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,46 +18,34 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
 
+	"github.com/barelb/barelb/config/deploy"
 	ctrlapp "github.com/barelb/barelb/controller/app"
 	"github.com/barelb/barelb/internal/testenv"
 	spkapp "github.com/barelb/barelb/speaker/app"
 )
 
-// docs reads every YAML document under dir, recursively, in path order.
-func docs(t *testing.T, dir string) map[string][][]byte {
+// docs reads every YAML document under dir (or the one file dir names),
+// recursively, in path order.
+func docs(t *testing.T, dir string) map[string][]*unstructured.Unstructured {
 	t.Helper()
-	out := map[string][][]byte{}
+	out := map[string][]*unstructured.Unstructured{}
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yaml") {
 			return err
 		}
-		b, err := os.ReadFile(p)
+		f, err := os.Open(p)
 		if err != nil {
 			return err
 		}
-		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
-		for {
-			doc, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			var probe map[string]any
-			if err := yaml.Unmarshal(doc, &probe); err != nil {
-				return fmt.Errorf("%s: %w", p, err)
-			}
-			if len(probe) == 0 { // only comments
-				continue
-			}
-			out[p] = append(out[p], doc)
+		defer f.Close()
+		objs, err := deploy.Decode(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
 		}
+		out[p] = objs
 		return nil
 	})
 	if err != nil {
@@ -74,9 +58,8 @@ func docs(t *testing.T, dir string) map[string][][]byte {
 // `make manifests` (make verify-generated fails when it is stale).
 const deployFile = "config/deploy/barelb.yaml"
 
-// objects decodes every document of the given files, in order.
-func objects(t *testing.T, files map[string][][]byte) []*unstructured.Unstructured {
-	t.Helper()
+// objects lists the objects of the given files in path order.
+func objects(files map[string][]*unstructured.Unstructured) []*unstructured.Unstructured {
 	paths := make([]string, 0, len(files))
 	for p := range files {
 		paths = append(paths, p)
@@ -84,13 +67,7 @@ func objects(t *testing.T, files map[string][][]byte) []*unstructured.Unstructur
 	slices.Sort(paths)
 	var out []*unstructured.Unstructured
 	for _, p := range paths {
-		for i, doc := range files[p] {
-			u := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal(doc, &u.Object); err != nil {
-				t.Fatalf("%s document %d: %v", p, i, err)
-			}
-			out = append(out, u)
-		}
+		out = append(out, files[p]...)
 	}
 	return out
 }
@@ -108,13 +85,13 @@ func TestManifestsApply(t *testing.T) {
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx := context.Background()
 	root := testenv.RepoRoot()
-	all := map[string][][]byte{}
+	all := map[string][]*unstructured.Unstructured{}
 	for _, dir := range []string{deployFile, "config/rbac"} {
 		for p, d := range docs(t, filepath.Join(root, dir)) {
 			all[p] = d
 		}
 	}
-	objs := objects(t, all)
+	objs := objects(all)
 	// Namespaces first, for real: namespaced dry runs need them.
 	for _, u := range objs {
 		if u.GetKind() != "Namespace" {
@@ -170,7 +147,7 @@ func applyDryRun(ctx context.Context, c client.Client, u *unstructured.Unstructu
 // the manifest, bound to exactly the rules controller-gen generated.
 func TestManifestsMatchBinaries(t *testing.T) {
 	root := testenv.RepoRoot()
-	objs := objects(t, docs(t, filepath.Join(root, deployFile)))
+	objs := objects(docs(t, filepath.Join(root, deployFile)))
 	var dep appsv1.Deployment
 	var ds appsv1.DaemonSet
 	for _, u := range objs {
@@ -255,7 +232,7 @@ func convert(t *testing.T, u *unstructured.Unstructured, into any, strict bool) 
 func checkAccount(t *testing.T, root string, objs []*unstructured.Unstructured, component, ns, account string) {
 	t.Helper()
 	want := map[string][]rbacv1.PolicyRule{}
-	for _, u := range objects(t, docs(t, filepath.Join(root, "config/rbac", component))) {
+	for _, u := range objects(docs(t, filepath.Join(root, "config/rbac", component))) {
 		var r struct {
 			Rules []rbacv1.PolicyRule `json:"rules"`
 		}
@@ -334,18 +311,8 @@ func setEnv(t *testing.T, c corev1.Container, values map[string]string) {
 
 func parse(t *testing.T, name string, args []string, bind func(*flag.FlagSet)) {
 	t.Helper()
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	bind(fs)
-	// The binaries' mains add controller-runtime's logging flags
-	// (--zap-log-level, which the chart's logLevel sets).
-	var zo zap.Options
-	zo.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		t.Errorf("%s: args %q: %v", name, args, err)
-	}
-	if fs.NArg() > 0 {
-		t.Errorf("%s: stray arguments %q", name, fs.Args())
+	if err := deploy.ParseArgs(name, args, bind); err != nil {
+		t.Error(err)
 	}
 }
 

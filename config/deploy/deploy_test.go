@@ -1,16 +1,13 @@
 package deploy_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,47 +15,37 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/barelb/barelb/config/deploy"
 	ctrlapp "github.com/barelb/barelb/controller/app"
 	spkapp "github.com/barelb/barelb/speaker/app"
 	"github.com/barelb/barelb/testsupport/testenv"
 )
 
-// docs reads every YAML document under dir, recursively, in path order.
-func docs(t *testing.T, dir string) map[string][][]byte {
+// docs reads every YAML document under dir (or the one file dir names),
+// recursively, in path order.
+func docs(t *testing.T, dir string) map[string][]*unstructured.Unstructured {
 	t.Helper()
-	out := map[string][][]byte{}
+	out := map[string][]*unstructured.Unstructured{}
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yaml") {
 			return err
 		}
-		b, err := os.ReadFile(p)
+		f, err := os.Open(p)
 		if err != nil {
 			return err
 		}
-		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
-		for {
-			doc, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			var probe map[string]any
-			if err := yaml.Unmarshal(doc, &probe); err != nil {
-				return fmt.Errorf("%s: %w", p, err)
-			}
-			if len(probe) == 0 { // only comments
-				continue
-			}
-			out[p] = append(out[p], doc)
+		defer f.Close()
+		objs, err := deploy.Decode(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
 		}
+		out[p] = objs
 		return nil
 	})
 	if err != nil {
@@ -67,10 +54,29 @@ func docs(t *testing.T, dir string) map[string][][]byte {
 	return out
 }
 
-// TestManifestsApply sends the install manifests (RBAC and deploy; the CRDs
-// are already installed by envtest) to a real kube-apiserver, as
-// `kubectl apply` would: every object must pass the API server's own
-// validation. The namespace is created for real, the rest as dry runs.
+// deployFile is the plain install manifest, rendered from charts/barelb by
+// `make manifests` (make verify-generated fails when it is stale).
+const deployFile = "config/deploy/barelb.yaml"
+
+// objects lists the objects of the given files in path order.
+func objects(files map[string][]*unstructured.Unstructured) []*unstructured.Unstructured {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	var out []*unstructured.Unstructured
+	for _, p := range paths {
+		out = append(out, files[p]...)
+	}
+	return out
+}
+
+// TestManifestsApply sends the plain install manifest (and config/rbac,
+// which the process lab applies) to a real kube-apiserver, as
+// `kubectl apply --server-side` would, with strict field validation: every
+// object must pass the API server's own validation, an unknown field
+// included. The namespace is created for real, the rest as dry runs.
 func TestManifestsApply(t *testing.T) {
 	env, err := testenv.Start()
 	if err != nil {
@@ -79,46 +85,57 @@ func TestManifestsApply(t *testing.T) {
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx := context.Background()
 	root := testenv.RepoRoot()
-	all := map[string][][]byte{}
-	for _, dir := range []string{"config/deploy", "config/rbac"} {
+	all := map[string][]*unstructured.Unstructured{}
+	for _, dir := range []string{deployFile, "config/rbac"} {
 		for p, d := range docs(t, filepath.Join(root, dir)) {
 			all[p] = d
 		}
 	}
-	paths := make([]string, 0, len(all))
-	for p := range all {
-		paths = append(paths, p)
+	objs := objects(all)
+	// Namespaces first, for real: namespaced dry runs need them.
+	for _, u := range objs {
+		if u.GetKind() != "Namespace" {
+			continue
+		}
+		if err := env.Client.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
 	}
-	slices.Sort(paths)
-	// The namespace first, for real: namespaced dry runs need it.
-	var ns corev1.Namespace
-	if err := yaml.Unmarshal(all[filepath.Join(root, "config/deploy/namespace.yaml")][0], &ns); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Client.Create(ctx, &ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
+	// A copy from before the applies, which write the server's answer back.
+	bad := &unstructured.Unstructured{}
+	for _, u := range objs {
+		if u.GetKind() == "Deployment" {
+			bad = u.DeepCopy()
+		}
 	}
 	kinds := map[string]int{}
-	for _, p := range paths {
-		for i, doc := range all[p] {
-			var u unstructured.Unstructured
-			if err := yaml.Unmarshal(doc, &u.Object); err != nil {
-				t.Fatalf("%s document %d: %v", p, i, err)
-			}
-			if u.GetKind() == "Namespace" {
-				continue
-			}
-			if err := env.Client.Create(ctx, &u, client.DryRunAll); err != nil {
-				t.Errorf("%s: %s %s: the API server refuses it: %v", p, u.GetKind(), u.GetName(), err)
-			}
-			kinds[u.GetKind()]++
+	for _, u := range objs {
+		kinds[u.GetKind()]++
+		if u.GetKind() == "Namespace" {
+			continue
+		}
+		if err := applyDryRun(ctx, env.Client, u); err != nil {
+			t.Errorf("%s %s: the API server refuses it: %v", u.GetKind(), u.GetName(), err)
 		}
 	}
-	for _, k := range []string{"Deployment", "DaemonSet", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"} {
+	for _, k := range []string{"Namespace", "Deployment", "DaemonSet", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "PodDisruptionBudget", "NetworkPolicy"} {
 		if kinds[k] == 0 {
-			t.Errorf("no %s in config/deploy or config/rbac", k)
+			t.Errorf("no %s in %s or config/rbac", k, deployFile)
 		}
 	}
+	// The check can fail: a misspelt field is refused, not dropped.
+	if err := unstructured.SetNestedField(bad.Object, int64(2), "spec", "replicaz"); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyDryRun(ctx, env.Client, bad); err == nil || !strings.Contains(err.Error(), "replicaz") {
+		t.Errorf("a Deployment with spec.replicaz: want a strict-validation error naming it, got %v", err)
+	}
+}
+
+// applyDryRun is `kubectl apply --server-side --dry-run=server
+// --validate=strict` of one object (server-side apply is always strict).
+func applyDryRun(ctx context.Context, c client.Client, u *unstructured.Unstructured) error {
+	return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("deploy-test"), client.ForceOwnership, client.DryRunAll)
 }
 
 // TestManifestsMatchBinaries checks the containers against the binaries:
@@ -126,15 +143,25 @@ func TestManifestsApply(t *testing.T) {
 // the probes and ports point at the addresses those flags set, and the
 // environment variables are the ones the flags' defaults read (NODE_NAME,
 // SPEAKER_IP, POD_NAMESPACE), so a renamed flag or variable fails here
-// rather than in an operator's cluster.
+// rather than in an operator's cluster. Each runs as a service account of
+// the manifest, bound to exactly the rules controller-gen generated.
 func TestManifestsMatchBinaries(t *testing.T) {
 	root := testenv.RepoRoot()
-	all := docs(t, filepath.Join(root, "config/deploy"))
-
+	objs := objects(docs(t, filepath.Join(root, deployFile)))
 	var dep appsv1.Deployment
-	if err := yaml.Unmarshal(all[filepath.Join(root, "config/deploy/controller.yaml")][0], &dep); err != nil {
-		t.Fatal(err)
+	var ds appsv1.DaemonSet
+	for _, u := range objs {
+		switch u.GetKind() {
+		case "Deployment":
+			convert(t, u, &dep, true)
+		case "DaemonSet":
+			convert(t, u, &ds, true)
+		}
 	}
+	if dep.Name == "" || ds.Name == "" {
+		t.Fatalf("%s: want one Deployment and one DaemonSet, got %q and %q", deployFile, dep.Name, ds.Name)
+	}
+
 	c := dep.Spec.Template.Spec.Containers[0]
 	setEnv(t, c, map[string]string{"POD_NAMESPACE": "ns-from-env"})
 	var copts ctrlapp.Options
@@ -142,15 +169,12 @@ func TestManifestsMatchBinaries(t *testing.T) {
 	if copts.Namespace != "ns-from-env" {
 		t.Errorf("controller: POD_NAMESPACE does not reach --namespace (got %q)", copts.Namespace)
 	}
+	if !copts.LeaderElect || dep.Spec.Replicas == nil || *dep.Spec.Replicas != 2 {
+		t.Errorf("controller: want 2 replicas with leader election, got %v replicas, leader-elect %v", dep.Spec.Replicas, copts.LeaderElect)
+	}
 	checkPorts(t, "controller", c, copts.HealthAddr, copts.MetricsAddr)
-	if dep.Spec.Template.Spec.ServiceAccountName != "controller" {
-		t.Errorf("controller runs as %q, want the account config/rbac binds", dep.Spec.Template.Spec.ServiceAccountName)
-	}
+	checkAccount(t, root, objs, "controller", dep.Namespace, dep.Spec.Template.Spec.ServiceAccountName)
 
-	var ds appsv1.DaemonSet
-	if err := yaml.Unmarshal(all[filepath.Join(root, "config/deploy/speaker.yaml")][0], &ds); err != nil {
-		t.Fatal(err)
-	}
 	s := ds.Spec.Template.Spec.Containers[0]
 	setEnv(t, s, map[string]string{"NODE_NAME": "node-from-env", "SPEAKER_IP": "198.18.0.9", "POD_NAMESPACE": "ns-from-env"})
 	var sopts spkapp.Options
@@ -162,18 +186,104 @@ func TestManifestsMatchBinaries(t *testing.T) {
 	if !ds.Spec.Template.Spec.HostNetwork {
 		t.Error("speaker: hostNetwork must be true (it answers ARP/NDP on the node's interfaces)")
 	}
-	if sc := s.SecurityContext; sc == nil || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Add, "NET_RAW") {
-		t.Error("speaker: needs capability NET_RAW for ARP/NDP sockets")
+	if sc := s.SecurityContext; sc == nil || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Add, []corev1.Capability{"NET_RAW"}) ||
+		!slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+		t.Error("speaker: wants exactly capability NET_RAW (ARP/NDP sockets), all others dropped")
 	}
-	if ds.Spec.Template.Spec.ServiceAccountName != "speaker" {
-		t.Errorf("speaker runs as %q, want the account config/rbac binds", ds.Spec.Template.Spec.ServiceAccountName)
-	}
+	checkAccount(t, root, objs, "speaker", ds.Namespace, ds.Spec.Template.Spec.ServiceAccountName)
 	var ml bool
 	for _, p := range s.Ports {
 		ml = ml || int(p.ContainerPort) == sopts.MemberlistPort
 	}
 	if !ml {
 		t.Errorf("speaker: no container port for memberlist %d", sopts.MemberlistPort)
+	}
+	// No memberlist key is committed: README tells how to create this one.
+	for _, u := range objs {
+		if u.GetKind() == "Secret" {
+			t.Errorf("%s holds Secret %s: every cluster must make its own gossip key", deployFile, u.GetName())
+		}
+	}
+	if sopts.MemberlistSecretName != "barelb-memberlist" || sopts.MemberlistSecretKey != "secretkey" {
+		t.Errorf("speaker reads gossip key %s/%s; README.md tells operators to create barelb-memberlist/secretkey", sopts.MemberlistSecretName, sopts.MemberlistSecretKey)
+	}
+}
+
+// convert turns an object into a typed one; strict refuses fields the
+// type does not have (for the workloads, where a typo must fail).
+func convert(t *testing.T, u *unstructured.Unstructured, into any, strict bool) {
+	t.Helper()
+	b, err := yaml.Marshal(u.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unmarshal := func(b []byte, o any) error { return yaml.Unmarshal(b, o) }
+	if strict {
+		unmarshal = func(b []byte, o any) error { return yaml.UnmarshalStrict(b, o) }
+	}
+	if err := unmarshal(b, into); err != nil {
+		t.Fatalf("%s %s: %v", u.GetKind(), u.GetName(), err)
+	}
+}
+
+// checkAccount wants the service account in the manifest and bound, by a
+// ClusterRoleBinding and (if controller-gen wrote one) a RoleBinding in
+// its namespace, to roles whose rules are config/rbac/<component>/role.yaml's.
+func checkAccount(t *testing.T, root string, objs []*unstructured.Unstructured, component, ns, account string) {
+	t.Helper()
+	want := map[string][]rbacv1.PolicyRule{}
+	for _, u := range objects(docs(t, filepath.Join(root, "config/rbac", component))) {
+		var r struct {
+			Rules []rbacv1.PolicyRule `json:"rules"`
+		}
+		convert(t, u, &r, false)
+		want[u.GetKind()] = r.Rules
+	}
+	roles := map[string][]rbacv1.PolicyRule{}
+	var sa bool
+	for _, u := range objs {
+		switch u.GetKind() {
+		case "ServiceAccount":
+			sa = sa || (u.GetName() == account && u.GetNamespace() == ns)
+		case "ClusterRole", "Role":
+			var r struct {
+				Rules []rbacv1.PolicyRule `json:"rules"`
+			}
+			convert(t, u, &r, false)
+			roles[u.GetKind()+"/"+u.GetNamespace()+"/"+u.GetName()] = r.Rules
+		}
+	}
+	if !sa {
+		t.Errorf("%s runs as service account %s/%s, which the manifest does not create", component, ns, account)
+	}
+	bound := map[string]bool{}
+	for _, u := range objs {
+		if u.GetKind() != "ClusterRoleBinding" && u.GetKind() != "RoleBinding" {
+			continue
+		}
+		var b rbacv1.RoleBinding
+		convert(t, u, &b, false)
+		for _, s := range b.Subjects {
+			if s.Kind == "ServiceAccount" && s.Name == account && s.Namespace == ns {
+				roleNS := ""
+				if b.RoleRef.Kind == "Role" {
+					roleNS = u.GetNamespace()
+				}
+				rules, ok := roles[b.RoleRef.Kind+"/"+roleNS+"/"+b.RoleRef.Name]
+				if !ok {
+					t.Errorf("%s %s binds %s to missing %s %s", u.GetKind(), u.GetName(), account, b.RoleRef.Kind, b.RoleRef.Name)
+				}
+				if w, ok := want[b.RoleRef.Kind]; ok && !reflect.DeepEqual(rules, w) {
+					t.Errorf("%s %s: rules differ from config/rbac/%s/role.yaml (run make manifests)", b.RoleRef.Kind, b.RoleRef.Name, component)
+				}
+				bound[b.RoleRef.Kind] = true
+			}
+		}
+	}
+	for kind := range want {
+		if !bound[kind] {
+			t.Errorf("%s: no %s bound to %s/%s, though config/rbac/%s has one", component, kind, ns, account, component)
+		}
 	}
 }
 
@@ -201,14 +311,8 @@ func setEnv(t *testing.T, c corev1.Container, values map[string]string) {
 
 func parse(t *testing.T, name string, args []string, bind func(*flag.FlagSet)) {
 	t.Helper()
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	bind(fs)
-	if err := fs.Parse(args); err != nil {
-		t.Errorf("%s: args %q: %v", name, args, err)
-	}
-	if fs.NArg() > 0 {
-		t.Errorf("%s: stray arguments %q", name, fs.Args())
+	if err := deploy.ParseArgs(name, args, bind); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -29,6 +29,9 @@ generate: ## deepcopy code from kubebuilder markers
 
 manifests: ## CRDs and RBAC from markers
 	$$(hack/tools.sh controller-gen) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	@# controller-gen has no marker for it: BGPPeer states conversion strategy None, so applying it over
+	@# MetalLB's CRD (which converts through MetalLB's webhook) also removes that webhook.
+	sed -i '/^spec:$$/a\  conversion:\n    strategy: None' config/crd/bases/metallb.io_bgppeers.yaml
 	$$(hack/tools.sh controller-gen) rbac:roleName=barelb-controller paths=./controller/... output:rbac:artifacts:config=config/rbac/controller
 	@if [ -d speaker ]; then $$(hack/tools.sh controller-gen) rbac:roleName=barelb-speaker paths=./speaker/... output:rbac:artifacts:config=config/rbac/speaker; fi
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"sort"
 	"strings"
@@ -135,11 +136,14 @@ func buildPool(o *v1beta1.IPAddressPool, ps *Problems) (*Pool, bool) {
 		ok = false
 	}
 	for i, a := range o.Spec.Addresses {
-		r, err := addr.ParseRange(string(a))
+		r, note, err := addr.ParsePoolRange(string(a))
 		if err != nil {
 			ps.add(KindPool, o.Name, "spec.addresses[%d]: %v", i, err)
 			ok = false
 			continue
+		}
+		if note != "" {
+			p.Notes = append(p.Notes, fmt.Sprintf("spec.addresses[%d]: %s", i, note))
 		}
 		for _, prev := range p.Ranges {
 			if prev.Overlaps(r) {
@@ -207,7 +211,22 @@ func buildL2(o *v1beta1.L2Advertisement, pools map[string]*Pool, ps *Problems) *
 		ps.add(KindL2Adv, o.Name, "nodeSelectors: %v", err)
 		return nil
 	}
-	return &L2Advertisement{Name: o.Name, Pools: set, NodeSelectors: nodes, Interfaces: o.Spec.Interfaces}
+	svcs, err := selectors(o.Spec.ServiceSelectors)
+	if err != nil {
+		ps.add(KindL2Adv, o.Name, "serviceSelectors: %v", err)
+		return nil
+	}
+	a := &L2Advertisement{Name: o.Name, Pools: set, NodeSelectors: nodes, Interfaces: o.Spec.Interfaces, ServiceSelectors: svcs}
+	for i := range o.Spec.PreferredNodeSelectors {
+		pref := &o.Spec.PreferredNodeSelectors[i]
+		sel, err := metav1.LabelSelectorAsSelector(&pref.Preference)
+		if err != nil {
+			ps.add(KindL2Adv, o.Name, "preferredNodeSelectors[%d].preference: %v", i, err)
+			return nil
+		}
+		a.PreferredNodes = append(a.PreferredNodes, NodePreference{Weight: pref.Weight, Selector: sel})
+	}
+	return a
 }
 
 func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases map[string]string, ps *Problems) *BGPAdvertisement {
@@ -220,8 +239,13 @@ func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases ma
 		ps.add(KindBGPAdv, o.Name, "nodeSelectors: %v", err)
 		return nil
 	}
+	svcs, err := selectors(o.Spec.ServiceSelectors)
+	if err != nil {
+		ps.add(KindBGPAdv, o.Name, "serviceSelectors: %v", err)
+		return nil
+	}
 	a := &BGPAdvertisement{
-		Name: o.Name, Pools: set, NodeSelectors: nodes, Peers: o.Spec.Peers,
+		Name: o.Name, Pools: set, NodeSelectors: nodes, Peers: o.Spec.Peers, ServiceSelectors: svcs,
 		AggregationLength: 32, AggregationLengthV6: 128, LocalPref: o.Spec.LocalPref,
 	}
 	if o.Spec.AggregationLength != nil {
@@ -287,7 +311,7 @@ func buildCommunities(in []v1beta1.Community, ps *Problems) map[string]string {
 func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 	s := &o.Spec
 	p := &Peer{
-		Name: o.Name, MyASN: s.MyASN, ASN: s.ASN, DynamicASN: string(s.DynamicASN), Port: s.Port,
+		Name: o.Name, DynamicASN: string(s.DynamicASN), Port: s.Port,
 		Password: s.Password, PasswordSecret: s.PasswordSecret.Name, EBGPMultiHop: s.EBGPMultiHop,
 		EnableGracefulRestart: s.EnableGracefulRestart, DualStackAddressFamily: s.DualStackAddressFamily,
 	}
@@ -295,6 +319,17 @@ func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 		p.Port = 179
 	}
 	bad := false
+	// The CRD keeps ASNs in 0-4294967295; an object stored around that
+	// validation (an older CRD, a direct etcd write) is refused here.
+	asn := func(field string, v int64) uint32 {
+		if v < 0 || v > math.MaxUint32 {
+			ps.add(KindPeer, o.Name, "%s %d is outside 0-4294967295", field, v)
+			bad = true
+			return 0
+		}
+		return uint32(v)
+	}
+	p.MyASN, p.ASN, p.LocalASN = asn("myASN", s.MyASN), asn("peerASN", s.ASN), asn("localASN", s.LocalASN)
 	parse := func(field, v string, dst *netip.Addr) {
 		if v == "" {
 			return

@@ -36,7 +36,9 @@ type BGPPeerSpec struct {
 
 	// LocalASN is the AS number this one session presents to the peer in
 	// place of myASN (FRR's "local-as N no-prepend replace-as"): the peer
-	// sees only LocalASN, and the speaker's other sessions keep myASN.
+	// sees only LocalASN, and the speaker's other sessions keep myASN. As
+	// with FRR, it applies to eBGP sessions only: on an iBGP peer it is
+	// reported and the peer is not run.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=4294967295

@@ -21,8 +21,15 @@ func peersFor(peers []*config.Peer, self announce.Node, in Input) ([]bgp.Peer, [
 			refused = append(refused, Refusal{Peer: cp.Name, Unsupported: true, Reasons: cp.Unsupported})
 			continue
 		}
+		// localASN stands in for myASN on this session only, as FRR's
+		// "local-as N no-prepend replace-as": the peer sees, and the AS path
+		// carries, only localASN.
+		myASN := cp.MyASN
+		if cp.LocalASN != 0 {
+			myASN = cp.LocalASN
+		}
 		p := bgp.Peer{
-			Name: cp.Name, MyASN: cp.MyASN, PeerASN: cp.ASN, DynamicASN: bgp.DynamicASN(cp.DynamicASN),
+			Name: cp.Name, MyASN: myASN, PeerASN: cp.ASN, DynamicASN: bgp.DynamicASN(cp.DynamicASN),
 			Address: cp.Address, Port: cp.Port, SourceAddress: cp.SrcAddress, RouterID: cp.RouterID,
 			EBGPMultiHop: cp.EBGPMultiHop, Password: cp.Password,
 			GracefulRestart: cp.EnableGracefulRestart, DualStack: cp.DualStackAddressFamily,

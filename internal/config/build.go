@@ -330,6 +330,11 @@ func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 		return uint32(v)
 	}
 	p.MyASN, p.ASN, p.LocalASN = asn("myASN", s.MyASN), asn("peerASN", s.ASN), asn("localASN", s.LocalASN)
+	// FRR, which MetalLB drives, allows local-as on eBGP sessions only.
+	if p.LocalASN != 0 && (s.DynamicASN == v1beta2.InternalASNMode || (p.ASN != 0 && p.ASN == p.MyASN)) {
+		ps.add(KindPeer, o.Name, "localASN %d: only an eBGP session can present another AS, and this one is iBGP (peer AS = myASN %d)", p.LocalASN, p.MyASN)
+		bad = true
+	}
 	parse := func(field, v string, dst *netip.Addr) {
 		if v == "" {
 			return

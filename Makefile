@@ -29,6 +29,9 @@ generate: ## deepcopy code from kubebuilder markers
 
 manifests: ## CRDs and RBAC from markers; the chart's copies of them; config/deploy rendered from the chart
 	$$(hack/tools.sh controller-gen) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	@# controller-gen has no marker for it: BGPPeer states conversion strategy None, so applying it over
+	@# MetalLB's CRD after the one-line patch in README "Migrating from MetalLB" leaves no webhook behind.
+	sed -i '/^spec:$$/a\  conversion:\n    strategy: None' config/crd/bases/metallb.io_bgppeers.yaml
 	$$(hack/tools.sh controller-gen) rbac:roleName=barelb-controller paths=./controller/... output:rbac:artifacts:config=config/rbac/controller
 	@if [ -d speaker ]; then $$(hack/tools.sh controller-gen) rbac:roleName=barelb-speaker paths=./speaker/... output:rbac:artifacts:config=config/rbac/speaker; fi
 	@# Helm reads only files inside the chart: it gets copies, never edited by hand.

@@ -4,11 +4,16 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // BGPAdvertisementSpec says which pools are advertised over BGP, how, to
 // which peers and from which nodes.
+//
+// An aggregated route stands for many Services, so it cannot follow one
+// Service's labels: serviceSelectors go only with the default /32 and /128.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.serviceSelectors) || self.serviceSelectors.size() == 0 || ((!has(self.aggregationLength) || self.aggregationLength == 32) && (!has(self.aggregationLengthV6) || self.aggregationLengthV6 == 128))",message="serviceSelectors can only be used with the default aggregationLength (32) and aggregationLengthV6 (128)"
 type BGPAdvertisementSpec struct {
 	// AggregationLength rolls IPv4 /32 routes up into this prefix length.
 	// +optional
 	// +kubebuilder:default:=32
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=32
 	AggregationLength *int32 `json:"aggregationLength,omitempty"`
 
@@ -44,6 +49,11 @@ type BGPAdvertisementSpec struct {
 	// Peers limits the advertisement to these BGPPeer names. Empty means all peers.
 	// +optional
 	Peers []string `json:"peers,omitempty"`
+
+	// ServiceSelectors limit the advertisement to the Services whose labels
+	// match any of them. Empty means every Service of the selected pools.
+	// +optional
+	ServiceSelectors []metav1.LabelSelector `json:"serviceSelectors,omitempty"`
 }
 
 // BGPAdvertisementStatus is empty; problems are reported as Events.

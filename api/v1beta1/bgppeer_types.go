@@ -5,12 +5,18 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // BGPPeerSpec is the older form of a BGP peer, still served so manifests
 // written for it keep working. Objects are stored as v1beta2; every field
 // here has the same name and JSON shape there, so the API server converts
-// between the versions without a webhook.
+// between the versions without a webhook: the CRD states conversion
+// strategy None, which also replaces the webhook of a MetalLB BGPPeer CRD
+// when barelb's is applied over it.
 type BGPPeerSpec struct {
-	// MyASN is the local AS number.
-	MyASN uint32 `json:"myASN"`
+	// MyASN is the local AS number (4-byte ASNs allowed).
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=4294967295
+	MyASN int64 `json:"myASN"`
 	// ASN is the peer's AS number.
-	ASN uint32 `json:"peerASN"`
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4294967295
+	ASN int64 `json:"peerASN"`
 	// Address is the peer's address.
 	Address string `json:"peerAddress"`
 	// SrcAddress is the local address to connect from.
@@ -73,6 +79,7 @@ type BGPPeerStatus struct{}
 // +kubebuilder:printcolumn:name="Address",type=string,JSONPath=`.spec.peerAddress`
 // +kubebuilder:printcolumn:name="ASN",type=string,JSONPath=`.spec.peerASN`
 // +kubebuilder:printcolumn:name="BFD Profile",type=string,JSONPath=`.spec.bfdProfile`
+// +kubebuilder:printcolumn:name="Multi Hops",type=string,JSONPath=`.spec.ebgpMultiHop`
 type BGPPeer struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -18,9 +18,10 @@ type ConfigurationStateStatus struct {
 	// Result is Valid when every configuration object was accepted.
 	// +optional
 	Result ConfigurationStateResult `json:"result,omitempty"`
-	// LastError summarises every problem found, naming the objects involved.
+	// ErrorSummary lists every problem found, naming the objects involved;
+	// empty when Result is Valid.
 	// +optional
-	LastError string `json:"lastError,omitempty"`
+	ErrorSummary string `json:"errorSummary,omitempty"`
 	// Conditions carry the detail per reconciler.
 	// +optional
 	// +listType=map
@@ -29,14 +30,16 @@ type ConfigurationStateStatus struct {
 }
 
 // ConfigurationState is written by the controller and each speaker to say
-// whether the barelb configuration they loaded is valid.
+// whether the barelb configuration they loaded is valid. As in MetalLB,
+// the labels metallb.io/component-type ("controller" or "speaker") and,
+// for a speaker, metallb.io/node-name tell whose verdict it is.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:storageversion
 // +kubebuilder:resource:categories=barelb
 // +kubebuilder:printcolumn:name="Result",type=string,JSONPath=`.status.result`
-// +kubebuilder:printcolumn:name="LastError",type=string,JSONPath=`.status.lastError`
+// +kubebuilder:printcolumn:name="ErrorSummary",type=string,JSONPath=`.status.errorSummary`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ConfigurationState struct {
 	metav1.TypeMeta   `json:",inline"`

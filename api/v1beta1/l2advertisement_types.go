@@ -19,6 +19,29 @@ type L2AdvertisementSpec struct {
 	// usable interface.
 	// +optional
 	Interfaces []string `json:"interfaces,omitempty"`
+	// ServiceSelectors limit the advertisement to the Services whose labels
+	// match any of them. Empty means every Service of the selected pools.
+	// +optional
+	ServiceSelectors []metav1.LabelSelector `json:"serviceSelectors,omitempty"`
+	// PreferredNodeSelectors are soft preferences for the node that
+	// answers: among the eligible nodes (nodeSelectors), the one with the
+	// highest sum of matching weights announces, and any eligible node
+	// still takes over when no preferred one is available.
+	// +optional
+	PreferredNodeSelectors []PreferredNodeSelector `json:"preferredNodeSelectors,omitempty"`
+}
+
+// PreferredNodeSelector is one weighted node preference, shaped like a
+// Pod's preferred scheduling term. The weights of every preference a node
+// matches add up.
+type PreferredNodeSelector struct {
+	// Weight is how much matching this preference counts, 1 to 100.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Weight int32 `json:"weight"`
+	// Preference selects the nodes that get the weight; an empty selector
+	// matches every node.
+	Preference metav1.LabelSelector `json:"preference"`
 }
 
 // L2AdvertisementStatus is empty; problems are reported as Events.

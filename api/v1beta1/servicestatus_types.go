@@ -9,12 +9,15 @@ type ServiceL2StatusSpec struct{}
 type MetalLBServiceL2Status struct {
 	// Node is the node that receives the Service's traffic.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="node is immutable"
 	Node string `json:"node,omitempty"`
 	// ServiceName is the Service this status describes.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="serviceName is immutable"
 	ServiceName string `json:"serviceName,omitempty"`
 	// ServiceNamespace is the Service's namespace.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="serviceNamespace is immutable"
 	ServiceNamespace string `json:"serviceNamespace,omitempty"`
 	// Interfaces are the node interfaces that answer for the Service.
 	// +optional
@@ -60,12 +63,15 @@ type ServiceBGPStatusSpec struct{}
 type MetalLBServiceBGPStatus struct {
 	// Node is the advertising node.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="node is immutable"
 	Node string `json:"node,omitempty"`
 	// ServiceName is the Service this status describes.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="serviceName is immutable"
 	ServiceName string `json:"serviceName,omitempty"`
 	// ServiceNamespace is the Service's namespace.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="serviceNamespace is immutable"
 	ServiceNamespace string `json:"serviceNamespace,omitempty"`
 	// Peers are the BGPPeers the Service is configured to be advertised to.
 	// +optional

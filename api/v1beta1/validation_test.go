@@ -49,7 +49,9 @@ func TestAPIServerRejectsBadAddresses(t *testing.T) {
 		{"10.0.0.9-10.0.0.1", "range start is after its end"},
 		{"198.18.1.0-198.18.0.255", "range start is after its end"},
 		{"198.18.0.1-2001:db8::1", "mixes IPv4 and IPv6"},
-		{"198.18.0.1/24", "host bits"},
+		{"198.18.0.1/24", ""}, // host bits: read as its network, as in MetalLB
+		{"198.51.100.10/24", ""},
+		{"2001:db8::1/64", ""},
 		{"198.18.0.0/33", "must be a CIDR"},
 		{"not-an-address", "must be a CIDR"},
 		{"198.18.0.1-", "must be a CIDR"},

@@ -23,13 +23,26 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.password) || !has(self.passwordSecret) || !has(self.passwordSecret.name) || size(self.passwordSecret.name) == 0",message="set at most one of password and passwordSecret"
 // +kubebuilder:validation:XValidation:rule="!has(self.holdTime) || !has(self.keepaliveTime) || duration(self.holdTime) == duration('0s') || duration(self.keepaliveTime) < duration(self.holdTime)",message="keepaliveTime must be shorter than holdTime"
 type BGPPeerSpec struct {
-	// MyASN is the local AS number.
-	MyASN uint32 `json:"myASN"`
+	// MyASN is the local AS number (4-byte ASNs allowed).
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=4294967295
+	MyASN int64 `json:"myASN"`
 
 	// ASN is the peer's AS number; exclusive with dynamicASN.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
-	ASN uint32 `json:"peerASN,omitempty"`
+	// +kubebuilder:validation:Maximum=4294967295
+	ASN int64 `json:"peerASN,omitempty"`
+
+	// LocalASN is the AS number this one session presents to the peer in
+	// place of myASN (FRR's "local-as N no-prepend replace-as"): the peer
+	// sees only LocalASN, and the speaker's other sessions keep myASN. As
+	// with FRR, it applies to eBGP sessions only: on an iBGP peer it is
+	// reported and the peer is not run.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4294967295
+	LocalASN int64 `json:"localASN,omitempty"`
 
 	// DynamicASN learns the peer's AS from its OPEN message: internal
 	// accepts only our own AS, external only another.

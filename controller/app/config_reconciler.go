@@ -134,8 +134,8 @@ func (r *configReconciler) writeConfigurationState(ctx context.Context, problems
 	cond := metav1.Condition{Type: "Valid", Status: metav1.ConditionTrue, Reason: "ConfigurationValid", Message: "every configuration object is in use"}
 	if len(problems) > 0 {
 		want.Result = v1beta1.ConfigurationStateInvalid
-		want.LastError = problems.Error()
-		cond = metav1.Condition{Type: "Valid", Status: metav1.ConditionFalse, Reason: ReasonInvalidConfiguration, Message: want.LastError}
+		want.ErrorSummary = problems.Error()
+		cond = metav1.Condition{Type: "Valid", Status: metav1.ConditionFalse, Reason: ReasonInvalidConfiguration, Message: want.ErrorSummary}
 	}
 	var cs v1beta1.ConfigurationState
 	key := client.ObjectKey{Namespace: r.state.opts.Namespace, Name: "controller"}
@@ -151,7 +151,7 @@ func (r *configReconciler) writeConfigurationState(ctx context.Context, problems
 	} else if err != nil {
 		return err
 	}
-	if cs.Status.Result == want.Result && cs.Status.LastError == want.LastError {
+	if cs.Status.Result == want.Result && cs.Status.ErrorSummary == want.ErrorSummary {
 		return nil
 	}
 	want.Conditions = cs.Status.Conditions

@@ -31,7 +31,7 @@ func TestConfigurationProblemsReported(t *testing.T) {
 		if f.c.Get(f.ctx, client.ObjectKey{Namespace: f.cfgNS, Name: "controller"}, &cs) != nil {
 			return false
 		}
-		e := cs.Status.LastError
+		e := cs.Status.ErrorSummary
 		return cs.Status.Result == v1beta1.ConfigurationStateInvalid && strings.Contains(e, `"newer"`) && strings.Contains(e, `"old"`) && strings.Contains(e, `"ghost"`)
 	}); err != nil {
 		t.Fatalf("ConfigurationState = %+v", cs.Status)
@@ -57,7 +57,7 @@ func TestConfigurationProblemsReported(t *testing.T) {
 	check.Must(t, f.c.Delete(f.ctx, adv))
 	if err := check.Poll(10*time.Second, func() bool {
 		_ = f.c.Get(f.ctx, client.ObjectKey{Namespace: f.cfgNS, Name: "controller"}, &cs)
-		return cs.Status.Result == v1beta1.ConfigurationStateValid && cs.Status.LastError == ""
+		return cs.Status.Result == v1beta1.ConfigurationStateValid && cs.Status.ErrorSummary == ""
 	}); err != nil {
 		t.Fatalf("ConfigurationState after fix = %+v", cs.Status)
 	}

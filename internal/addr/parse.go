@@ -28,30 +28,47 @@ var (
 // that every IPv4 address has a single spelling in configuration, in
 // Service status and in the allocator.
 func ParseRange(s string) (Range, error) {
+	r, _, err := parseRange(s, false)
+	return r, err
+}
+
+// ParsePoolRange reads an entry of IPAddressPool.spec.addresses the way
+// MetalLB does: like ParseRange, except that a CIDR with host bits set
+// ("198.51.100.10/24") means its network (198.51.100.0/24). note then says
+// how the entry was read ("198.51.100.10/24 read as 198.51.100.0/24"), for
+// the pool's status; it is empty when the entry was taken as written.
+func ParsePoolRange(s string) (r Range, note string, err error) {
+	return parseRange(s, true)
+}
+
+// parseRange is ParseRange; hostBits allows a CIDR with host bits and
+// returns the note saying which network it was read as.
+func parseRange(s string, hostBits bool) (Range, string, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
-		return Range{}, ErrEmpty
+		return Range{}, "", ErrEmpty
 	}
 	if lo, hi, ok := strings.Cut(in, "-"); ok {
 		lo, hi = strings.TrimSpace(lo), strings.TrimSpace(hi)
 		first, err := parseBound(lo, "start", in)
 		if err != nil {
-			return Range{}, err
+			return Range{}, "", err
 		}
 		last, err := parseBound(hi, "end", in)
 		if err != nil {
-			return Range{}, err
+			return Range{}, "", err
 		}
-		return checkRange(first, last, in)
+		r, err := checkRange(first, last, in)
+		return r, "", err
 	}
 	if strings.Contains(in, "/") {
-		return parseCIDR(in)
+		return parseCIDR(in, hostBits)
 	}
 	a, err := ParseAddr(in)
 	if err != nil {
-		return Range{}, err
+		return Range{}, "", err
 	}
-	return SingleAddr(a), nil
+	return SingleAddr(a), "", nil
 }
 
 // MustParseRange is ParseRange for tests and constants; it panics on error.
@@ -122,23 +139,27 @@ func checkRange(first, last netip.Addr, in string) (Range, error) {
 	return Range{First: first, Last: last}, nil
 }
 
-func parseCIDR(in string) (Range, error) {
+func parseCIDR(in string, hostBits bool) (Range, string, error) {
 	a, bitsStr, _ := strings.Cut(in, "/")
 	if strings.Contains(a, "%") {
-		return Range{}, fmt.Errorf("%w %q: zoned addresses are not allowed", ErrInvalidCIDR, in)
+		return Range{}, "", fmt.Errorf("%w %q: zoned addresses are not allowed", ErrInvalidCIDR, in)
 	}
 	p, err := netip.ParsePrefix(in)
 	if err != nil {
 		if _, aerr := netip.ParseAddr(a); aerr != nil {
-			return Range{}, fmt.Errorf("%w %q: %q is not an IP address", ErrInvalidCIDR, in, a)
+			return Range{}, "", fmt.Errorf("%w %q: %q is not an IP address", ErrInvalidCIDR, in, a)
 		}
-		return Range{}, fmt.Errorf("%w %q: bad prefix length %q", ErrInvalidCIDR, in, bitsStr)
+		return Range{}, "", fmt.Errorf("%w %q: bad prefix length %q", ErrInvalidCIDR, in, bitsStr)
 	}
 	if p.Addr().Is4In6() {
-		return Range{}, fmt.Errorf("%w %q: IPv4-mapped IPv6 prefix, write an IPv4 CIDR instead", ErrInvalidCIDR, in)
+		return Range{}, "", fmt.Errorf("%w %q: IPv4-mapped IPv6 prefix, write an IPv4 CIDR instead", ErrInvalidCIDR, in)
 	}
+	note := ""
 	if m := p.Masked(); m != p {
-		return Range{}, fmt.Errorf("%w %q: host bits are set, did you mean %s?", ErrInvalidCIDR, in, m)
+		if !hostBits {
+			return Range{}, "", fmt.Errorf("%w %q: host bits are set, did you mean %s?", ErrInvalidCIDR, in, m)
+		}
+		note, p = fmt.Sprintf("%s read as %s", in, m), m
 	}
 	r := PrefixRange(p)
 	// A short IPv6 prefix such as ::/80 ends inside ::ffff:0:0/96, the
@@ -146,7 +167,7 @@ func parseCIDR(in string) (Range, error) {
 	// and could never be announced as IPv6. Ranges written with a dash
 	// cannot end there (their bounds are checked), so a CIDR must not either.
 	if r.Last.Is4In6() {
-		return Range{}, fmt.Errorf("%w %q: ends at %s, inside the IPv4-mapped space ::ffff:0:0/96; use a prefix that stops before it", ErrInvalidCIDR, in, r.Last)
+		return Range{}, "", fmt.Errorf("%w %q: ends at %s, inside the IPv4-mapped space ::ffff:0:0/96; use a prefix that stops before it", ErrInvalidCIDR, in, r.Last)
 	}
-	return r, nil
+	return r, note, nil
 }

@@ -168,3 +168,40 @@ func FuzzParseRange(f *testing.F) {
 		}
 	})
 }
+
+// TestParsePoolRange: a pool entry with host bits means its network, as
+// in MetalLB, and the note says how it was read; everything else is read
+// exactly as ParseRange reads it, with no note.
+func TestParsePoolRange(t *testing.T) {
+	a := netip.MustParseAddr
+	for _, tt := range []struct {
+		in        string
+		want      Range
+		note      string
+		errSubstr string // non-empty: must fail with this
+	}{
+		{in: "198.51.100.10/24", want: Range{a("198.51.100.0"), a("198.51.100.255")}, note: "198.51.100.10/24 read as 198.51.100.0/24"},
+		{in: " 198.18.0.1/24 ", want: Range{a("198.18.0.0"), a("198.18.0.255")}, note: "198.18.0.1/24 read as 198.18.0.0/24"},
+		{in: "198.18.0.7/31", want: Range{a("198.18.0.6"), a("198.18.0.7")}, note: "198.18.0.7/31 read as 198.18.0.6/31"},
+		{in: "2001:db8::1/64", want: Range{a("2001:db8::"), a("2001:db8::ffff:ffff:ffff:ffff")}, note: "2001:db8::1/64 read as 2001:db8::/64"},
+		{in: "198.18.0.0/24", want: Range{a("198.18.0.0"), a("198.18.0.255")}},
+		{in: "198.18.0.7/32", want: Range{a("198.18.0.7"), a("198.18.0.7")}},
+		{in: "198.18.0.1-198.18.0.9", want: Range{a("198.18.0.1"), a("198.18.0.9")}},
+		{in: "198.18.0.7", want: Range{a("198.18.0.7"), a("198.18.0.7")}},
+		{in: "198.18.0.1/33", errSubstr: "bad prefix length"},
+		{in: "::ffff:198.18.0.1/120", errSubstr: "IPv4-mapped"},
+		{in: "::1/80", errSubstr: "inside the IPv4-mapped space"},
+		{in: "198.18.0.1/24-198.18.1.0", errSubstr: "not a CIDR"},
+	} {
+		got, note, err := ParsePoolRange(tt.in)
+		if tt.errSubstr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.errSubstr) {
+				t.Errorf("ParsePoolRange(%q) = %v, %v; want error containing %q", tt.in, got, err, tt.errSubstr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want || note != tt.note {
+			t.Errorf("ParsePoolRange(%q) = %v, %q, %v; want %v, %q", tt.in, got, note, err, tt.want, tt.note)
+		}
+	}
+}

@@ -321,3 +321,19 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalASN: a peer's localASN is the AS its session opens with; the
+// node's other sessions keep myASN.
+func TestLocalASN(t *testing.T) {
+	in := config.Input{Peers: []v1beta2.BGPPeer{
+		peer("plain", "198.18.0.1", nil),
+		peer("tenant", "198.18.0.2", func(s *v1beta2.BGPPeerSpec) { s.ASN = 64520; s.LocalASN = 4200000001 }),
+	}}
+	p := Compute(Input{Config: build(t, in), Node: "a", Nodes: nodes()})
+	if len(p.Peers) != 2 || p.Peers[0].Name != "plain" || p.Peers[1].Name != "tenant" {
+		t.Fatalf("peers = %+v", p.Peers)
+	}
+	if p.Peers[0].MyASN != 64512 || p.Peers[1].MyASN != 4200000001 || p.Peers[1].PeerASN != 64520 {
+		t.Errorf("local ASNs %d and %d (peer %d), want 64512 and 4200000001 (peer 64520)", p.Peers[0].MyASN, p.Peers[1].MyASN, p.Peers[1].PeerASN)
+	}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"sort"
 	"strings"
@@ -136,11 +137,14 @@ func buildPool(o *v1beta1.IPAddressPool, ps *Problems) (*Pool, bool) {
 		ok = false
 	}
 	for i, a := range o.Spec.Addresses {
-		r, err := addr.ParseRange(string(a))
+		r, note, err := addr.ParsePoolRange(string(a))
 		if err != nil {
 			ps.add(KindPool, o.Name, "spec.addresses[%d]: %v", i, err)
 			ok = false
 			continue
+		}
+		if note != "" {
+			p.Notes = append(p.Notes, fmt.Sprintf("spec.addresses[%d]: %s", i, note))
 		}
 		for _, prev := range p.Ranges {
 			if prev.Overlaps(r) {
@@ -208,7 +212,22 @@ func buildL2(o *v1beta1.L2Advertisement, pools map[string]*Pool, ps *Problems) *
 		ps.add(KindL2Adv, o.Name, "nodeSelectors: %v", err)
 		return nil
 	}
-	return &L2Advertisement{Name: o.Name, Pools: set, NodeSelectors: nodes, Interfaces: o.Spec.Interfaces}
+	svcs, err := selectors(o.Spec.ServiceSelectors)
+	if err != nil {
+		ps.add(KindL2Adv, o.Name, "serviceSelectors: %v", err)
+		return nil
+	}
+	a := &L2Advertisement{Name: o.Name, Pools: set, NodeSelectors: nodes, Interfaces: o.Spec.Interfaces, ServiceSelectors: svcs}
+	for i := range o.Spec.PreferredNodeSelectors {
+		pref := &o.Spec.PreferredNodeSelectors[i]
+		sel, err := metav1.LabelSelectorAsSelector(&pref.Preference)
+		if err != nil {
+			ps.add(KindL2Adv, o.Name, "preferredNodeSelectors[%d].preference: %v", i, err)
+			return nil
+		}
+		a.PreferredNodes = append(a.PreferredNodes, NodePreference{Weight: pref.Weight, Selector: sel})
+	}
+	return a
 }
 
 func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases map[string]string, ps *Problems) *BGPAdvertisement {
@@ -221,8 +240,13 @@ func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases ma
 		ps.add(KindBGPAdv, o.Name, "nodeSelectors: %v", err)
 		return nil
 	}
+	svcs, err := selectors(o.Spec.ServiceSelectors)
+	if err != nil {
+		ps.add(KindBGPAdv, o.Name, "serviceSelectors: %v", err)
+		return nil
+	}
 	a := &BGPAdvertisement{
-		Name: o.Name, Pools: set, NodeSelectors: nodes, Peers: o.Spec.Peers,
+		Name: o.Name, Pools: set, NodeSelectors: nodes, Peers: o.Spec.Peers, ServiceSelectors: svcs,
 		AggregationLength: 32, AggregationLengthV6: 128, LocalPref: o.Spec.LocalPref,
 	}
 	if o.Spec.AggregationLength != nil {
@@ -288,7 +312,7 @@ func buildCommunities(in []v1beta1.Community, ps *Problems) map[string]string {
 func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 	s := &o.Spec
 	p := &Peer{Peer: bgpmodel.Peer{
-		Name: o.Name, MyASN: s.MyASN, PeerASN: s.ASN, DynamicASN: bgpmodel.DynamicASN(s.DynamicASN), Port: s.Port,
+		Name: o.Name, DynamicASN: bgpmodel.DynamicASN(s.DynamicASN), Port: s.Port,
 		Password: s.Password, EBGPMultiHop: s.EBGPMultiHop,
 		GracefulRestart: s.EnableGracefulRestart, DualStack: s.DualStackAddressFamily,
 	}, PasswordSecret: s.PasswordSecret.Name}
@@ -296,6 +320,26 @@ func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 	problem := func(format string, args ...any) {
 		ps.add(KindPeer, o.Name, format, args...)
 		bad = true
+	}
+	// The CRD keeps ASNs in 0-4294967295; an object stored around that
+	// validation (an older CRD, a direct etcd write) is refused here.
+	asn := func(field string, v int64) uint32 {
+		if v < 0 || v > math.MaxUint32 {
+			problem("%s %d is outside 0-4294967295", field, v)
+			return 0
+		}
+		return uint32(v)
+	}
+	myASN, localASN := asn("myASN", s.MyASN), asn("localASN", s.LocalASN)
+	p.MyASN, p.PeerASN = myASN, asn("peerASN", s.ASN)
+	// FRR, which MetalLB drives, allows local-as on eBGP sessions only.
+	if localASN != 0 && (s.DynamicASN == v1beta2.InternalASNMode || (p.PeerASN != 0 && p.PeerASN == myASN)) {
+		problem("localASN %d: only an eBGP session can present another AS, and this one is iBGP (peer AS = myASN %d)", localASN, myASN)
+	} else if localASN != 0 {
+		// localASN stands in for myASN on this session only (FRR's
+		// "local-as N no-prepend replace-as"): the peer sees, and the AS
+		// path carries, only localASN.
+		p.MyASN = localASN
 	}
 	parse := func(field, v string, dst *netip.Addr) {
 		if v == "" {
@@ -320,7 +364,7 @@ func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 	if p.SourceAddress.IsValid() && p.Address.IsValid() && p.SourceAddress.Unmap().Is4() != p.Address.Unmap().Is4() {
 		problem("sourceAddress %s and peerAddress %s are of different families", p.SourceAddress, p.Address)
 	}
-	if p.MyASN == 0 {
+	if s.MyASN == 0 {
 		problem("myASN is required")
 	}
 	if (s.ASN == 0) == (s.DynamicASN == "") {

@@ -34,6 +34,10 @@ type Pool struct {
 	Namespaces         []string
 	NamespaceSelectors []labels.Selector
 	ServiceSelectors   []labels.Selector
+	// Notes say how entries of spec.addresses were read when that differs
+	// from how they were written ("spec.addresses[0]: 198.51.100.10/24
+	// read as 198.51.100.0/24"), for the pool's status; not problems.
+	Notes []string
 }
 
 // L2Advertisement is a validated L2Advertisement.
@@ -45,6 +49,16 @@ type L2Advertisement struct {
 	NodeSelectors []labels.Selector
 	// Interfaces: empty means every usable interface.
 	Interfaces []string
+	// ServiceSelectors: empty means every Service of the pools.
+	ServiceSelectors []labels.Selector
+	// PreferredNodes are weighted soft preferences for the announcing node.
+	PreferredNodes []NodePreference
+}
+
+// NodePreference is one weighted node preference of an L2Advertisement.
+type NodePreference struct {
+	Weight   int32
+	Selector labels.Selector
 }
 
 // BGPAdvertisement is a validated BGPAdvertisement.
@@ -59,6 +73,8 @@ type BGPAdvertisement struct {
 	NodeSelectors []labels.Selector
 	// Peers: empty means every peer.
 	Peers []string
+	// ServiceSelectors: empty means every Service of the pools.
+	ServiceSelectors []labels.Selector
 }
 
 // Peer is a validated BGPPeer: the session itself (bgpmodel.Peer, what

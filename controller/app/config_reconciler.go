@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -32,7 +31,7 @@ import (
 
 // ReasonInvalidConfiguration is the Event reason on a configuration object
 // that is not used because of a problem.
-const ReasonInvalidConfiguration = "InvalidConfiguration"
+const ReasonInvalidConfiguration = v1beta1.ReasonInvalidConfiguration
 
 // configReconciler reloads the configuration when any configuration object
 // (or a Namespace's labels) changes, reports problems, and asks every
@@ -131,11 +130,11 @@ func emptyObject(kind string) client.Object {
 // ConfigurationState object, creating it on first use.
 func (r *configReconciler) writeConfigurationState(ctx context.Context, problems config.Problems) error {
 	want := v1beta1.ConfigurationStateStatus{Result: v1beta1.ConfigurationStateValid}
-	cond := metav1.Condition{Type: "Valid", Status: metav1.ConditionTrue, Reason: "ConfigurationValid", Message: "every configuration object is in use"}
+	cond := metav1.Condition{Type: v1beta1.ConditionValid, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonConfigurationValid, Message: "every configuration object is in use"}
 	if len(problems) > 0 {
 		want.Result = v1beta1.ConfigurationStateInvalid
 		want.ErrorSummary = problems.Error()
-		cond = metav1.Condition{Type: "Valid", Status: metav1.ConditionFalse, Reason: ReasonInvalidConfiguration, Message: want.ErrorSummary}
+		cond = metav1.Condition{Type: v1beta1.ConditionValid, Status: metav1.ConditionFalse, Reason: v1beta1.ReasonInvalidConfiguration, Message: want.ErrorSummary}
 	}
 	var cs v1beta1.ConfigurationState
 	key := client.ObjectKey{Namespace: r.state.opts.Namespace, Name: "controller"}
@@ -155,7 +154,7 @@ func (r *configReconciler) writeConfigurationState(ctx context.Context, problems
 		return nil
 	}
 	want.Conditions = cs.Status.Conditions
-	meta.SetStatusCondition(&want.Conditions, cond)
+	v1beta1.SetCondition(&want.Conditions, cond, cs.Generation)
 	cs.Status = want
 	return r.Status().Update(ctx, &cs)
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -68,11 +67,11 @@ func (w *poolStatusWriter) flush(ctx context.Context) error {
 			w.state.m.inUse.DeleteLabelValues(p.Name)
 			w.state.m.total.DeleteLabelValues(p.Name)
 		}
-		cond := metav1.Condition{Type: "Valid", Status: metav1.ConditionTrue, Reason: "InUse", Message: "the pool is used for allocation"}
+		cond := metav1.Condition{Type: v1beta1.ConditionValid, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonInUse, Message: "the pool is used for allocation"}
 		if msgs := problems.For(config.KindPool, p.Name); len(msgs) > 0 {
-			cond = metav1.Condition{Type: "Valid", Status: metav1.ConditionFalse, Reason: ReasonInvalidConfiguration, Message: config.Problems(problemsOf(p.Name, msgs)).Error()}
+			cond = metav1.Condition{Type: v1beta1.ConditionValid, Status: metav1.ConditionFalse, Reason: v1beta1.ReasonInvalidConfiguration, Message: config.Problems(problemsOf(p.Name, msgs)).Error()}
 		}
-		meta.SetStatusCondition(&want.Conditions, cond)
+		v1beta1.SetCondition(&want.Conditions, cond, p.Generation)
 		if sameStatus(p.Status, want) {
 			continue
 		}
@@ -100,7 +99,7 @@ func sameStatus(a, b v1beta1.IPAddressPoolStatus) bool {
 	}
 	for i := range a.Conditions {
 		x, y := a.Conditions[i], b.Conditions[i]
-		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message {
+		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message || x.ObservedGeneration != y.ObservedGeneration {
 			return false
 		}
 	}

@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -29,14 +28,11 @@ import (
 const topicBGP = "bgp"
 
 // ConditionSupported is the BGPPeer condition saying whether barelb can
-// honour every field of the peer. It is derived from the spec alone, so
-// every speaker computes the same value and writes it only when the
-// object differs: concurrent speakers converge instead of flapping.
-const (
-	ConditionSupported      = "Supported"
-	ReasonAllFieldsHonoured = "AllFieldsHonoured"
-	ReasonUnsupportedFields = "UnsupportedFields"
-)
+// honour every field of the peer (v1beta1.ConditionSupported). It is
+// derived from the spec alone, so every speaker computes the same value and
+// writes it only when the object differs: concurrent speakers converge
+// instead of flapping.
+const ConditionSupported = v1beta1.ConditionSupported
 
 // syncPeerConditions sets ConditionSupported on every valid BGPPeer.
 func (b *BGPReconciler) syncPeerConditions(ctx context.Context, cfg *config.Config, objs []v1beta2.BGPPeer) error {
@@ -52,18 +48,15 @@ func (b *BGPReconciler) syncPeerConditions(ctx context.Context, cfg *config.Conf
 		if !valid[obj.Name] {
 			continue // refused by validation: not this condition's business
 		}
-		want := metav1.Condition{Type: ConditionSupported, Status: metav1.ConditionTrue, Reason: ReasonAllFieldsHonoured,
-			Message: "every field of this peer is supported", ObservedGeneration: obj.Generation}
+		want := metav1.Condition{Type: v1beta1.ConditionSupported, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonAllFieldsHonoured,
+			Message: "every field of this peer is supported"}
 		if u := unsupported[obj.Name]; len(u) > 0 {
-			want.Status, want.Reason = metav1.ConditionFalse, ReasonUnsupportedFields
+			want.Status, want.Reason = metav1.ConditionFalse, v1beta1.ReasonUnsupportedFields
 			want.Message = "the peer is not used: " + strings.Join(u, "; ")
 		}
-		if have := meta.FindStatusCondition(obj.Status.Conditions, ConditionSupported); have != nil &&
-			have.Status == want.Status && have.Reason == want.Reason && have.Message == want.Message &&
-			have.ObservedGeneration == want.ObservedGeneration {
+		if !v1beta1.SetCondition(&obj.Status.Conditions, want, obj.Generation) {
 			continue
 		}
-		meta.SetStatusCondition(&obj.Status.Conditions, want)
 		// A conflict means another speaker wrote first; the watch brings
 		// its version back and the next pass finds it equal.
 		if err := b.c.Status().Update(ctx, obj); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) && firstErr == nil {

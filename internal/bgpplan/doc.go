@@ -2,7 +2,10 @@
 // BGPPeer sessions to keep up and which LoadBalancer prefixes to announce
 // to them, with which attributes. It is pure (no client, no sockets) so
 // the MetalLB semantics it encodes are table-tested; the speaker fetches
-// the objects, calls Plan and hands the result to internal/bgp.
+// the objects, calls Compute and hands the Plan to internal/bgp. It has the
+// shape of internal/l2plan, its layer 2 counterpart (Input, Compute, Plan),
+// checks nodes and Services with the same internal/eligibility chain, and
+// imports no GoBGP: its values are internal/bgpmodel's.
 //
 // # Semantics (MetalLB's)
 //

@@ -34,10 +34,12 @@
 // stops its answers before SetAnnounced returns.
 //
 // When an interface stops being usable, OnChange reports it together with
-// the announced IPs it leaves carried nowhere (Change.Lost): the speaker
-// should then stop being eligible for them so another node takes over.
-// Interfaces tells the speaker in advance whether this node can carry an
-// IP at all.
+// the announced IPs it leaves carried nowhere (Change.Lost). The speaker
+// then re-plans and sends an AnnounceInterfaceUnavailable Warning on the
+// Services concerned; it does not give such an IP up to another node by
+// itself (the election does not yet know other nodes' links), so the IP
+// stays unanswered until a link comes back or the node leaves memberlist.
+// Interfaces tells in advance which interfaces would carry an IP.
 //
 // Metrics keep MetalLB's names: metallb_layer2_requests_received,
 // metallb_layer2_responses_sent and metallb_layer2_gratuitous_sent (label

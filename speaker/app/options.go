@@ -1,6 +1,3 @@
-// Package app is barelb's speaker: on every node it learns which speakers
-// are alive, computes (identically on every node) which node announces each
-// LoadBalancer IP, and answers ARP/NDP for the IPs this node won.
 package app
 
 import (

@@ -9,18 +9,15 @@ import (
 // statusSyncer writes status objects off the reconcile path. Announcing
 // an IP or advertising a route is the data plane and takes milliseconds;
 // writing the ServiceL2Status or ServiceBGPStatus objects that report it
-// costs two API requests per Service. Done inline, a thousand new
-// Services kept the next reconcile (and every route it would set) waiting
-// some 20 s behind the writes. Syncs are level-based, so only the latest
-// one of each kind matters: a newer submission replaces one not yet
-// started, and a failed one is retried with backoff unless a newer one
-// has arrived.
+// costs up to two API requests per Service, so done inline a burst of new
+// Services would hold up the next reconcile and every route it sets.
+// Syncs are level-based, so only the latest one of each kind matters: a
+// newer submission replaces one not yet started, and a failed one is
+// retried with backoff unless a newer one has arrived.
 //
-// A sync writes one object at a time. The API server is shared with the
-// controller and with every speaker's watches: on the 2-core lab, 8
-// writes in flight per speaker made 1,000 Services take 4.1 s instead of
-// 0.5 s to be routed (the speakers' informers fell behind) and their
-// deletion 56 s instead of 36 s (make bench-bgp).
+// A sync writes one object at a time: the API server is shared with the
+// controller and with every speaker's watches, and parallel writes made
+// the speakers' informers fall behind (figures in hack/bench/README.md).
 type statusSyncer struct {
 	mu   sync.Mutex
 	next map[string]func(context.Context) error // by kind ("l2", "bgp")

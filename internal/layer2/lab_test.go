@@ -55,8 +55,9 @@ type node struct {
 	a    *Announcer
 	reg  *prometheus.Registry
 
-	mu      sync.Mutex
-	changes []Change
+	mu        sync.Mutex
+	changes   []Change
+	conflicts [][]Conflict // every list Conflicts.OnChange reported
 }
 
 // newLAN builds the switch, the client and n nodes, and starts an
@@ -124,6 +125,11 @@ func (l *lan) start(name string, ns *netlab.Namespace) *node {
 			nd.changes = append(nd.changes, c)
 			nd.mu.Unlock()
 		},
+		Conflicts: ConflictOptions{OnChange: func(cs []Conflict) {
+			nd.mu.Lock()
+			nd.conflicts = append(nd.conflicts, cs)
+			nd.mu.Unlock()
+		}},
 	}
 	for _, o := range l.opts {
 		o(&opts)

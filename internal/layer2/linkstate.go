@@ -19,7 +19,9 @@ type LinkState struct {
 	// Up is true when the interface is usable: up, with carrier.
 	Up bool
 	// Prefixes are the interface's global unicast subnets (masked, no
-	// link-local ones), sorted.
+	// link-local ones), sorted. A link that is down keeps those it had
+	// when it was last up: the kernel removes IPv6 addresses from a link
+	// set down, yet the link still is the one on that subnet.
 	Prefixes []netip.Prefix
 }
 
@@ -44,9 +46,9 @@ func (a *Announcer) LinkStates() []LinkState {
 	return out
 }
 
-// linkStates computes LinkStates from a netlink dump. keep says whether an
-// interface's name may be reported.
-func linkStates(links []netlink.Link, addrs []netlink.Addr, usable map[int]linkInfo, keep func(string) bool) []LinkState {
+// linkStates computes LinkStates from a netlink dump and the previous
+// result. keep says whether an interface's name may be reported.
+func linkStates(links []netlink.Link, addrs []netlink.Addr, usable map[int]linkInfo, prev []LinkState, keep func(string) bool) []LinkState {
 	byIndex := make(map[int]netlink.Link, len(links))
 	for _, l := range links {
 		byIndex[l.Attrs().Index] = l
@@ -78,6 +80,18 @@ func linkStates(links []netlink.Link, addrs []netlink.Addr, usable map[int]linkI
 			continue
 		}
 		ps := prefixes[at.Index]
+		if !up {
+			for _, p := range prev {
+				if p.Name != at.Name {
+					continue
+				}
+				for _, old := range p.Prefixes {
+					if !slices.Contains(ps, old) {
+						ps = append(ps, old)
+					}
+				}
+			}
+		}
 		slices.SortFunc(ps, comparePrefixes)
 		out = append(out, LinkState{Name: at.Name, MAC: slices.Clone(at.HardwareAddr), Up: up, Prefixes: ps})
 	}

@@ -215,7 +215,7 @@ func (a *Announcer) reconcile(ctx context.Context, h *netlink.Handle, down map[i
 		}
 	}
 	a.carried = carried
-	states := linkStates(list, addrs, usable, a.wanted)
+	states := linkStates(list, addrs, usable, a.states, a.wanted)
 	change.Links = !slices.EqualFunc(states, a.states, LinkState.equal)
 	a.states = states
 	a.mu.Unlock()

@@ -241,6 +241,10 @@ func (m *Members) Join(addrs []string) (int, error) {
 	return m.ml.Join(addrs)
 }
 
+// Addr is where this member gossips, host:port (the port chosen when
+// BindPort was 0).
+func (m *Members) Addr() string { return m.ml.LocalNode().Address() }
+
 // Alive returns the names of live members, this node included.
 func (m *Members) Alive() map[string]bool {
 	out := map[string]bool{}

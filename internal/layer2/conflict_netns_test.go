@@ -31,7 +31,7 @@ func detect(interval time.Duration) func(*Options) {
 }
 
 // addRogue plugs a host with both test addresses into the LAN.
-func (l *lan) addRogue(t *testing.T) (*netlab.Namespace, string) {
+func (l *lan) addRogue(t testing.TB) (*netlab.Namespace, string) {
 	t.Helper()
 	r, err := l.lab.AddNamespace("rogue")
 	if err != nil {
@@ -43,13 +43,13 @@ func (l *lan) addRogue(t *testing.T) (*netlab.Namespace, string) {
 	return r, strings.ToLower(mac)
 }
 
-func rogueTakes(t *testing.T, r *netlab.Namespace) {
+func rogueTakes(t testing.TB, r *netlab.Namespace) {
 	t.Helper()
 	check.Must(t, r.AddAddr("eth0", lbV4+"/24"))
 	check.Must(t, r.AddAddr("eth0", lbV6+"/64"))
 }
 
-func rogueLeaves(t *testing.T, r *netlab.Namespace) {
+func rogueLeaves(t testing.TB, r *netlab.Namespace) {
 	t.Helper()
 	check.Must(t, r.Exec("ip", "addr", "del", lbV4+"/24", "dev", "eth0"))
 	check.Must(t, r.Exec("ip", "addr", "del", lbV6+"/64", "dev", "eth0"))
@@ -59,7 +59,7 @@ func rogueLeaves(t *testing.T, r *netlab.Namespace) {
 // gratuitous ARP from arping, and an unsolicited Neighbor Advertisement
 // with the Override flag (no tool sends one on demand, so it is written
 // on a packet socket in the rogue's namespace).
-func rogueAnnounces(t *testing.T, r *netlab.Namespace, mac string) {
+func rogueAnnounces(t testing.TB, r *netlab.Namespace, mac string) {
 	t.Helper()
 	_, _ = r.Output("arping", "-U", "-c", "2", "-W", "0.2", "-i", "eth0", "-S", lbV4, lbV4)
 	hw, err := net.ParseMAC(mac)
@@ -83,7 +83,7 @@ func rogueAnnounces(t *testing.T, r *netlab.Namespace, mac string) {
 
 // waitConflicts waits until n reports exactly want: kind and MAC for
 // both test addresses on eth0 (want "" for no conflict at all).
-func (nd *node) waitConflicts(t *testing.T, kind ConflictKind, mac string) {
+func (nd *node) waitConflicts(t testing.TB, kind ConflictKind, mac string) {
 	t.Helper()
 	eventually(t, 10*time.Second, func() (bool, string) {
 		got := nd.a.Conflicts()
@@ -99,7 +99,7 @@ func (nd *node) waitConflicts(t *testing.T, kind ConflictKind, mac string) {
 }
 
 // conflictGauge reads barelb_layer2_address_conflicts for ip and kind.
-func (nd *node) conflictGauge(t *testing.T, ip netip.Addr, kind ConflictKind) float64 {
+func (nd *node) conflictGauge(t testing.TB, ip netip.Addr, kind ConflictKind) float64 {
 	t.Helper()
 	families, err := nd.reg.Gather()
 	check.Must(t, err)
@@ -118,7 +118,7 @@ func (nd *node) conflictGauge(t *testing.T, ip netip.Addr, kind ConflictKind) fl
 
 // waitProbes waits until n has sent at least count probes for both
 // addresses: time passing, measured in probe rounds.
-func (nd *node) waitProbes(t *testing.T, count float64) {
+func (nd *node) waitProbes(t testing.TB, count float64) {
 	t.Helper()
 	eventually(t, 15*time.Second, func() (bool, string) {
 		p4 := nd.counter(t, "barelb_layer2_address_probes_sent", ipV4)

@@ -141,13 +141,32 @@ type guard struct {
 
 // SetSpeakerMACs replaces the MAC addresses of the other barelb speakers
 // (from memberlist node metadata). Their packets are never a ForeignHost
-// conflict. This node's own interfaces never are either.
+// conflict; this node's own interfaces never are either. A conflict with
+// a host that turns out to be a speaker (its metadata came late) ends at
+// once: the IP is announced, with a takeover burst.
 func (a *Announcer) SetSpeakerMACs(macs []net.HardwareAddr) {
 	set := make(map[string]bool, len(macs))
 	for _, m := range macs {
 		set[strings.ToLower(m.String())] = true
 	}
 	a.speakers.Store(&set)
+	changed := false
+	a.mu.Lock()
+	for _, l := range a.links {
+		for ip, g := range l.guards {
+			if g.state != conflicted || !set[strings.ToLower(g.foreign.String())] {
+				continue
+			}
+			g.state, g.foreign, g.silent, changed = announcing, nil, 0, true
+			if e := a.announced[ip]; e != nil {
+				a.startBurst(l, ip, e.epoch)
+			}
+		}
+	}
+	a.mu.Unlock()
+	if changed {
+		a.noteConflicts()
+	}
 }
 
 // Conflicts returns every IP another host claims on an interface this

@@ -347,4 +347,20 @@ func TestConflictSpeakers(t *testing.T) {
 	if got := n2.a.Conflicts(); len(got) != 0 {
 		t.Errorf("node2 reports %v while node3 keeps off, want none", got)
 	}
+	// The MACs arrive late (gossip after the first plan): the conflict
+	// ends at once and node3 announces, with a burst.
+	before := n3.counter(t, "metallb_layer2_gratuitous_sent", ipV4)
+	n3.a.SetSpeakerMACs(macs)
+	for _, c := range n3.a.Conflicts() {
+		if c.Kind == ForeignHost {
+			t.Errorf("node3 still reports %v after learning the speakers' MACs", c)
+		}
+	}
+	if got := n3.a.Announced(); !slices.Equal(got[ipV4], []string{"eth0"}) || !slices.Equal(got[ipV6], []string{"eth0"}) {
+		t.Errorf("node3 announces %v after learning the speakers' MACs, want both IPs on eth0", got)
+	}
+	eventually(t, 5*time.Second, func() (bool, string) {
+		g := n3.counter(t, "metallb_layer2_gratuitous_sent", ipV4)
+		return g > before, fmt.Sprintf("node3 sent no burst after learning the MACs (%v gratuitous ARPs)", g)
+	})
 }

@@ -48,6 +48,9 @@ type Options struct {
 	// namespace than the calling thread's (tests pass netlab's
 	// Namespace.Do). Nil runs them directly.
 	InNamespace func(func() error) error
+	// Conflicts configures address conflict detection (conflict.go); off
+	// unless Conflicts.Enabled.
+	Conflicts ConflictOptions
 }
 
 // Change is what a rescan found.
@@ -60,9 +63,12 @@ type Change struct {
 	// now are carried on none: this node can no longer announce them and
 	// should stop being eligible.
 	Lost []netip.Addr
+	// Links is set when LinkStates changed (an interface's state or
+	// addresses): the speaker should gossip the new list.
+	Links bool
 }
 
-func (c Change) empty() bool { return len(c.Up)+len(c.Down)+len(c.Lost) == 0 }
+func (c Change) empty() bool { return len(c.Up)+len(c.Down)+len(c.Lost) == 0 && !c.Links }
 
 // Announcer answers ARP and Neighbor Solicitations for the IPs it is told
 // to announce, on every usable interface allowed for each.
@@ -75,6 +81,12 @@ type Announcer struct {
 	// quiet stops every gratuitous packet (bursts under way, refreshes,
 	// reasserts) while requests are still answered: see Quiet.
 	quiet atomic.Bool
+	// speakers holds the other speakers' MACs, lower case (SetSpeakerMACs).
+	speakers atomic.Pointer[map[string]bool]
+
+	// reportMu orders conflict reports; reported is the last list.
+	reportMu sync.Mutex
+	reported []Conflict
 
 	mu        sync.RWMutex
 	announced map[netip.Addr]*entry
@@ -82,6 +94,7 @@ type Announcer struct {
 	links     map[int]*link           // interfaces with running responders
 	usable    map[int]linkInfo        // every usable interface at the last scan
 	carried   map[netip.Addr][]string // as last computed, to detect Lost
+	states    []LinkState             // as last computed, for LinkStates
 }
 
 // entry is one announced IP. epoch changes only when the IP is newly
@@ -109,6 +122,7 @@ func New(log logr.Logger, reg prometheus.Registerer, opts Options) (*Announcer, 
 	if opts.Ignore == nil {
 		opts.Ignore = DefaultIgnore
 	}
+	opts.Conflicts.defaults()
 	if opts.InNamespace == nil {
 		opts.InNamespace = func(f func() error) error { return f() }
 	}
@@ -131,8 +145,9 @@ func New(log logr.Logger, reg prometheus.Registerer, opts Options) (*Announcer, 
 // SetAnnounced replaces the set of announced IPs. When it returns, IPs no
 // longer in the set are not answered any more; IPs new to the set are
 // answered and get a gratuitous burst on every interface that carries
-// them. Invalid addresses are skipped; IPv4-mapped IPv6 addresses count as
-// IPv4 and zones are dropped.
+// them (with conflict detection on, only after Conflicts.Wait passes
+// without another host claiming them). Invalid addresses are skipped;
+// IPv4-mapped IPv6 addresses count as IPv4 and zones are dropped.
 func (a *Announcer) SetAnnounced(set map[netip.Addr]Announcement) {
 	a.mu.Lock()
 	next := make(map[netip.Addr]*entry, len(set))
@@ -161,32 +176,36 @@ func (a *Announcer) SetAnnounced(set map[netip.Addr]Announcement) {
 	a.m.announced.Set(float64(len(next)))
 
 	for _, l := range a.links {
+		a.dropGuards(l)
 		for ip, e := range next {
-			if !a.carries(l, ip, e) {
+			if !a.eligible(l, ip, e) {
 				continue
 			}
-			if p := prev[ip]; p != nil && a.carries(l, ip, p) {
+			if p := prev[ip]; p != nil && a.eligible(l, ip, p) {
 				continue
 			}
-			a.startBurst(l, ip, e.epoch)
+			a.beginCarrying(l, ip, e)
 		}
 		a.syncGroups(l)
 	}
-	a.carried = a.carriedLocked()
+	a.carried = a.carriedLocked(a.eligible)
 	wakeScan := a.needsScanLocked()
 	a.mu.Unlock()
 	if wakeScan {
 		a.poke()
 	}
+	a.noteConflicts()
 }
 
 // Announced returns every announced IP with the interfaces that carry it
 // now, sorted; an IP no interface carries has an empty list. The speaker
-// writes this into ServiceL2Status.
+// writes this into ServiceL2Status. An interface still probing for the IP
+// counts (it answers within Conflicts.Wait); one where another host
+// claims it (Conflicts) does not.
 func (a *Announcer) Announced() map[netip.Addr][]string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	return a.carriedLocked()
+	return a.carriedLocked(a.listed)
 }
 
 // Interfaces returns the interfaces that would carry ip under ann right
@@ -218,17 +237,42 @@ func (a *Announcer) allowed(ann Announcement, name string) bool {
 	return slices.Contains(ann.Interfaces, name)
 }
 
-// carries reports whether running link l answers for ip. Callers hold mu.
-func (a *Announcer) carries(l *link, ip netip.Addr, e *entry) bool {
+// eligible reports whether running link l may carry ip (announced as e).
+// Callers hold mu.
+func (a *Announcer) eligible(l *link, ip netip.Addr, e *entry) bool {
 	return e != nil && l.speaks(ip) && a.allowed(e.ann, l.info.name)
 }
 
-func (a *Announcer) carriedLocked() map[netip.Addr][]string {
+// carries reports whether running link l answers and announces ip: it
+// may, and conflict detection (if on) found nobody else using it. Callers
+// hold mu.
+func (a *Announcer) carries(l *link, ip netip.Addr, e *entry) bool {
+	if !a.eligible(l, ip, e) {
+		return false
+	}
+	if !a.opts.Conflicts.Enabled {
+		return true
+	}
+	g := l.guards[ip]
+	return g != nil && g.state == announcing
+}
+
+// listed reports whether Announced names l for ip: l carries it or is
+// still probing for it.
+func (a *Announcer) listed(l *link, ip netip.Addr, e *entry) bool {
+	if !a.eligible(l, ip, e) {
+		return false
+	}
+	g := l.guards[ip]
+	return !a.opts.Conflicts.Enabled || g != nil && g.state != conflicted
+}
+
+func (a *Announcer) carriedLocked(on func(*link, netip.Addr, *entry) bool) map[netip.Addr][]string {
 	out := make(map[netip.Addr][]string, len(a.announced))
 	for ip, e := range a.announced {
 		names := []string{}
 		for _, l := range a.links {
-			if a.carries(l, ip, e) {
+			if on(l, ip, e) {
 				names = append(names, l.info.name)
 			}
 		}
@@ -271,7 +315,7 @@ func (a *Announcer) syncGroups(l *link) {
 	}
 	var ips []netip.Addr
 	for ip, e := range a.announced {
-		if ip.Is6() && a.carries(l, ip, e) {
+		if ip.Is6() && a.eligible(l, ip, e) {
 			ips = append(ips, ip)
 		}
 	}

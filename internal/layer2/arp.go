@@ -23,7 +23,7 @@ type arpConn struct {
 }
 
 func listenARP(ifi *net.Interface) (*arpConn, error) {
-	c, err := packet.Listen(ifi, packet.Raw, etherTypeARP, &packet.Config{Filter: arpRequestFilter})
+	c, err := packet.Listen(ifi, packet.Raw, etherTypeARP, &packet.Config{Filter: arpFilter})
 	if err != nil {
 		return nil, fmt.Errorf("arp socket on %s: %w", ifi.Name, err)
 	}
@@ -32,33 +32,34 @@ func listenARP(ifi *net.Interface) (*arpConn, error) {
 
 func (c *arpConn) Close() error { return c.c.Close() }
 
-var errNotARPRequest = errors.New("not an Ethernet/IPv4 ARP request")
+var errNotARP = errors.New("not an Ethernet/IPv4 ARP request or reply")
 
-// read returns the next ARP request and the Ethernet source it came from.
-// Malformed frames give errNotARPRequest; other errors are the socket's.
+// read returns the next ARP request or reply and the Ethernet source it
+// came from. Malformed frames give errNotARP; other errors are the
+// socket's.
 func (c *arpConn) read(buf []byte) (*arp.Packet, net.HardwareAddr, error) {
 	n, _, err := c.c.ReadFrom(buf)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, src, err := parseARPRequest(buf[:n])
+	p, src, err := parseARP(buf[:n])
 	if err == nil && bytes.Equal(src, c.mac) {
-		err = errNotARPRequest // our own frame looped back
+		err = errNotARP // our own frame looped back
 	}
 	return p, src, err
 }
 
-func parseARPRequest(frame []byte) (*arp.Packet, net.HardwareAddr, error) {
+func parseARP(frame []byte) (*arp.Packet, net.HardwareAddr, error) {
 	if len(frame) < ethHeaderLen || binary.BigEndian.Uint16(frame[12:14]) != etherTypeARP {
-		return nil, nil, errNotARPRequest
+		return nil, nil, errNotARP
 	}
 	p := new(arp.Packet)
 	if err := p.UnmarshalBinary(frame[ethHeaderLen:]); err != nil {
-		return nil, nil, errNotARPRequest
+		return nil, nil, errNotARP
 	}
-	if p.HardwareType != 1 || p.ProtocolType != 0x0800 || p.HardwareAddrLength != 6 ||
-		p.IPLength != 4 || p.Operation != arp.OperationRequest {
-		return nil, nil, errNotARPRequest
+	if p.HardwareType != 1 || p.ProtocolType != 0x0800 || p.HardwareAddrLength != 6 || p.IPLength != 4 ||
+		(p.Operation != arp.OperationRequest && p.Operation != arp.OperationReply) {
+		return nil, nil, errNotARP
 	}
 	return p, ethSource(frame), nil
 }
@@ -92,6 +93,17 @@ func (c *arpConn) gratuitous(ip netip.Addr) (int, error) {
 		sent++
 	}
 	return sent, nil
+}
+
+// probe broadcasts an RFC 5227 ARP probe for ip: a request with sender
+// IP 0.0.0.0, so that no neighbour learns a binding from it, which any
+// host using ip answers (Linux does, to our MAC).
+func (c *arpConn) probe(ip netip.Addr) error {
+	p, err := arp.NewPacket(arp.OperationRequest, c.mac, netip.IPv4Unspecified(), ethZero, ip)
+	if err != nil {
+		return err
+	}
+	return c.write(ethBroadcast, p)
 }
 
 func (c *arpConn) write(dst net.HardwareAddr, p *arp.Packet) error {

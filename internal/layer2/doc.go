@@ -41,7 +41,34 @@
 // stays unanswered until a link comes back or the node leaves memberlist.
 // Interfaces tells in advance which interfaces would carry an IP.
 //
+// With Options.Conflicts.Enabled, an interface that is to carry an IP
+// first probes for it (an RFC 5227 ARP probe from 0.0.0.0, or RFC 4862
+// duplicate address detection: a solicitation from :: to the IP's
+// solicited-node group) and answers and bursts only if nobody claimed the
+// IP within Conflicts.Wait (default 200ms, the cost added to a takeover).
+// Every Conflicts.Interval (default 10s) each IP is probed again, and any
+// ARP packet or Neighbor Advertisement in which another host uses the IP
+// is noticed at once. A host that is neither this node nor one of the
+// speakers given to SetSpeakerMACs puts the IP in conflict on that
+// interface: it is not answered there and no gratuitous packet goes out,
+// so the traffic stays with the host that had the address; Conflicts and
+// Conflicts.OnChange report it with the host's MAC. After
+// Conflicts.Release (default 3) periodic probes in a row go unanswered
+// the interface announces the IP again, with a takeover burst: a host
+// that left is noticed within Release×Interval (30s by default). Another
+// speaker answering two periodic probes in a row for an IP this node
+// announces is reported as a split brain; both go on announcing. Cost:
+// Probes (default 2) frames per IP and interface at takeover and per
+// Interval, and one map lookup per ARP or ND packet received.
+//
+// LinkStates lists this node's LAN interfaces (name, MAC, up, subnets),
+// which the speaker gossips so that every speaker can tell whether a node
+// can carry an IP (see internal/members).
+//
 // Metrics keep MetalLB's names: metallb_layer2_requests_received,
 // metallb_layer2_responses_sent and metallb_layer2_gratuitous_sent (label
-// ip), plus the gauge barelb_layer2_announced_ips.
+// ip), plus the gauge barelb_layer2_announced_ips, the counter
+// barelb_layer2_address_probes_sent (label ip) and the gauge
+// barelb_layer2_address_conflicts (labels ip and kind: ForeignHost or
+// SplitBrain; the number of interfaces with that conflict).
 package layer2

@@ -28,6 +28,7 @@ const (
 	// carry (RFC 4861 7.1.1): it proves the sender is on the link.
 	ndpHopLimit = 255
 	icmpTypeNS  = 135
+	icmpTypeNA  = 136
 )
 
 var (
@@ -115,28 +116,33 @@ const pktTypeMaxInbound = 2
 
 const acceptAll = 0x40000
 
-// arpRequestFilter accepts inbound ARP requests.
-var arpRequestFilter = mustAssemble([]bpf.Instruction{
+// arpFilter accepts inbound ARP requests and replies: requests to
+// answer, and (for conflict detection) replies and requests whose sender
+// claims an address this node announces or probes.
+var arpFilter = mustAssemble([]bpf.Instruction{
 	bpf.LoadExtension{Num: bpf.ExtType},
-	bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: pktTypeMaxInbound, SkipTrue: 3},
+	bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: pktTypeMaxInbound, SkipTrue: 4},
 	bpf.LoadAbsolute{Off: ethHeaderLen + 6, Size: 2}, // ARP operation
-	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 1, SkipTrue: 1},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: 1, SkipTrue: 1},
+	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 2, SkipTrue: 1},
 	bpf.RetConstant{Val: acceptAll},
 	bpf.RetConstant{Val: 0},
 })
 
-// neighborSolicitationFilter accepts inbound IPv6 packets that carry an
-// ICMPv6 Neighbor Solicitation directly after the fixed header, with the
-// hop limit Neighbor Discovery requires.
-var neighborSolicitationFilter = mustAssemble([]bpf.Instruction{
+// neighborDiscoveryFilter accepts inbound IPv6 packets that carry an
+// ICMPv6 Neighbor Solicitation or Advertisement directly after the fixed
+// header, with the hop limit Neighbor Discovery requires. Solicitations
+// are answered; advertisements only matter to conflict detection.
+var neighborDiscoveryFilter = mustAssemble([]bpf.Instruction{
 	bpf.LoadExtension{Num: bpf.ExtType},
-	bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: pktTypeMaxInbound, SkipTrue: 7},
+	bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: pktTypeMaxInbound, SkipTrue: 8},
 	bpf.LoadAbsolute{Off: ethHeaderLen + 6, Size: 1}, // next header
-	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: protoICMPv6, SkipTrue: 5},
+	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: protoICMPv6, SkipTrue: 6},
 	bpf.LoadAbsolute{Off: ethHeaderLen + 7, Size: 1}, // hop limit
-	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: ndpHopLimit, SkipTrue: 3},
+	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: ndpHopLimit, SkipTrue: 4},
 	bpf.LoadAbsolute{Off: ethHeaderLen + ipv6Len, Size: 1}, // ICMPv6 type
-	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: icmpTypeNS, SkipTrue: 1},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: icmpTypeNS, SkipTrue: 1},
+	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: icmpTypeNA, SkipTrue: 1},
 	bpf.RetConstant{Val: acceptAll},
 	bpf.RetConstant{Val: 0},
 })

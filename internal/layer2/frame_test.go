@@ -18,24 +18,28 @@ var (
 	clientLL  = netip.MustParseAddr("fe80::bb:ff:fe00:2")
 )
 
-func TestParseARPRequest(t *testing.T) {
+func TestParseARP(t *testing.T) {
 	req, _ := arp.NewPacket(arp.OperationRequest, clientMAC, netip.MustParseAddr("198.18.0.1"), ethZero, ipV4)
 	b, _ := req.MarshalBinary()
 	frame := ethFrame(ethBroadcast, clientMAC, etherTypeARP, b)
 	if len(frame) != minFrameLen {
 		t.Errorf("frame is %d bytes, want padding to %d", len(frame), minFrameLen)
 	}
-	p, from, err := parseARPRequest(frame)
-	if err != nil || p.TargetIP != ipV4 || !bytes.Equal(from, clientMAC) {
-		t.Fatalf("parseARPRequest = %+v, %v, %v", p, from, err)
+	p, from, err := parseARP(frame)
+	if err != nil || p.Operation != arp.OperationRequest || p.TargetIP != ipV4 || !bytes.Equal(from, clientMAC) {
+		t.Fatalf("parseARP = %+v, %v, %v", p, from, err)
 	}
 
 	reply, _ := arp.NewPacket(arp.OperationReply, clientMAC, netip.MustParseAddr("198.18.0.1"), ourMAC, ipV4)
 	b, _ = reply.MarshalBinary()
-	if _, _, err := parseARPRequest(ethFrame(ourMAC, clientMAC, etherTypeARP, b)); err == nil {
-		t.Error("an ARP reply parsed as a request")
+	if p, _, err := parseARP(ethFrame(ourMAC, clientMAC, etherTypeARP, b)); err != nil || p.Operation != arp.OperationReply {
+		t.Errorf("an ARP reply: %+v, %v", p, err)
 	}
-	if _, _, err := parseARPRequest(frame[:20]); err == nil {
+	b[7] = 3 // RARP request
+	if _, _, err := parseARP(ethFrame(ourMAC, clientMAC, etherTypeARP, b)); err == nil {
+		t.Error("a RARP request parsed")
+	}
+	if _, _, err := parseARP(frame[:20]); err == nil {
 		t.Error("a truncated frame parsed")
 	}
 }
@@ -56,11 +60,11 @@ func TestParseSolicitation(t *testing.T) {
 	snm, _ := ndp.SolicitedNodeMulticast(ipV6)
 	sll := []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Source, Addr: clientMAC}}
 
-	s, err := parseSolicitation(solicitationFrame(t, clientLL, snm, ipV6, sll, 255))
-	if err != nil || s.target != ipV6 || s.src != clientLL || !bytes.Equal(s.srcMAC, clientMAC) {
-		t.Fatalf("parseSolicitation = %+v, %v", s, err)
+	s, err := parseND(solicitationFrame(t, clientLL, snm, ipV6, sll, 255))
+	if err != nil || s.advert || s.target != ipV6 || s.src != clientLL || !bytes.Equal(s.mac, clientMAC) {
+		t.Fatalf("parseND = %+v, %v", s, err)
 	}
-	dad, err := parseSolicitation(solicitationFrame(t, netip.IPv6Unspecified(), snm, ipV6, nil, 255))
+	dad, err := parseND(solicitationFrame(t, netip.IPv6Unspecified(), snm, ipV6, nil, 255))
 	if err != nil || !dad.src.IsUnspecified() {
 		t.Fatalf("DAD probe: %+v, %v", dad, err)
 	}
@@ -74,7 +78,7 @@ func TestParseSolicitation(t *testing.T) {
 		"DAD probe with SLLAO": solicitationFrame(t, netip.IPv6Unspecified(), snm, ipV6, sll, 255),
 		"truncated":            solicitationFrame(t, clientLL, snm, ipV6, sll, 255)[:60],
 	} {
-		if _, err := parseSolicitation(frame); err == nil {
+		if _, err := parseND(frame); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -157,4 +161,33 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("metric %s not registered", name)
 	return 0
+}
+
+// A duplicate address detection probe goes from :: to the target's
+// solicited-node group (and its Ethernet group address) without a
+// link-layer option, and parses back as one; an advertisement parses with
+// the MAC from its Target Link-Layer option.
+func TestDADProbeAndAdvertisementParse(t *testing.T) {
+	frame, err := dadProbe(ourMAC, ipV6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (net.HardwareAddr{0x33, 0x33, 0xff, 0x00, 0x01, 0x00}); !bytes.Equal(frame[0:6], want) {
+		t.Errorf("probe goes to %s, want %s", net.HardwareAddr(frame[0:6]), want)
+	}
+	m, err := parseND(frame)
+	if err != nil || m.advert || m.target != ipV6 || !m.src.IsUnspecified() || !bytes.Equal(m.mac, ourMAC) {
+		t.Fatalf("probe parses as %+v, %v", m, err)
+	}
+	if dst := netip.AddrFrom16([16]byte(frame[ethHeaderLen+24 : ethHeaderLen+40])); dst != netip.MustParseAddr("ff02::1:ff00:100") {
+		t.Errorf("probe sent to %s", dst)
+	}
+	na, err := advertisement(clientMAC, ipV6, allNodes, allNodesMAC, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = parseND(na)
+	if err != nil || !m.advert || m.target != ipV6 || !bytes.Equal(m.mac, clientMAC) {
+		t.Fatalf("advertisement parses as %+v, %v", m, err)
+	}
 }

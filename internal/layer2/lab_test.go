@@ -39,7 +39,7 @@ var (
 )
 
 type lan struct {
-	t      *testing.T
+	t      testing.TB
 	lab    *netlab.Lab
 	sw     *netlab.Namespace
 	client *netlab.Namespace
@@ -55,14 +55,15 @@ type node struct {
 	a    *Announcer
 	reg  *prometheus.Registry
 
-	mu      sync.Mutex
-	changes []Change
+	mu        sync.Mutex
+	changes   []Change
+	conflicts [][]Conflict // every list Conflicts.OnChange reported
 }
 
 // newLAN builds the switch, the client and n nodes, and starts an
 // Announcer on each node, with opts applied to its Options. Everything is
 // removed when the test ends.
-func newLAN(t *testing.T, n int, opts ...func(*Options)) *lan {
+func newLAN(t testing.TB, n int, opts ...func(*Options)) *lan {
 	t.Helper()
 	l := &lan{t: t, lab: newLab(t), opts: opts}
 	var err error
@@ -97,7 +98,7 @@ func newLAN(t *testing.T, n int, opts ...func(*Options)) *lan {
 // delete its namespaces as they are created.
 var labMu sync.Mutex
 
-func newLab(t *testing.T) *netlab.Lab {
+func newLab(t testing.TB) *netlab.Lab {
 	labMu.Lock()
 	defer labMu.Unlock()
 	return netlab.NewForTest(t, "l2")
@@ -124,11 +125,16 @@ func (l *lan) start(name string, ns *netlab.Namespace) *node {
 			nd.changes = append(nd.changes, c)
 			nd.mu.Unlock()
 		},
+		Conflicts: ConflictOptions{OnChange: func(cs []Conflict) {
+			nd.mu.Lock()
+			nd.conflicts = append(nd.conflicts, cs)
+			nd.mu.Unlock()
+		}},
 	}
 	for _, o := range l.opts {
 		o(&opts)
 	}
-	a, err := New(testr.New(l.t).WithName(name), nd.reg, opts)
+	a, err := New(testr.NewWithInterface(l.t, testr.Options{}).WithName(name), nd.reg, opts)
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -150,7 +156,7 @@ func (l *lan) start(name string, ns *netlab.Namespace) *node {
 	return nd
 }
 
-func (nd *node) mac(t *testing.T, dev string) string {
+func (nd *node) mac(t testing.TB, dev string) string {
 	t.Helper()
 	m, err := nd.ns.MAC(dev)
 	if err != nil {
@@ -172,7 +178,7 @@ func (nd *node) announce(ips ...netip.Addr) {
 // (two ARP frames or one advertisement each): after a takeover burst, so
 // that no unsolicited packet is mistaken for an answer, or to see a new
 // burst go out.
-func (nd *node) waitBurst(t *testing.T, ip netip.Addr, rounds int) {
+func (nd *node) waitBurst(t testing.TB, ip netip.Addr, rounds int) {
 	t.Helper()
 	want := float64(rounds)
 	if ip.Is4() {
@@ -184,7 +190,7 @@ func (nd *node) waitBurst(t *testing.T, ip netip.Addr, rounds int) {
 	})
 }
 
-func (nd *node) counter(t *testing.T, name string, ip netip.Addr) float64 {
+func (nd *node) counter(t testing.TB, name string, ip netip.Addr) float64 {
 	t.Helper()
 	families, err := nd.reg.Gather()
 	if err != nil {
@@ -296,7 +302,7 @@ func (l *lan) neighEntry(ip string) (mac, state string) {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, cond func() (bool, string)) {
+func eventually(t testing.TB, timeout time.Duration, cond func() (bool, string)) {
 	t.Helper()
 	check.Eventually(t, timeout, "layer2 condition", func() error {
 		if ok, msg := cond(); !ok {

@@ -25,6 +25,9 @@ type link struct {
 	// failed is set by a reader whose socket broke, so the next rescan
 	// replaces the link.
 	failed atomic.Bool
+	// guards is the conflict state of each IP the link may carry, while
+	// conflict detection is on (Announcer.mu guards it).
+	guards map[netip.Addr]*guard
 }
 
 // speaks reports whether the link has a responder for ip's family.
@@ -38,7 +41,7 @@ func (l *link) speaks(ip netip.Addr) bool {
 // openLink opens the responders' sockets. It fails only when neither
 // family could be served; the error then says why for both.
 func openLink(parent context.Context, info linkInfo, inNS func(func() error) error) (*link, error) {
-	l := &link{info: info}
+	l := &link{info: info, guards: map[netip.Addr]*guard{}}
 	var arpErr, ndpErr error
 	err := inNS(func() error {
 		l.arp, arpErr = listenARP(info.netInterface())

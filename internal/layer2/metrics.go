@@ -15,6 +15,8 @@ type metrics struct {
 	responses  *prometheus.CounterVec
 	gratuitous *prometheus.CounterVec
 	announced  prometheus.Gauge
+	probes     *prometheus.CounterVec
+	conflicts  *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -35,11 +37,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "barelb", Subsystem: "layer2", Name: "announced_ips",
 			Help: "IPs this node currently announces in layer 2 mode.",
 		}),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "barelb", Subsystem: "layer2", Name: "address_probes_sent",
+			Help: "ARP probes and duplicate address detection solicitations sent for announced IPs (conflict detection).",
+		}, []string{"ip"}),
+		conflicts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "barelb", Subsystem: "layer2", Name: "address_conflicts",
+			Help: "Interfaces on which another host claims an IP this node would announce; kind ForeignHost (not announced there) or SplitBrain (another speaker announces it too).",
+		}, []string{"ip", "kind"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.responses, m.gratuitous, m.announced} {
+	for _, c := range []prometheus.Collector{m.requests, m.responses, m.gratuitous, m.announced, m.probes, m.conflicts} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -52,4 +62,13 @@ func (m *metrics) forget(ip netip.Addr) {
 	m.requests.Delete(l)
 	m.responses.Delete(l)
 	m.gratuitous.Delete(l)
+	m.probes.Delete(l)
+}
+
+// setConflicts makes the conflicts gauge show exactly cs.
+func (m *metrics) setConflicts(cs []Conflict) {
+	m.conflicts.Reset()
+	for _, c := range cs {
+		m.conflicts.WithLabelValues(c.IP.String(), string(c.Kind)).Inc()
+	}
 }

@@ -33,7 +33,7 @@ type ndpConn struct {
 }
 
 func listenNDP(ifi *net.Interface) (*ndpConn, error) {
-	c, err := packet.Listen(ifi, packet.Raw, etherTypeIPv6, &packet.Config{Filter: neighborSolicitationFilter})
+	c, err := packet.Listen(ifi, packet.Raw, etherTypeIPv6, &packet.Config{Filter: neighborDiscoveryFilter})
 	if err != nil {
 		return nil, fmt.Errorf("ipv6 socket on %s: %w", ifi.Name, err)
 	}
@@ -89,73 +89,117 @@ func (c *ndpConn) setGroups(ips []netip.Addr) error {
 	return errors.Join(errs...)
 }
 
-// solicitation is a received Neighbor Solicitation, reduced to what an
-// answer needs.
-type solicitation struct {
+// ndMessage is a received Neighbor Solicitation or Advertisement,
+// reduced to what an answer and conflict detection need.
+type ndMessage struct {
+	advert bool // an advertisement; otherwise a solicitation
 	target netip.Addr
-	src    netip.Addr       // unspecified for a duplicate address probe
-	srcMAC net.HardwareAddr // from the Source Link-Layer option, else the frame
+	src    netip.Addr // unspecified for a duplicate address probe
+	// mac is the link-layer address the sender gives: the Source
+	// Link-Layer option of a solicitation, the Target Link-Layer option
+	// of an advertisement, else the frame's source.
+	mac net.HardwareAddr
 }
 
-var errNotSolicitation = errors.New("not a valid neighbor solicitation")
+var errNotND = errors.New("not a valid neighbor solicitation or advertisement")
 
-func (c *ndpConn) read(buf []byte) (solicitation, error) {
+func (c *ndpConn) read(buf []byte) (ndMessage, error) {
 	n, _, err := c.c.ReadFrom(buf)
 	if err != nil {
-		return solicitation{}, err
+		return ndMessage{}, err
 	}
-	s, err := parseSolicitation(buf[:n])
+	m, err := parseND(buf[:n])
 	if err == nil && bytes.Equal(ethSource(buf[:n]), c.mac) {
-		err = errNotSolicitation // our own frame looped back
+		err = errNotND // our own frame looped back
 	}
-	return s, err
+	return m, err
 }
 
-// parseSolicitation validates a frame as RFC 4861 7.1.1 asks (hop limit
+// parseND validates a frame as RFC 4861 7.1.1 and 7.1.2 ask (hop limit
 // 255, code 0, checksum, unicast target, no source link-layer option in a
-// DAD probe) and extracts the solicitation.
-func parseSolicitation(frame []byte) (solicitation, error) {
+// DAD probe) and extracts the message.
+func parseND(frame []byte) (ndMessage, error) {
 	if len(frame) < ethHeaderLen+ipv6Len || binary.BigEndian.Uint16(frame[12:14]) != etherTypeIPv6 {
-		return solicitation{}, errNotSolicitation
+		return ndMessage{}, errNotND
 	}
 	ip := frame[ethHeaderLen:]
 	plen := int(binary.BigEndian.Uint16(ip[4:6]))
 	if ip[0]>>4 != 6 || ip[6] != protoICMPv6 || ip[7] != ndpHopLimit || len(ip) < ipv6Len+plen {
-		return solicitation{}, errNotSolicitation
+		return ndMessage{}, errNotND
 	}
 	src := netip.AddrFrom16([16]byte(ip[8:24]))
 	dst := netip.AddrFrom16([16]byte(ip[24:40]))
 	msg := ip[ipv6Len : ipv6Len+plen]
-	if len(msg) < 4 || msg[0] != icmpTypeNS || msg[1] != 0 || icmpv6Checksum(src, dst, msg) != 0 {
-		return solicitation{}, errNotSolicitation
+	if len(msg) < 4 || (msg[0] != icmpTypeNS && msg[0] != icmpTypeNA) || msg[1] != 0 || icmpv6Checksum(src, dst, msg) != 0 {
+		return ndMessage{}, errNotND
 	}
-	m, err := ndp.ParseMessage(msg)
+	parsed, err := ndp.ParseMessage(msg)
 	if err != nil {
-		return solicitation{}, errNotSolicitation
+		return ndMessage{}, errNotND
 	}
-	ns, ok := m.(*ndp.NeighborSolicitation)
-	if !ok || ns.TargetAddress.IsMulticast() {
-		return solicitation{}, errNotSolicitation
+	out := ndMessage{src: src, mac: ethSource(frame)}
+	var opts []ndp.Option
+	want := ndp.Source
+	switch m := parsed.(type) {
+	case *ndp.NeighborSolicitation:
+		out.target, opts = m.TargetAddress, m.Options
+	case *ndp.NeighborAdvertisement:
+		out.advert, out.target, opts, want = true, m.TargetAddress, m.Options, ndp.Target
+	default:
+		return ndMessage{}, errNotND
 	}
-	s := solicitation{target: ns.TargetAddress, src: src, srcMAC: ethSource(frame)}
-	for _, o := range ns.Options {
-		if lla, ok := o.(*ndp.LinkLayerAddress); ok && lla.Direction == ndp.Source {
-			if src.IsUnspecified() {
-				return solicitation{}, errNotSolicitation
+	if out.target.IsMulticast() {
+		return ndMessage{}, errNotND
+	}
+	for _, o := range opts {
+		if lla, ok := o.(*ndp.LinkLayerAddress); ok && lla.Direction == want {
+			if !out.advert && src.IsUnspecified() {
+				return ndMessage{}, errNotND
 			}
-			s.srcMAC = lla.Addr
+			out.mac = lla.Addr
 		}
 	}
-	return s, nil
+	return out, nil
 }
 
-// reply answers s. A DAD probe (unspecified source) gets a multicast
-// answer without the Solicited flag, as RFC 4861 7.2.4 requires.
-func (c *ndpConn) reply(s solicitation) error {
+// reply answers solicitation s. A DAD probe (unspecified source) gets a
+// multicast answer without the Solicited flag, as RFC 4861 7.2.4 requires.
+func (c *ndpConn) reply(s ndMessage) error {
 	if s.src.IsUnspecified() {
 		return c.advertise(s.target, allNodes, allNodesMAC, false)
 	}
-	return c.advertise(s.target, s.src, s.srcMAC, true)
+	return c.advertise(s.target, s.src, s.mac, true)
+}
+
+// probe multicasts an RFC 4862 duplicate address detection probe for ip:
+// a solicitation from the unspecified address to ip's solicited-node
+// group, without a link-layer option. A host using ip answers with a
+// multicast advertisement; nobody learns a binding from the probe.
+func (c *ndpConn) probe(ip netip.Addr) error {
+	b, err := dadProbe(c.mac, ip)
+	if err != nil {
+		return err
+	}
+	if err := c.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return err
+	}
+	_, err = c.c.WriteTo(b, &packet.Addr{HardwareAddr: net.HardwareAddr(b[0:6])})
+	return err
+}
+
+// dadProbe builds the whole frame of a duplicate address detection probe.
+func dadProbe(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
+	group, err := ndp.SolicitedNodeMulticast(ip)
+	if err != nil {
+		return nil, err
+	}
+	icmp, err := ndp.MarshalMessageChecksum(&ndp.NeighborSolicitation{TargetAddress: ip}, netip.IPv6Unspecified(), group)
+	if err != nil {
+		return nil, err
+	}
+	g := group.As16()
+	dst := net.HardwareAddr{0x33, 0x33, g[12], g[13], g[14], g[15]}
+	return ethFrame(dst, mac, etherTypeIPv6, ipv6Packet(netip.IPv6Unspecified(), group, icmp)), nil
 }
 
 // gratuitous multicasts an unsolicited advertisement with the Override

@@ -14,15 +14,23 @@ func (a *Announcer) serveARP(l *link) {
 	defer l.wg.Done()
 	buf := make([]byte, 1600)
 	for {
-		req, from, err := l.arp.read(buf)
-		if errors.Is(err, errNotARPRequest) {
+		p, from, err := l.arp.read(buf)
+		if errors.Is(err, errNotARP) {
 			continue
 		}
 		if err != nil {
 			a.readFailed(l, "arp", err)
 			return
 		}
-		a.answerARP(l, req, from)
+		// Whoever sends an ARP packet from an address claims it: an
+		// answer to our probe, a gratuitous announcement, or a request
+		// the host makes using it.
+		if p.SenderIP.IsValid() && !p.SenderIP.IsUnspecified() && a.claimed(l, p.SenderIP, p.SenderHardwareAddr) {
+			a.noteConflicts()
+		}
+		if p.Operation == arp.OperationRequest {
+			a.answerARP(l, p, from)
+		}
 	}
 }
 
@@ -51,19 +59,30 @@ func (a *Announcer) serveNDP(l *link) {
 	defer l.wg.Done()
 	buf := make([]byte, max(l.info.mtu+ethHeaderLen, 1600))
 	for {
-		s, err := l.ndp.read(buf)
-		if errors.Is(err, errNotSolicitation) {
+		m, err := l.ndp.read(buf)
+		if errors.Is(err, errNotND) {
 			continue
 		}
 		if err != nil {
 			a.readFailed(l, "ndp", err)
 			return
 		}
-		a.answerNDP(l, s)
+		// An advertisement claims its target; a solicitation claims its
+		// source address (the host uses it), not a DAD probe's target.
+		claim := m.src
+		if m.advert {
+			claim = m.target
+		}
+		if !claim.IsUnspecified() && a.claimed(l, claim, m.mac) {
+			a.noteConflicts()
+		}
+		if !m.advert {
+			a.answerNDP(l, m)
+		}
 	}
 }
 
-func (a *Announcer) answerNDP(l *link, s solicitation) {
+func (a *Announcer) answerNDP(l *link, s ndMessage) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	if !a.carries(l, s.target, a.announced[s.target]) {

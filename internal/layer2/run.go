@@ -140,6 +140,10 @@ func (a *Announcer) reconcile(ctx context.Context, h *netlink.Handle, down map[i
 		return
 	}
 	usable, unusable := usableLinks(list)
+	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		a.log.Error(err, "cannot list addresses")
+	}
 
 	a.mu.Lock()
 	var stop []*link
@@ -188,14 +192,18 @@ func (a *Announcer) reconcile(ctx context.Context, h *netlink.Handle, down map[i
 			l.wg.Add(1)
 			go a.serveNDP(l)
 		}
+		if a.opts.Conflicts.Enabled {
+			l.wg.Add(1)
+			go a.reprobe(l)
+		}
 		a.syncGroups(l)
 		for ip, e := range a.announced {
-			if a.carries(l, ip, e) {
-				a.startBurst(l, ip, e.epoch)
+			if a.eligible(l, ip, e) {
+				a.beginCarrying(l, ip, e)
 			}
 		}
 	}
-	carried := a.carriedLocked()
+	carried := a.carriedLocked(a.eligible)
 	change := Change{}
 	changed := false
 	for ip, names := range carried {
@@ -207,7 +215,11 @@ func (a *Announcer) reconcile(ctx context.Context, h *netlink.Handle, down map[i
 		}
 	}
 	a.carried = carried
+	states := linkStates(list, addrs, usable, a.states, a.wanted)
+	change.Links = !slices.EqualFunc(states, a.states, LinkState.equal)
+	a.states = states
 	a.mu.Unlock()
+	a.noteConflicts()
 
 	for idx, info := range usable {
 		if p, ok := prevUsable[idx]; !ok || p.name != info.name || down[idx] {
@@ -256,9 +268,10 @@ func (a *Announcer) closeAll() {
 	links := a.links
 	a.links = map[int]*link{}
 	a.usable = map[int]linkInfo{}
-	a.carried = a.carriedLocked()
+	a.carried = a.carriedLocked(a.eligible)
 	a.mu.Unlock()
 	for _, l := range links {
 		l.close()
 	}
+	a.noteConflicts()
 }

@@ -3,6 +3,17 @@
 // speaker dies or whose LAN link goes down stops answering probes and is
 // declared dead by the others within about a second with the default
 // timings below; the survivors then re-elect its addresses.
+//
+// Each member also carries node metadata (NodeMeta: its LAN interfaces
+// with MAC, state and subnets, under 100 bytes for a typical node, at
+// most 512). SetMeta re-advertises it at once, so a change of link state
+// reaches the others with the next gossip round (GossipInterval, 50ms by
+// default) instead of waiting for failure detection, which never fires
+// when gossip runs on another interface than the one that went down.
+// Meta returns every live member's metadata; SpeakerMACs the MACs of
+// every member seen since start, so the layer 2 announcer never takes a
+// speaker's packets for an address conflict. Carriers (eligible.go) is the
+// pure rule that turns a member's metadata into "may carry this IP".
 package members
 
 import (
@@ -10,7 +21,10 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"slices"
+	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -40,13 +54,32 @@ type Options struct {
 	// OnJoin, if set, is also called when a member joins or comes back
 	// (a restart, a healed partition, a refuted death). It must not block.
 	OnJoin func(name string)
+	// Meta is this node's metadata at start; SetMeta changes it.
+	Meta NodeMeta
+	// OnMeta, if set, is called (from memberlist's goroutines) when a
+	// member's metadata is first seen or changes, this node's included.
+	// It must not block.
+	OnMeta func(name string)
 	Log    logr.Logger
 }
 
 // Members is a running memberlist.
 type Members struct {
-	ml  *memberlist.Memberlist
-	log logr.Logger
+	ml    *memberlist.Memberlist
+	log   logr.Logger
+	metas *metaStore
+}
+
+// metaStore holds this node's encoded metadata (memberlist's Delegate)
+// and the last metadata seen from every member.
+type metaStore struct {
+	onMeta func(string)
+	log    logr.Logger
+
+	mu    sync.Mutex
+	local []byte
+	seen  map[string]NodeMeta
+	bad   map[string]string // member -> why its metadata is unusable
 }
 
 // New starts gossip on opts.BindAddr:BindPort.
@@ -72,12 +105,124 @@ func New(opts Options) (*Members, error) {
 		c.SecretKey = k[:]
 	}
 	c.Logger = log.New(logWriter{opts.Log}, "", 0)
-	c.Events = &events{onChange: opts.OnChange, onJoin: opts.OnJoin, log: opts.Log}
+	local, err := EncodeMeta(opts.Meta)
+	if err != nil {
+		return nil, err
+	}
+	store := &metaStore{onMeta: opts.OnMeta, log: opts.Log, local: local, seen: map[string]NodeMeta{}, bad: map[string]string{}}
+	c.Delegate = store
+	c.Events = &events{onChange: opts.OnChange, onJoin: opts.OnJoin, log: opts.Log, metas: store}
 	ml, err := memberlist.Create(c)
 	if err != nil {
 		return nil, fmt.Errorf("starting memberlist on %s: %w", net.JoinHostPort(opts.BindAddr, strconv.Itoa(opts.BindPort)), err)
 	}
-	return &Members{ml: ml, log: opts.Log}, nil
+	return &Members{ml: ml, log: opts.Log, metas: store}, nil
+}
+
+// SetMeta replaces this node's metadata and re-advertises it, waiting at
+// most timeout for the broadcast to go out. Metadata that does not fit
+// is refused (ErrMetaTooLarge) and the previous one stays.
+func (m *Members) SetMeta(meta NodeMeta, timeout time.Duration) error {
+	b, err := EncodeMeta(meta)
+	if err != nil {
+		return err
+	}
+	m.metas.mu.Lock()
+	same := string(b) == string(m.metas.local)
+	m.metas.local = b
+	m.metas.mu.Unlock()
+	if same {
+		return nil
+	}
+	return m.ml.UpdateNode(timeout)
+}
+
+// Meta returns the metadata of every live member, this node included.
+// A member whose metadata is missing or undecodable (an older or newer
+// speaker) is left out: callers should treat its links as unknown, not
+// as down.
+func (m *Members) Meta() map[string]NodeMeta {
+	out := map[string]NodeMeta{}
+	m.metas.mu.Lock()
+	defer m.metas.mu.Unlock()
+	for _, n := range m.ml.Members() {
+		if n.State != memberlist.StateAlive {
+			continue
+		}
+		if md, ok := m.metas.seen[n.Name]; ok {
+			out[n.Name] = md
+		}
+	}
+	return out
+}
+
+// SpeakerMACs returns the MAC of every interface of every member seen
+// since this node started, alive or not, sorted: a speaker cut off from
+// gossip by a partition may still answer ARP on the LAN, and that is a
+// split brain, not a foreign host.
+func (m *Members) SpeakerMACs() []net.HardwareAddr {
+	m.metas.mu.Lock()
+	defer m.metas.mu.Unlock()
+	seen := map[string]net.HardwareAddr{}
+	for _, md := range m.metas.seen {
+		for _, i := range md.Interfaces {
+			if len(i.MAC) > 0 {
+				seen[i.MAC.String()] = i.MAC
+			}
+		}
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]net.HardwareAddr, len(keys))
+	for i, k := range keys {
+		out[i] = slices.Clone(seen[k])
+	}
+	return out
+}
+
+// NodeMeta implements memberlist.Delegate.
+func (s *metaStore) NodeMeta(limit int) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.local) > limit {
+		return nil // EncodeMeta keeps it within MaxMetaSize; never reached
+	}
+	return slices.Clone(s.local)
+}
+
+func (s *metaStore) NotifyMsg([]byte)                           {}
+func (s *metaStore) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (s *metaStore) LocalState(join bool) []byte                { return nil }
+func (s *metaStore) MergeRemoteState(buf []byte, join bool)     {}
+
+// observe records n's metadata and reports a change through onMeta.
+func (s *metaStore) observe(n *memberlist.Node) {
+	md, err := DecodeMeta(n.Meta)
+	s.mu.Lock()
+	if err != nil {
+		first := s.bad[n.Name] != err.Error()
+		s.bad[n.Name] = err.Error()
+		delete(s.seen, n.Name)
+		s.mu.Unlock()
+		if first {
+			s.log.Info("member's node metadata is unusable; its links count as unknown", "member", n.Name, "error", err.Error())
+		}
+		return
+	}
+	delete(s.bad, n.Name)
+	prev, had := s.seen[n.Name]
+	s.seen[n.Name] = md
+	s.mu.Unlock()
+	if had && prev.Equal(md) {
+		return
+	}
+	s.log.V(1).Info("member metadata", "member", n.Name, "interfaces", len(md.Interfaces))
+	if s.onMeta != nil {
+		s.onMeta(n.Name)
+	}
 }
 
 func orDur(d, def time.Duration) time.Duration {
@@ -95,6 +240,10 @@ func (m *Members) Join(addrs []string) (int, error) {
 	}
 	return m.ml.Join(addrs)
 }
+
+// Addr is where this member gossips, host:port (the port chosen when
+// BindPort was 0).
+func (m *Members) Addr() string { return m.ml.LocalNode().Address() }
 
 // Alive returns the names of live members, this node included.
 func (m *Members) Alive() map[string]bool {
@@ -121,6 +270,7 @@ type events struct {
 	onChange func()
 	onJoin   func(string)
 	log      logr.Logger
+	metas    *metaStore
 }
 
 // Membership changes are rare and are what moves addresses, so they are
@@ -128,6 +278,7 @@ type events struct {
 // it took over or let go.
 func (e *events) NotifyJoin(n *memberlist.Node) {
 	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
+	e.metas.observe(n)
 	if e.onJoin != nil {
 		e.onJoin(n.Name)
 	}
@@ -139,7 +290,8 @@ func (e *events) NotifyLeave(n *memberlist.Node) {
 	e.fire()
 }
 
-func (e *events) NotifyUpdate(*memberlist.Node) {}
+// NotifyUpdate is memberlist telling of a member's new metadata.
+func (e *events) NotifyUpdate(n *memberlist.Node) { e.metas.observe(n) }
 func (e *events) fire() {
 	if e.onChange != nil {
 		e.onChange()

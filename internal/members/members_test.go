@@ -57,7 +57,7 @@ func TestCrashDetected(t *testing.T) {
 	t.Logf("crash detected after %v", time.Since(start))
 }
 
-func waitFor(t *testing.T, cond func() bool, what string) {
+func waitFor(t testing.TB, cond func() bool, what string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if cond() {

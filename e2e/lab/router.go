@@ -3,7 +3,6 @@ package lab
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/barelb/barelb/testsupport/frrlab"
 	"github.com/barelb/barelb/testsupport/netlab"
@@ -54,38 +53,17 @@ type Router struct {
 	Outside *netlab.Namespace
 }
 
-// routerConfig is bgpd's configuration for nodes 1..n.
+// routerConfig is bgpd's configuration for nodes 1..n: eBGP from every
+// node's IPv4 and IPv6 LAN address, ECMP over them.
 func routerConfig(n int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `frr defaults datacenter
-hostname rtr
-log timestamp precision 3
-router bgp %d
- bgp router-id %s
- no bgp ebgp-requires-policy
- no bgp default ipv4-unicast
- bgp bestpath as-path multipath-relax
- neighbor nodes4 peer-group
- neighbor nodes4 remote-as %d
- neighbor nodes4 passive
- neighbor nodes6 peer-group
- neighbor nodes6 remote-as %d
- neighbor nodes6 passive
-`, RouterASN, RouterIPv4, NodeASN, NodeASN)
+	v4 := frrlab.PeerGroup{Name: "nodes4", RemoteAS: fmt.Sprint(NodeASN), Families: []string{"ipv4"}}
+	v6 := frrlab.PeerGroup{Name: "nodes6", RemoteAS: fmt.Sprint(NodeASN), Families: []string{"ipv6"}}
 	for i := 1; i <= n; i++ {
 		p := planNode(i)
-		fmt.Fprintf(&b, " neighbor %s peer-group nodes4\n neighbor %s peer-group nodes6\n", p.LANv4, p.LANv6)
+		v4.Members = append(v4.Members, p.LANv4.String())
+		v6.Members = append(v6.Members, p.LANv6.String())
 	}
-	b.WriteString(` address-family ipv4 unicast
-  neighbor nodes4 activate
-  maximum-paths 8
- exit-address-family
- address-family ipv6 unicast
-  neighbor nodes6 activate
-  maximum-paths 8
- exit-address-family
-`)
-	return b.String()
+	return frrlab.ToR{ASN: RouterASN, RouterID: RouterIPv4.String(), Groups: []frrlab.PeerGroup{v4, v6}, MaxPaths: 8}.Config()
 }
 
 // startRouter builds the router and outside namespaces, wires them and

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -49,25 +48,20 @@ func newTopo(t testing.TB, n int, bgpdConf string) *topo {
 	t.Helper()
 	lab := netlab.NewForTest(t, "bgp")
 	tp := &topo{lab: lab}
-	sw, err := lab.AddNamespace("sw")
+	sw, err := lab.AddSwitch("sw")
 	check.Must(t, err)
-	check.Must(t, sw.Bridge("br0"))
-	attach := func(ns *netlab.Namespace, port string, addrs ...string) {
+	attach := func(ns *netlab.Namespace, addrs ...string) {
 		t.Helper()
-		check.Must(t, lab.Veth(ns, "eth0", sw, port))
-		check.Must(t, sw.Attach(port, "br0"))
-		for _, a := range addrs {
-			check.Must(t, ns.AddAddr("eth0", a))
-		}
+		_, err := sw.Plug(ns, "eth0", addrs...)
+		check.Must(t, err)
 	}
 	tp.rtr, err = lab.AddNamespace("rtr")
 	check.Must(t, err)
-	attach(tp.rtr, "p0", "198.18.0.1/24", "198.18.0.2/24", "2001:db8::1/64")
+	attach(tp.rtr, "198.18.0.1/24", "198.18.0.2/24", "2001:db8::1/64")
 	for i := range n {
 		ns, err := lab.AddNamespace(fmt.Sprintf("n%d", i))
 		check.Must(t, err)
-		attach(ns, fmt.Sprintf("p%d", i+1),
-			nodeV4(i).String()+"/24", nodeV4b(i).String()+"/24", nodeV6(i).String()+"/64")
+		attach(ns, nodeV4(i).String()+"/24", nodeV4b(i).String()+"/24", nodeV6(i).String()+"/64")
 		tp.nodes = append(tp.nodes, ns)
 	}
 	tp.router = frrlab.StartForTest(t, tp.rtr, frrlab.Config{BGPD: bgpdConf})
@@ -80,50 +74,14 @@ func newTopo(t testing.TB, n int, bgpdConf string) *topo {
 // more neighbors into the peer groups NODES (eBGP) and IBGP (iBGP), which
 // are active for both address families.
 func routerConf(n int, extra ...string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `frr defaults datacenter
-hostname rtr
-log timestamp precision 3
-router bgp %d
- bgp router-id %s
- no bgp ebgp-requires-policy
- no bgp default ipv4-unicast
- bgp bestpath as-path multipath-relax
- neighbor NODES peer-group
- neighbor NODES remote-as external
- neighbor NODES passive
- neighbor NODES timers 1 3
- neighbor NODES6 peer-group
- neighbor NODES6 remote-as external
- neighbor NODES6 passive
- neighbor NODES6 timers 1 3
- neighbor IBGP peer-group
- neighbor IBGP remote-as internal
- neighbor IBGP passive
- neighbor IBGP timers 1 3
-`, routerASN, routerV4)
+	nodes := frrlab.PeerGroup{Name: "NODES", RemoteAS: "external", Timers: "1 3"}
+	nodes6 := frrlab.PeerGroup{Name: "NODES6", RemoteAS: "external", Timers: "1 3"}
 	for i := range n {
-		fmt.Fprintf(&b, " neighbor %s peer-group NODES\n neighbor %s peer-group NODES6\n", nodeV4(i), nodeV6(i))
+		nodes.Members = append(nodes.Members, nodeV4(i).String())
+		nodes6.Members = append(nodes6.Members, nodeV6(i).String())
 	}
-	for _, l := range extra {
-		fmt.Fprintf(&b, " %s\n", l)
-	}
-	b.WriteString(` address-family ipv4 unicast
-  neighbor NODES activate
-  neighbor NODES6 activate
-  neighbor IBGP activate
-  maximum-paths 16
-  maximum-paths ibgp 16
- exit-address-family
- address-family ipv6 unicast
-  neighbor NODES activate
-  neighbor NODES6 activate
-  neighbor IBGP activate
-  maximum-paths 16
-  maximum-paths ibgp 16
- exit-address-family
-`)
-	return b.String()
+	ibgp := frrlab.PeerGroup{Name: "IBGP", RemoteAS: "internal", Timers: "1 3"}
+	return frrlab.ToR{ASN: routerASN, RouterID: routerV4.String(), Groups: []frrlab.PeerGroup{nodes, nodes6, ibgp}, Extra: extra}.Config()
 }
 
 // nodePeer is the usual session from node i to the router over IPv4.

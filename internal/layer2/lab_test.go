@@ -41,10 +41,9 @@ var (
 type lan struct {
 	t      testing.TB
 	lab    *netlab.Lab
-	sw     *netlab.Namespace
+	sw     *netlab.Switch
 	client *netlab.Namespace
 	nodes  []*node
-	ports  int
 	opts   []func(*Options)
 }
 
@@ -67,10 +66,9 @@ func newLAN(t testing.TB, n int, opts ...func(*Options)) *lan {
 	t.Helper()
 	l := &lan{t: t, lab: newLab(t), opts: opts}
 	var err error
-	if l.sw, err = l.lab.AddNamespace("sw"); err != nil {
+	if l.sw, err = l.lab.AddSwitch("sw"); err != nil {
 		t.Fatal(err)
 	}
-	check.Must(t, l.sw.Bridge("br0"))
 	if l.client, err = l.lab.AddNamespace("client"); err != nil {
 		t.Fatal(err)
 	}
@@ -107,10 +105,8 @@ func newLab(t testing.TB) *netlab.Lab {
 // plug connects dev in ns to the bridge through a new switch port.
 func (l *lan) plug(ns *netlab.Namespace, dev string) string {
 	l.t.Helper()
-	l.ports++
-	port := fmt.Sprintf("p%d", l.ports)
-	check.Must(l.t, l.lab.Veth(ns, dev, l.sw, port))
-	check.Must(l.t, l.sw.Attach(port, "br0"))
+	port, err := l.sw.Plug(ns, dev)
+	check.Must(l.t, err)
 	return port
 }
 

@@ -70,24 +70,18 @@ router bgp 64500
 // and checks what FRR learns.
 func TestBGPModeWithFRR(t *testing.T) {
 	lab := netlab.NewForTest(t, "spbg")
-	sw, err := lab.AddNamespace("sw")
+	sw, err := lab.AddSwitch("sw")
 	check.Must(t, err)
-	check.Must(t, sw.Bridge("br0"))
 	rtr, err := lab.AddNamespace("rtr")
 	check.Must(t, err)
 	n0, err := lab.AddNamespace("n0")
 	check.Must(t, err)
-	for i, x := range []struct {
-		ns   *netlab.Namespace
-		cidr string
-	}{{rtr, "198.18.0.1/24"}, {n0, nodeIP + "/24"}} {
-		port := fmt.Sprintf("p%d", i)
-		check.Must(t, lab.Veth(x.ns, "eth0", sw, port))
-		check.Must(t, sw.Attach(port, "br0"))
-		check.Must(t, x.ns.AddAddr("eth0", x.cidr))
-	}
-	check.Must(t, n0.AddAddr("eth0", "198.18.0.12/24"))
-	check.Must(t, rtr.AddAddr("eth0", "198.18.0.3/24")) // one session per router address and port
+	// The router's second address gives a second session (one session
+	// per router address and port).
+	_, err = sw.Plug(rtr, "eth0", "198.18.0.1/24", "198.18.0.3/24")
+	check.Must(t, err)
+	_, err = sw.Plug(n0, "eth0", nodeIP+"/24", "198.18.0.12/24")
+	check.Must(t, err)
 	router := frrlab.StartForTest(t, rtr, frrlab.Config{BGPD: frrConf})
 	newServer := startHelper(t, n0)
 

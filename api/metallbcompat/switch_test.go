@@ -105,7 +105,14 @@ func startPlain(t *testing.T) *plain {
 	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
-	k := env.ControlPlane.KubeCtl()
+	admin, err := env.ControlPlane.AddUser(envtest.User{Name: "switch-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := admin.Kubectl()
+	if err != nil {
+		t.Fatal(err)
+	}
 	k.Path = filepath.Join(assets, "kubectl")
 	return &plain{c: c, kctl: k, barelbCRDs: filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")}
 }

@@ -79,7 +79,7 @@ func (r *serviceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	}
 	res, err := r.reconcile(ctx, req)
 	if err != nil {
-		err = fmt.Errorf("Service %s: %w", req.NamespacedName, err)
+		err = fmt.Errorf("reconciling Service %s: %w", req.NamespacedName, err)
 	}
 	return res, err
 }

@@ -37,9 +37,6 @@ type state struct {
 	// writes started from and produced, so a reconcile on a cache that has
 	// not caught up with them does not write the same thing again.
 	lastWrite map[string]*written
-
-	readyOnce sync.Once
-	readyErr  error
 }
 
 func newState(opts Options, m *metrics) *state {

@@ -32,8 +32,8 @@ import (
 	"time"
 
 	"github.com/barelb/barelb/internal/bfd"
-	"github.com/barelb/barelb/testsupport/bfdlab"
 	"github.com/barelb/barelb/internal/bfd/bfdnet"
+	"github.com/barelb/barelb/testsupport/bfdlab"
 	"github.com/barelb/barelb/testsupport/frrlab"
 	"github.com/barelb/barelb/testsupport/netlab"
 )

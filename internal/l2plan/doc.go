@@ -5,9 +5,13 @@
 // configuration, and every speaker arrives at the same plan without
 // talking to the others.
 //
-// The unit of election is the IP, not the Service, so Services sharing one
-// address are always announced by one node. A node is a candidate for an
-// IP when internal/eligibility's chain lets it through for every Service
+// The unit of election is a group of IPs: every address of a Service (the
+// IPv4 and IPv6 addresses of a dual-stack one) and, transitively, every
+// address of the Services sharing one of them, so one node answers for
+// all of them (one conntrack table, one place to look). A group counts
+// once in the load cap, so the spread evens out across Services; a group
+// whose addresses have no candidate in common is split into single IPs,
+// each still announced. A node is a candidate for an IP when internal/eligibility's chain lets it through for every Service
 // on that IP, in this order (the first refusal is the node's reason):
 //   - it is alive (memberlist, or Node readiness as a fallback);
 //   - it is not NetworkUnavailable and not labelled

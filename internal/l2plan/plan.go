@@ -52,6 +52,8 @@ func Compute(in Input) Plan {
 	out := make(map[netip.Addr]Decision, len(byIP))
 	units := make([]election.Unit, 0, len(byIP))
 	advsOf := map[netip.Addr][]*config.L2Advertisement{}
+	candsOf := map[netip.Addr][]string{} // IPs that go to the election
+	members := map[string][]netip.Addr{} // election unit -> its IPs
 	for ip, ss := range byIP {
 		d := Decision{}
 		for _, s := range ss {
@@ -100,19 +102,95 @@ func Compute(in Input) Plan {
 			}
 		}
 		out[ip] = d
-		units = append(units, election.Unit{Key: ip.String(), Candidates: cands})
+		candsOf[ip] = cands
+	}
+	for key, ips := range electionUnits(byIP, candsOf) {
+		units = append(units, election.Unit{Key: key, Candidates: common(ips, candsOf)})
+		members[key] = ips
 	}
 	winners := election.Assign(units)
-	for _, u := range units {
-		ip := netip.MustParseAddr(u.Key)
-		d := out[ip]
-		d.Node = winners[u.Key]
-		if d.Node != "" {
-			d.Interfaces = interfacesFor(advsOf[ip], nodeByName(in.Nodes, d.Node))
+	for key, ips := range members {
+		for _, ip := range ips {
+			d := out[ip]
+			d.Node = winners[key]
+			if d.Node != "" {
+				d.Interfaces = interfacesFor(advsOf[ip], nodeByName(in.Nodes, d.Node))
+			}
+			out[ip] = d
 		}
-		out[ip] = d
 	}
 	return Plan{Decisions: out}
+}
+
+// electionUnits groups the IPs that must be announced by one node: every
+// IP of a Service (the IPv4 and IPv6 addresses of a dual-stack Service),
+// and, transitively, every IP of Services sharing one of those. A group
+// is elected as one unit keyed by its smallest IP, so it counts once in
+// the load cap and the spread evens out across Services. A group whose
+// IPs have no candidate in common is split back into single IPs: each is
+// then announced by some node rather than none.
+func electionUnits(byIP map[netip.Addr][]*eligibility.Service, candsOf map[netip.Addr][]string) map[string][]netip.Addr {
+	parent := map[netip.Addr]netip.Addr{}
+	var find func(netip.Addr) netip.Addr
+	find = func(a netip.Addr) netip.Addr {
+		if p, ok := parent[a]; ok && p != a {
+			r := find(p)
+			parent[a] = r
+			return r
+		}
+		return a
+	}
+	union := func(a, b netip.Addr) {
+		ra, rb := find(a), find(b)
+		if ra == rb {
+			return
+		}
+		if rb.Less(ra) {
+			ra, rb = rb, ra
+		}
+		parent[rb] = ra // the smallest IP is the root
+	}
+	for ip := range candsOf {
+		parent[ip] = ip
+	}
+	for ip, ss := range byIP {
+		if _, ok := candsOf[ip]; !ok {
+			continue
+		}
+		for _, s := range ss {
+			for _, other := range s.IPs {
+				if _, ok := candsOf[other]; ok {
+					union(ip, other)
+				}
+			}
+		}
+	}
+	groups := map[netip.Addr][]netip.Addr{}
+	for ip := range candsOf {
+		r := find(ip)
+		groups[r] = append(groups[r], ip)
+	}
+	out := make(map[string][]netip.Addr, len(groups))
+	for root, ips := range groups {
+		slices.SortFunc(ips, netip.Addr.Compare)
+		if len(ips) > 1 && len(common(ips, candsOf)) == 0 {
+			for _, ip := range ips {
+				out[ip.String()] = []netip.Addr{ip}
+			}
+			continue
+		}
+		out[root.String()] = ips
+	}
+	return out
+}
+
+// common is the candidates every IP of ips has.
+func common(ips []netip.Addr, candsOf map[netip.Addr][]string) []string {
+	out := slices.Clone(candsOf[ips[0]])
+	for _, ip := range ips[1:] {
+		out = slices.DeleteFunc(out, func(n string) bool { return !slices.Contains(candsOf[ip], n) })
+	}
+	return out
 }
 
 func advertisementsFor(cfg *config.Config, pool string) []*config.L2Advertisement {

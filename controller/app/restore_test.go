@@ -50,8 +50,10 @@ func TestRestoreRetriesUntilItSucceeds(t *testing.T) {
 	go func() { done <- r.Start(ctx) }()
 	check.Must(t, st.waitReady(ctx))
 	check.Must(t, <-done)
-	if n := serviceLists.Load(); n != 3 {
-		t.Fatalf("%d Service lists, want 2 failures then 1 success", n)
+	// Two failed attempts (each stops at its first list), then one that
+	// lists Services twice: for the pools in use, then for the addresses.
+	if n := serviceLists.Load(); n != 4 {
+		t.Fatalf("%d Service lists, want 2 failed attempts then 2 lists of the successful one", n)
 	}
 	got, ok := st.alloc.Assignment("apps/web")
 	if !ok || len(got.IPs) != 1 || got.IPs[0] != netip.MustParseAddr("198.18.40.3") || got.Pool != "p" {

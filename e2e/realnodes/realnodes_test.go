@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,42 +17,7 @@ import (
 
 	"github.com/barelb/barelb/e2e/backend"
 	"github.com/barelb/barelb/e2e/lab"
-	"github.com/barelb/barelb/internal/netlab"
 )
-
-func requireE2E(t *testing.T) {
-	t.Helper()
-	if os.Getenv("BARELB_E2E") == "" && os.Getenv("CI") == "" {
-		t.Skip("end-to-end test: set BARELB_E2E=1 (runs in CI)")
-	}
-	netlab.RequireRoot(t)
-}
-
-// startLab brings up a real-node lab with n nodes and closes it when the
-// test ends, printing the start-up time of each phase.
-func startLab(t *testing.T, ctx context.Context, nodes int) *lab.Lab {
-	t.Helper()
-	l, err := lab.Start(ctx, lab.Options{Prefix: "rn", Nodes: nodes, RealNodes: true, Log: os.Stdout, StartTimeout: 5 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, c := range l.Components() {
-				t.Logf("---- %s (last lines)\n%s", c.Name, c.Tail(15))
-			}
-		}
-		if err := l.Close(); err != nil {
-			t.Errorf("lab teardown: %v", err)
-		}
-	})
-	var phases []string
-	for _, p := range l.Timings {
-		phases = append(phases, fmt.Sprintf("%s %.1fs", p.Phase, p.D.Seconds()))
-	}
-	fmt.Printf("real-node lab (%d nodes) up in %.1fs: %s\n", nodes, l.UpIn.Seconds(), strings.Join(phases, ", "))
-	return l
-}
 
 // backendContainer runs the backend image with its identity from the
 // downward API, as the seed's httpd Pod is configured by its manifest.
@@ -89,10 +53,9 @@ func backendContainer(port int32) corev1.Container {
 // downward API, the CNI-assigned address and the scheduler's placement
 // all have to agree.
 func TestRealNodesRunPods(t *testing.T) {
-	requireE2E(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	l := requireLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	l := startLab(t, ctx, 2)
 	c := l.Client
 	ns := "realnodes"
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {

@@ -181,7 +181,14 @@ func (l *Lab) up(ctx, bg context.Context) error {
 	if err := l.registerNodes(ctx); err != nil {
 		return fmt.Errorf("nodes: %w", err)
 	}
-	if !l.opts.RealNodes {
+	if l.opts.RealNodes {
+		// The kubelets first: kube-proxy takes the node's addresses from
+		// the Node's status, which a kubelet fills in on registration;
+		// started before, it waits 30 s for them.
+		if err := l.startRealNodes(ctx); err != nil {
+			return fmt.Errorf("real nodes: %w", err)
+		}
+	} else {
 		// Real kubelets keep their own Nodes fresh.
 		l.bg.Add(1)
 		go func() { defer l.bg.Done(); l.keepNodesFresh(bg) }()
@@ -198,12 +205,10 @@ func (l *Lab) up(ctx, bg context.Context) error {
 	}
 	l.timing("kube-proxy")
 	l.step("nodes registered, kube-proxy (nftables) ready on %d nodes", len(l.Nodes))
-	if l.opts.RealNodes {
-		if err := l.startRealNodes(ctx); err != nil {
-			return fmt.Errorf("real nodes: %w", err)
+	if !l.opts.RealNodes {
+		if err := l.startKubelet(bg); err != nil {
+			return err
 		}
-	} else if err := l.startKubelet(bg); err != nil {
-		return err
 	}
 	// MetalLB's configuration namespace, which the seed's IPAddressPool and
 	// L2Advertisement name.

@@ -112,6 +112,20 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 		"--profiling=false",
 		"--v=1",
 	)
+	if l.opts.RealNodes {
+		// kubectl logs/exec: the API server calls the kubelets, by their
+		// InternalIP (its default tries the host name first, which only
+		// the host's resolver could answer), with a client certificate
+		// the kubelets' x509 authentication accepts.
+		if _, err := pk.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}, nil, nil, false); err != nil {
+			return err
+		}
+		l.APIServer.Args = append(l.APIServer.Args,
+			"--kubelet-preferred-address-types=InternalIP",
+			"--kubelet-client-certificate="+pk.path("apiserver-kubelet-client.crt"),
+			"--kubelet-client-key="+pk.path("apiserver-kubelet-client.key"),
+		)
+	}
 	// The API server may ignore SIGTERM while it drains; do not wait long.
 	l.APIServer.stopTimeout = 3 * time.Second
 	l.ControllerManager = newComponent("kube-controller-manager", l.CP, l.logDir, nil, l.tool("kube-controller-manager"),

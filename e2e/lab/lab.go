@@ -125,8 +125,10 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 }
 
 func (l *Lab) up(ctx, bg context.Context) error {
-	_ = netlab.Sweep()
+	// State directories first: a dead real-node lab's containers are
+	// found through their shims, which die with the node namespaces.
 	sweepStateDirs()
+	_ = netlab.Sweep()
 	if err := l.resolveBinaries(ctx); err != nil {
 		return err
 	}

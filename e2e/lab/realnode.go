@@ -73,6 +73,14 @@ func (l *Lab) resolveRealNodeBinaries(ctx context.Context) error {
 // is Ready with the not-ready taint gone (node-lifecycle-controller lifts
 // it), so the scheduler places Pods on it.
 func (l *Lab) startRealNodes(ctx context.Context) error {
+	// The API server reaches each kubelet (logs, exec, port-forward) at
+	// its LAN address, through the node's management interface: the cp
+	// namespace is not on the LAN.
+	for _, n := range l.Nodes {
+		if err := l.CP.AddRoute(n.IPv4.String()+"/32", n.Mgmt.String()); err != nil {
+			return err
+		}
+	}
 	for _, n := range l.Nodes {
 		if err := l.prepareNode(ctx, n); err != nil {
 			return fmt.Errorf("%s: %w", n.Name, err)
@@ -318,18 +326,7 @@ func (l *Lab) stopRealNodes() {
 // containerd that hangs or died.
 func (l *Lab) stopRuntime(n *Node) {
 	rt := n.rt
-	sockets := shimSockets(rt)
-	shims := shimsOf(rt.sock)
-	var cgroups []string
-	for _, s := range shims {
-		for _, c := range childrenOf(s) {
-			cgroups = append(cgroups, processCgroups(c)...)
-			killPid(c)
-		}
-	}
-	for _, s := range shims {
-		killPid(s)
-	}
+	k := killContainers(rt)
 	if n.Containerd != nil {
 		n.Containerd.close()
 	}
@@ -339,11 +336,52 @@ func (l *Lab) stopRuntime(n *Node) {
 		for _, pid := range left {
 			killPid(pid)
 		}
-		waitGone(append(shims, left...), 5*time.Second)
+		waitGone(left, 5*time.Second)
 		rt.mounts.close()
 	}
-	removeCgroups(cgroups)
-	for _, s := range sockets {
+	k.cleanUp()
+}
+
+// killed is what killContainers leaves to remove once the processes are
+// gone.
+type killed struct {
+	shims, containers []int
+	cgroups, sockets  []string
+}
+
+// killContainers SIGKILLs every container of the node's containerd (each
+// shim's children) and the shims themselves.
+func killContainers(rt *nodeRuntime) killed {
+	k := killed{sockets: shimSockets(rt), shims: shimsOf(rt.sock)}
+	for _, s := range k.shims {
+		for _, c := range childrenOf(s) {
+			k.cgroups = append(k.cgroups, processCgroups(c)...)
+			k.containers = append(k.containers, c)
+			killPid(c)
+		}
+	}
+	for _, s := range k.shims {
+		killPid(s)
+	}
+	return k
+}
+
+func (k killed) cleanUp() {
+	waitGone(append(k.shims, k.containers...), 5*time.Second)
+	removeCgroups(k.cgroups)
+	for _, s := range k.sockets {
 		_ = os.Remove(s)
+	}
+}
+
+// sweepRealNodes removes what the real nodes of a dead lab left in the
+// host namespaces: the containers in Pod network namespaces (everything
+// else ran in the node namespaces, whose removal kills it), their cgroups
+// and the shims' sockets. A process lab's state has no nodes directory.
+func sweepRealNodes(stateDir string) {
+	dirs, _ := filepath.Glob(filepath.Join(stateDir, "nodes", "*"))
+	for _, d := range dirs {
+		rt := newNodeRuntime(stateDir, filepath.Base(d))
+		killContainers(rt).cleanUp()
 	}
 }

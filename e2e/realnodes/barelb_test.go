@@ -101,6 +101,13 @@ func TestRealNodesBarelbPods(t *testing.T) {
 	if len(speakers) != len(l.Nodes) {
 		t.Errorf("speakers on %d nodes, want every one of %d", len(speakers), len(l.Nodes))
 	}
+	// kubectl logs goes API server -> kubelet -> containerd's log file.
+	for _, p := range pods {
+		out, err := l.Kubectl(ctx, "logs", "-n", lab.ConfigNamespace, p.Name, "--tail=3")
+		if err != nil || strings.TrimSpace(out) == "" {
+			t.Errorf("kubectl logs %s: %v: %q", p.Name, err, out)
+		}
+	}
 
 	// A pool, a backend and its LoadBalancer Service.
 	pool := fmt.Sprintf("%s-%s", lab.PoolV4[0], lab.PoolV4[1])

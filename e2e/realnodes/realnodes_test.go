@@ -58,34 +58,7 @@ func TestRealNodesRunPods(t *testing.T) {
 	defer cancel()
 	c := l.Client
 	ns := "realnodes"
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	labels := map[string]string{"app": "backend"}
-	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "backend", Namespace: ns},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](2),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					Containers: []corev1.Container{backendContainer(80)},
-					// One per node: the scheduler has to spread them.
-					Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
-						RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
-							LabelSelector: &metav1.LabelSelector{MatchLabels: labels},
-							TopologyKey:   "kubernetes.io/hostname",
-						}},
-					}},
-					TerminationGracePeriodSeconds: ptr.To[int64](2),
-				},
-			},
-		},
-	}
-	if _, err := c.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createBackends(t, ctx, l, ns, "backend", true)
 	host := l.Nodes[0]
 	hostPod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "hostnet", Namespace: ns},
@@ -153,6 +126,41 @@ func TestRealNodesRunPods(t *testing.T) {
 	if backends != 2 {
 		t.Errorf("%d backend Pods, want 2", backends)
 	}
+}
+
+// createBackends creates namespace ns and in it a Deployment name of two
+// backend Pods labelled app=name, which spread puts on different nodes
+// (the scheduler has to honour a required anti-affinity). It returns the
+// Pods' labels.
+func createBackends(t *testing.T, ctx context.Context, l *lab.Lab, ns, name string, spread bool) map[string]string {
+	t.Helper()
+	if _, err := l.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": name}
+	spec := corev1.PodSpec{
+		Containers:                    []corev1.Container{backendContainer(80)},
+		TerminationGracePeriodSeconds: ptr.To[int64](2),
+	}
+	if spread {
+		spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+				LabelSelector: &metav1.LabelSelector{MatchLabels: labels},
+				TopologyKey:   "kubernetes.io/hostname",
+			}},
+		}}
+	}
+	if _, err := l.Client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](2),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return labels
 }
 
 // waitPodsReady waits until namespace ns has want Pods, all Ready, and

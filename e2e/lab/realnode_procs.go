@@ -180,3 +180,20 @@ func removeCgroups(dirs []string) {
 		_ = syscall.Rmdir(filepath.Dir(d))
 	}
 }
+
+// ProcessesUnder lists the processes whose command line names a path
+// under dir, such as a lab's state directory: after a real-node lab's
+// Close there must be none (containerd shims carry their socket's path).
+func ProcessesUnder(dir string) []string {
+	dir = strings.TrimRight(dir, "/") + "/"
+	var out []string
+	for _, p := range listProcs() {
+		for _, a := range p.argv {
+			if strings.Contains(a, dir) {
+				out = append(out, fmt.Sprintf("%d %s", p.pid, strings.Join(p.argv, " ")))
+				break
+			}
+		}
+	}
+	return out
+}

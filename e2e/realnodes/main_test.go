@@ -72,7 +72,19 @@ func run(m *testing.M) int {
 		fmt.Printf("real-node lab (%d nodes) up in %.1fs: %s\n", len(theLab.Nodes), theLab.UpIn.Seconds(), strings.Join(phases, ", "))
 	}
 	rc := m.Run()
+	var stateDir string
+	if theLab != nil {
+		stateDir = theLab.StateDir
+	}
 	closeLab()
+	// Teardown must leave no process behind: containerd's shims and the
+	// Pods' processes are daemons that outlive their parents.
+	if stateDir != "" {
+		if left := lab.ProcessesUnder(stateDir); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "realnodes: processes left after teardown:\n%s\n", strings.Join(left, "\n"))
+			rc = 1
+		}
+	}
 	return rc
 }
 

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,7 +59,9 @@ func deployManifests(t *testing.T) string {
 // /controller) and the speaker DaemonSet (root, host network, /speaker)
 // become Ready as real Pods on the built image, the controller assigns a
 // LoadBalancer Service an address from a pool, a speaker announces it on
-// the node LAN, and the outside client gets a backend's answer through it.
+// the node LAN, and the outside client gets a backend's answer through it;
+// a SIGKILLed speaker is restarted by its kubelet and the Service still
+// answers.
 func TestRealNodesBarelbPods(t *testing.T) {
 	l := requireLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -187,4 +192,57 @@ spec:
 	fmt.Printf("LoadBalancer %s assigned %.1fs and answering the client %.1fs after barelb was applied\n",
 		ip, assigned.Seconds(), time.Since(began).Seconds())
 	t.Logf("client -> %s: %s", url, strings.TrimSpace(body))
+
+	// A speaker crashes: the kubelet restarts its container (the process
+	// lab has no kubelet to do so), it is Ready again, and the Service
+	// still answers the client.
+	node := l.Nodes[0]
+	var speaker corev1.Pod
+	for _, p := range pods {
+		if p.Labels["app.kubernetes.io/component"] == "speaker" && p.Spec.NodeName == node.Name {
+			speaker = p
+		}
+	}
+	pid := speakerPID(t, node)
+	crashed := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		p, err := c.CoreV1().Pods(lab.ConfigNamespace).Get(ctx, speaker.Name, metav1.GetOptions{})
+		last := fmt.Sprint(err)
+		if err == nil {
+			if podReady(p) && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1 {
+				break
+			}
+			last = describePod(p)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("speaker %s not restarted and Ready 90s after SIGKILL: %s", speaker.Name, last)
+		}
+	}
+	fmt.Printf("speaker on %s SIGKILLed: restarted by the kubelet and Ready in %.1fs\n", node.Name, time.Since(crashed).Seconds())
+	if body, err := l.ClientNS.Output("curl", "-sS", "--max-time", "5", "--retry", "5", "--retry-all-errors", url); err != nil {
+		t.Errorf("curl %s after the speaker restart: %v", url, err)
+	} else if _, err := backend.Parse(body); err != nil {
+		t.Error(err)
+	}
+}
+
+// speakerPID finds the speaker process on node: it runs on the host
+// network, so in the node's network namespace, as /speaker.
+func speakerPID(t *testing.T, node *lab.Node) int {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "pids", node.NS.Name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.Fields(string(out)) {
+		pid, _ := strconv.Atoi(f)
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.HasPrefix(string(b), "/speaker\x00") {
+			return pid
+		}
+	}
+	t.Fatalf("no /speaker process in %s", node.NS.Name)
+	return 0
 }

@@ -10,7 +10,7 @@ TOOLS = $(shell hack/tools.sh dir)
 ENVTEST_ASSETS = $(shell hack/tools.sh envtest)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated chart-test bench bench-alloc bench-controller bench-failover bench-bgp bench-bfd demo demo-down deps tools clean
+.PHONY: all build image image-test test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated chart-test bench bench-alloc bench-controller bench-failover bench-bgp bench-bfd demo demo-down deps tools clean
 
 all: build
 
@@ -23,6 +23,13 @@ tools: ## control-plane and generator binaries (cached)
 build: ## bin/controller and bin/speaker
 	$(GO) build -o $(BIN)/controller ./controller
 	$(GO) build -o $(BIN)/speaker ./speaker
+
+IMAGE_TAG ?= dev
+image: ## OCI images without a container engine: bin/image/oci (layout) and bin/image/*.tar (barelb; IMAGES=all adds the lab's pause and backend)
+	cd hack/image && $(GO) run . -root ../.. -out ../../$(BIN)/image -tag $(IMAGE_TAG) $(IMAGES)
+
+image-test: ## builds every image and checks entrypoint, user, labels, files (hack/image is its own module)
+	cd hack/image && $(GO) vet . && $(GO) test -count=1 .
 
 generate: ## deepcopy code from kubebuilder markers
 	$$(hack/tools.sh controller-gen) object paths=./api/...
@@ -81,6 +88,7 @@ test: deps lint verify-generated build ## every test: lint, generated files, uni
 	rc=$$?; cat $$summary; rm -f $$summary; \
 	echo "make test: go test took $$(( $$(date +%s) - start ))s"; exit $$rc
 	$(MAKE) fuzz
+	$(MAKE) image-test
 
 bench: bench-alloc bench-controller bench-bgp bench-bfd bench-failover ## every benchmark; prints figures
 

@@ -4,7 +4,9 @@
 # list installs again. Fails loudly: a missing package is a setup error.
 set -euo pipefail
 
-pkgs=(iproute2 iputils-ping nftables frr curl procps arping ndisc6 tcpdump conntrack kmod)
+# containerd and runc: the real-node lab's container runtime (each node runs
+# its own containerd on its own socket; the lab never uses a system one).
+pkgs=(iproute2 iputils-ping nftables frr curl procps arping ndisc6 tcpdump conntrack kmod containerd runc)
 stamp_dir="${HOME}/.cache/barelb"
 stamp="${stamp_dir}/apt-$(printf '%s\n' "${pkgs[@]}" | sha256sum | cut -c1-16)"
 

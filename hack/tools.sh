@@ -18,13 +18,18 @@ tools="$root/hack/tools"
 cache="$HOME/.cache/barelb/tools"
 gover="$(go version)"
 
-all_tools=(etcd kube-apiserver kubectl kube-proxy kube-controller-manager controller-gen staticcheck helm promtool)
+all_tools=(etcd kube-apiserver kubectl kube-proxy kube-controller-manager kubelet kube-scheduler controller-gen staticcheck helm promtool)
 envtest_tools=(etcd kube-apiserver kubectl)
 
-# module NAME: the tool module that builds NAME, and its package.
+# module NAME: the tool module that builds NAME, its package, and "scratch"
+# when the build needs modules the module's go.sum does not list (kubelet
+# and kube-scheduler need k8s.io/cri-streaming and otelrestful): those
+# build against a scratch copy of go.mod/go.sum (-modfile), which leaves
+# the committed files, and so the cache key, as they are.
 module() {
   case "$1" in
     kube-apiserver | kube-proxy | kube-controller-manager | kubectl) echo "kube k8s.io/kubernetes/cmd/$1" ;;
+    kubelet | kube-scheduler) echo "kube k8s.io/kubernetes/cmd/$1 scratch" ;;
     etcd) echo "etcd go.etcd.io/etcd/server/v3" ;;
     controller-gen) echo "gen sigs.k8s.io/controller-tools/cmd/controller-gen" ;;
     staticcheck) echo "gen honnef.co/go/tools/cmd/staticcheck" ;;
@@ -73,8 +78,8 @@ ldflags() { # name module
 # cache) if missing. A lock per binary keeps parallel callers (go test
 # runs packages at once) from building the same binary twice.
 one() {
-  local name="$1" mod pkg dir
-  read -r mod pkg < <(module "$name")
+  local name="$1" mod pkg scratch dir
+  read -r mod pkg scratch < <(module "$name")
   dir="$(moddir "$mod")"
   if [ ! -x "$dir/$name" ]; then
     mkdir -p "$dir"
@@ -91,7 +96,14 @@ one() {
         # service discoveries, whose SDKs are most of its build time.
         local tags=""
         [ "$mod" = prom ] && tags=remove_all_sd
-        (cd "$tools/$mod" && GOFLAGS=-mod=mod go build -trimpath -tags "$tags" -ldflags "$(ldflags "$name" "$mod")" -o "$dir/$name.tmp" "$pkg")
+        local modfile=() tmp=""
+        if [ -n "$scratch" ]; then
+          tmp="$(mktemp -d)"
+          cp "$tools/$mod/go.mod" "$tools/$mod/go.sum" "$tmp/"
+          modfile=(-modfile="$tmp/go.mod")
+        fi
+        (cd "$tools/$mod" && GOFLAGS=-mod=mod go build "${modfile[@]}" -trimpath -tags "$tags" -ldflags "$(ldflags "$name" "$mod")" -o "$dir/$name.tmp" "$pkg") || { [ -z "$tmp" ] || rm -rf "$tmp"; exit 1; }
+        [ -z "$tmp" ] || rm -rf "$tmp"
         mv "$dir/$name.tmp" "$dir/$name"
       fi
     fi

@@ -20,7 +20,7 @@ var toolNames = []string{"etcd", "kube-apiserver", "kube-controller-manager", "k
 func (l *Lab) resolveBinaries(ctx context.Context) error {
 	l.tools = map[string]string{}
 	root := l.opts.RepoRoot
-	needRoot := l.opts.ToolsDir == "" || l.opts.BackendPath == ""
+	needRoot := l.opts.ToolsDir == "" || l.opts.BackendPath == "" || l.opts.RealNodes
 	if root == "" && needRoot {
 		var err error
 		if root, err = FindRepoRoot(); err != nil {
@@ -28,7 +28,11 @@ func (l *Lab) resolveBinaries(ctx context.Context) error {
 		}
 		l.opts.RepoRoot = root
 	}
-	for _, t := range toolNames {
+	names := toolNames
+	if l.opts.RealNodes {
+		names = append(append([]string(nil), toolNames...), toolsRealNodes...)
+	}
+	for _, t := range names {
 		if l.opts.ToolsDir != "" {
 			l.tools[t] = filepath.Join(l.opts.ToolsDir, t)
 		} else {
@@ -45,6 +49,9 @@ func (l *Lab) resolveBinaries(ctx context.Context) error {
 		if st, err := os.Stat(l.tools[t]); err != nil || st.IsDir() {
 			return fmt.Errorf("tool %s not found at %s", t, l.tools[t])
 		}
+	}
+	if l.opts.RealNodes {
+		return l.resolveRealNodeBinaries(ctx)
 	}
 	return nil
 }

@@ -71,6 +71,17 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 	if err := l.issueComponentKubeconfigs(pk, inLab); err != nil {
 		return err
 	}
+	authz := "RBAC"
+	ctrls := controllers
+	if l.opts.RealNodes {
+		if err := l.issueRealNodeKubeconfigs(pk, inLab); err != nil {
+			return err
+		}
+		// Kubelets act as system:node:<name>, which the Node authorizer
+		// limits to their own Node and Pods.
+		authz = "Node,RBAC"
+		ctrls = append(append([]string(nil), controllers...), realNodeControllers...)
+	}
 
 	l.Etcd = newComponent("etcd", l.CP, l.logDir, nil, l.tool("etcd"),
 		"--name=lab",
@@ -96,16 +107,30 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file="+pk.path("sa.pub"),
 		"--service-account-signing-key-file="+pk.path("sa.key"),
-		"--authorization-mode=RBAC",
+		"--authorization-mode="+authz,
 		"--allow-privileged=true",
 		"--profiling=false",
 		"--v=1",
 	)
+	if l.opts.RealNodes {
+		// kubectl logs/exec: the API server calls the kubelets, by their
+		// InternalIP (its default tries the host name first, which only
+		// the host's resolver could answer), with a client certificate
+		// the kubelets' x509 authentication accepts.
+		if _, err := pk.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}, nil, nil, false); err != nil {
+			return err
+		}
+		l.APIServer.Args = append(l.APIServer.Args,
+			"--kubelet-preferred-address-types=InternalIP",
+			"--kubelet-client-certificate="+pk.path("apiserver-kubelet-client.crt"),
+			"--kubelet-client-key="+pk.path("apiserver-kubelet-client.key"),
+		)
+	}
 	// The API server may ignore SIGTERM while it drains; do not wait long.
 	l.APIServer.stopTimeout = 3 * time.Second
 	l.ControllerManager = newComponent("kube-controller-manager", l.CP, l.logDir, nil, l.tool("kube-controller-manager"),
 		"--kubeconfig="+l.Kubeconfig,
-		"--controllers="+strings.Join(controllers, ","),
+		"--controllers="+strings.Join(ctrls, ","),
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--root-ca-file="+pk.path("ca.crt"),
@@ -127,7 +152,13 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 		return err
 	}
 	l.step("kube-apiserver ready")
-	return l.ControllerManager.Start()
+	if err := l.ControllerManager.Start(); err != nil {
+		return err
+	}
+	if l.Scheduler != nil {
+		return l.Scheduler.Start()
+	}
+	return nil
 }
 
 // WaitAPIServer polls /readyz until the API server answers ok, failing fast
@@ -194,4 +225,46 @@ func pollUntil(ctx context.Context, timeout, interval time.Duration, cond func()
 		case <-t.C:
 		}
 	}
+}
+
+// realNodeControllers are what kube-controller-manager adds for real
+// kubelets: node-lifecycle-controller lifts the not-ready taint the API
+// server puts on every new Node (until then nothing is scheduled there)
+// and watches the kubelets' leases; daemonset-controller runs DaemonSets
+// such as barelb's speaker.
+var realNodeControllers = []string{"node-lifecycle-controller", "daemonset-controller"}
+
+// issueRealNodeKubeconfigs writes each kubelet's kubeconfig (user
+// system:node:<name> in group system:nodes, what the Node authorizer
+// expects) and kube-scheduler's (system:kube-scheduler, which the API
+// server's default RBAC binds), and defines the scheduler.
+func (l *Lab) issueRealNodeKubeconfigs(pk *pki, server string) error {
+	l.caFile = pk.path("ca.crt")
+	for _, n := range l.Nodes {
+		pair, err := pk.issue("kubelet-"+n.Name, "system:node:"+n.Name, []string{"system:nodes"}, nil, nil, false)
+		if err != nil {
+			return err
+		}
+		n.rt.kubeconfig = filepath.Join(l.StateDir, "kubelet-"+n.Name+".kubeconfig")
+		if err := writeKubeconfig(n.rt.kubeconfig, server, pk.CAPEM, pair); err != nil {
+			return err
+		}
+	}
+	pair, err := pk.issue("kube-scheduler", "system:kube-scheduler", nil, nil, nil, false)
+	if err != nil {
+		return err
+	}
+	kc := filepath.Join(l.StateDir, "kube-scheduler.kubeconfig")
+	if err := writeKubeconfig(kc, server, pk.CAPEM, pair); err != nil {
+		return err
+	}
+	l.Scheduler = newComponent("kube-scheduler", l.CP, l.logDir, nil, l.tool("kube-scheduler"),
+		"--kubeconfig="+kc,
+		"--authentication-kubeconfig="+kc,
+		"--authorization-kubeconfig="+kc,
+		"--leader-elect=false",
+		"--bind-address=127.0.0.1",
+		"--v=1",
+	)
+	return nil
 }

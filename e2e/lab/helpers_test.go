@@ -2,8 +2,12 @@ package lab
 
 import (
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestExpand(t *testing.T) {
@@ -47,5 +51,26 @@ func TestProcessAlive(t *testing.T) {
 	}
 	if ProcessAlive(1 << 30) {
 		t.Error("a pid beyond pid_max is alive")
+	}
+}
+
+func TestProcessesUnder(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command("sh", "-c", "sleep 30; :", dir+"/x") // $0 names the directory
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() }()
+	// Until the child has exec'd, its command line is this test's.
+	var left []string
+	for deadline := time.Now().Add(5 * time.Second); len(left) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		left = ProcessesUnder(dir)
+	}
+	if len(left) != 1 || !strings.HasPrefix(left[0], strconv.Itoa(cmd.Process.Pid)+" ") {
+		t.Errorf("ProcessesUnder(%s) = %q, want the sleep (pid %d)", dir, left, cmd.Process.Pid)
+	}
+	if got := ProcessesUnder(dir + "-other"); len(got) != 0 {
+		t.Errorf("ProcessesUnder of another directory = %q", got)
 	}
 }

@@ -35,6 +35,7 @@ type Lab struct {
 	Nodes                []*Node
 
 	Etcd, APIServer, ControllerManager *Component
+	Scheduler                          *Component // real-node labs only
 	Controller                         *Component // nil when not configured
 	// Router is the FRR router and the client behind it (Options.Router).
 	Router *Router
@@ -64,6 +65,9 @@ type Lab struct {
 	componentKubeconfig map[string]string
 	fwd                 *forwarder
 	kubelet             *kubelet
+	// Real nodes: the CA file kubelets trust, the CNI plugins, the image
+	// tarballs.
+	caFile, cniDir, imageDir string
 
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
@@ -121,8 +125,10 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 }
 
 func (l *Lab) up(ctx, bg context.Context) error {
-	_ = netlab.Sweep()
+	// State directories first: a dead real-node lab's containers are
+	// found through their shims, which die with the node namespaces.
 	sweepStateDirs()
+	_ = netlab.Sweep()
 	if err := l.resolveBinaries(ctx); err != nil {
 		return err
 	}
@@ -144,7 +150,12 @@ func (l *Lab) up(ctx, bg context.Context) error {
 	if err := l.makeStateDir(); err != nil {
 		return err
 	}
-	if err := l.buildBackend(ctx); err != nil {
+	if l.opts.RealNodes {
+		if err := l.buildImages(ctx); err != nil {
+			return err
+		}
+		l.timing("images")
+	} else if err := l.buildBackend(ctx); err != nil {
 		return err
 	}
 	if err := l.buildNetwork(); err != nil {
@@ -172,8 +183,18 @@ func (l *Lab) up(ctx, bg context.Context) error {
 	if err := l.registerNodes(ctx); err != nil {
 		return fmt.Errorf("nodes: %w", err)
 	}
-	l.bg.Add(1)
-	go func() { defer l.bg.Done(); l.keepNodesFresh(bg) }()
+	if l.opts.RealNodes {
+		// The kubelets first: kube-proxy takes the node's addresses from
+		// the Node's status, which a kubelet fills in on registration;
+		// started before, it waits 30 s for them.
+		if err := l.startRealNodes(ctx); err != nil {
+			return fmt.Errorf("real nodes: %w", err)
+		}
+	} else {
+		// Real kubelets keep their own Nodes fresh.
+		l.bg.Add(1)
+		go func() { defer l.bg.Done(); l.keepNodesFresh(bg) }()
+	}
 	if err := l.startKubeProxies(); err != nil {
 		return err
 	}
@@ -186,8 +207,10 @@ func (l *Lab) up(ctx, bg context.Context) error {
 	}
 	l.timing("kube-proxy")
 	l.step("nodes registered, kube-proxy (nftables) ready on %d nodes", len(l.Nodes))
-	if err := l.startKubelet(bg); err != nil {
-		return err
+	if !l.opts.RealNodes {
+		if err := l.startKubelet(bg); err != nil {
+			return err
+		}
 	}
 	// MetalLB's configuration namespace, which the seed's IPAddressPool and
 	// L2Advertisement name.
@@ -258,13 +281,13 @@ func (l *Lab) Node(name string) *Node {
 // Components lists every process the lab runs, for status and log dumps.
 func (l *Lab) Components() []*Component {
 	var cs []*Component
-	for _, c := range []*Component{l.Etcd, l.APIServer, l.ControllerManager, l.Controller} {
+	for _, c := range []*Component{l.Etcd, l.APIServer, l.ControllerManager, l.Scheduler, l.Controller} {
 		if c != nil {
 			cs = append(cs, c)
 		}
 	}
 	for _, n := range l.Nodes {
-		for _, c := range []*Component{n.KubeProxy, n.Speaker} {
+		for _, c := range []*Component{n.KubeProxy, n.Speaker, n.Kubelet, n.Containerd} {
 			if c != nil {
 				cs = append(cs, c)
 			}
@@ -297,11 +320,13 @@ func (l *Lab) teardown() error {
 		}
 		wg.Wait()
 	}
+	// Real nodes first: the kubelets would restart what stops under them.
+	l.stopRealNodes()
 	var nodeComps []*Component
 	for _, n := range l.Nodes {
 		nodeComps = append(nodeComps, n.Speaker, n.KubeProxy)
 	}
-	stopAll(append(nodeComps, l.Controller, l.ControllerManager))
+	stopAll(append(nodeComps, l.Controller, l.ControllerManager, l.Scheduler))
 	if l.kubelet != nil {
 		l.kubelet.stop()
 	}

@@ -34,6 +34,7 @@ func RemoveLeftovers(tag, stateDir string) (int, error) {
 		return 0, &RunningError{Tag: tag, PID: pid, StateDir: stateDir}
 	}
 	n := len(LeftoverNamespaces(tag))
+	sweepRealNodes(stateDir)
 	_ = netlab.Sweep() // host links and namespaces of dead netlab owners
 	if err := removeTaggedNetns(tag); err != nil {
 		return n, fmt.Errorf("remove namespaces of %s: %w", tag, err)

@@ -29,8 +29,11 @@ type Node struct {
 
 	KubeProxy *Component
 	Speaker   *Component // nil when no speaker is configured
+	// Containerd and Kubelet run on real nodes only (Options.RealNodes).
+	Containerd, Kubelet *Component
 
 	plan nodePlan
+	rt   *nodeRuntime // real nodes only
 }
 
 const (
@@ -105,6 +108,9 @@ func (l *Lab) buildNode(i int) (*Node, error) {
 		PodCIDRs: []netip.Prefix{p.PodV4, p.PodV6},
 		LANDev:   lanDev, SwitchPort: fmt.Sprintf("node%d", i),
 		plan: p,
+	}
+	if l.opts.RealNodes {
+		n.rt = newNodeRuntime(l.StateDir, n.Name)
 	}
 	// A node routes for its Pods; rp_filter off because replies for
 	// LoadBalancer traffic may leave by another path than a probe came in.

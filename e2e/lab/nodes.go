@@ -46,6 +46,12 @@ func (l *Lab) registerNodes(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if l.opts.RealNodes {
+			// The kubelet registers against this object (its Pod CIDRs
+			// are the lab's plan, which the node's CNI config uses) and
+			// reports the status itself.
+			continue
+		}
 		created.Status = l.nodeStatus(n, true)
 		if _, err := l.Client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 			return err

@@ -43,6 +43,20 @@ type Options struct {
 	Controller *Program
 	Speaker    *Program
 
+	// RealNodes runs a real kubelet and containerd in every node
+	// namespace (see realnode.go), with kube-scheduler placing Pods and
+	// the CNI ptp plugin wiring them, instead of the mini kubelet that
+	// runs every Pod as a backend process. Pods then run the images the
+	// lab builds and imports (PauseImage, BackendImage, BarelbImage);
+	// SetPodReady and SetNodeReady have no effect on them.
+	RealNodes bool
+	// ImageDir holds prebuilt image tarballs (pause.tar, backend.tar,
+	// barelb.tar from `make image IMAGE_TAG=lab IMAGES=all`); empty:
+	// hack/image builds them into the state directory.
+	ImageDir string
+	// CNIDir holds the CNI plugins; empty: ask hack/cni.sh.
+	CNIDir string
+
 	// Router adds an FRR router on the node LAN and an outside client
 	// behind it (see router.go); Lab.Router is nil without it.
 	Router bool

@@ -109,11 +109,13 @@ func sweepStateDirs() {
 		if _, err := os.Stat(filepath.Join(dir, ownerFile)); err != nil {
 			// No owner yet: a lab being created right now, or debris.
 			if st, err := os.Stat(dir); err == nil && time.Since(st.ModTime()) > 10*time.Minute {
+				sweepRealNodes(dir)
 				_ = os.RemoveAll(dir)
 			}
 			continue
 		}
 		if Owner(dir) == 0 {
+			sweepRealNodes(dir)
 			_ = os.RemoveAll(dir)
 		}
 	}

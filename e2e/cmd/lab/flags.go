@@ -21,6 +21,7 @@ type config struct {
 	speakerArgs         multi
 	manifests           multi
 	timeout             time.Duration
+	realNodes           bool
 }
 
 // multi is a repeatable string flag.
@@ -47,6 +48,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.Var(&c.controllerArgs, "controller-arg", "controller argument (repeatable; replaces the defaults "+strings.Join(defaultControllerArgs, " ")+")")
 	fs.Var(&c.speakerArgs, "speaker-arg", "speaker argument (repeatable; replaces the defaults "+strings.Join(defaultSpeakerArgs, " ")+")")
 	fs.Var(&c.manifests, "manifest", "file or directory applied before barelb starts (repeatable; default config/crd and config/rbac if present)")
+	fs.BoolVar(&c.realNodes, "real-nodes", false, "run containerd and a real kubelet on every node (barelb is then installed as Pods, not started as processes)")
 	fs.DurationVar(&c.timeout, "timeout", 4*time.Minute, "how long bringing the lab up may take")
 }
 
@@ -62,6 +64,9 @@ func (c *config) args() []string {
 	a := []string{
 		"--tag=" + c.tag, "--state-dir=" + c.dir(), "--nodes=" + strconv.Itoa(c.nodes),
 		"--controller=" + c.controller, "--speaker=" + c.speaker, "--timeout=" + c.timeout.String(),
+	}
+	if c.realNodes {
+		a = append(a, "--real-nodes")
 	}
 	for _, v := range c.controllerArgs {
 		a = append(a, "--controller-arg="+v)
@@ -82,6 +87,7 @@ func (c *config) options() lab.Options {
 		Manifests:    c.manifests,
 		StartTimeout: c.timeout,
 		Log:          os.Stdout,
+		RealNodes:    c.realNodes,
 	}
 	if o.Manifests == nil && root != "" {
 		o.Manifests = []string{filepath.Join(root, "config", "crd"), filepath.Join(root, "config", "rbac")}
@@ -92,6 +98,9 @@ func (c *config) options() lab.Options {
 	}
 	if sa == nil {
 		sa = defaultSpeakerArgs
+	}
+	if c.realNodes {
+		return o // barelb runs as Pods: kubectl apply config/deploy, or helm
 	}
 	o.Controller = &lab.Program{Path: c.controller, Args: ca}
 	o.Speaker = &lab.Program{Path: c.speaker, Args: sa}

@@ -1,0 +1,248 @@
+package realnodes
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/barelb/barelb/e2e/backend"
+	"github.com/barelb/barelb/e2e/lab"
+)
+
+// deployManifests reads config/deploy's plain manifests as an operator
+// applies them, with two changes a lab needs: the locally built image
+// tag, and the speaker told to leave the node's management interface
+// alone (it carries API server traffic only, as in the process lab).
+func deployManifests(t *testing.T) string {
+	t.Helper()
+	root, err := lab.FindRepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []string
+	for _, f := range []string{"namespace.yaml", "controller.yaml", "speaker.yaml"} {
+		b, err := os.ReadFile(filepath.Join(root, "config", "deploy", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(b))
+	}
+	all := strings.Join(docs, "\n---\n")
+	for old, repl := range map[string]string{
+		"image: barelb:dev":       "image: " + lab.BarelbImage,
+		"- --ml-bind-port=7946\n": "- --ml-bind-port=7946\n        - --ignore-interfaces=mgmt0\n",
+	} {
+		if !strings.Contains(all, old) {
+			t.Fatalf("config/deploy no longer contains %q; update this test", old)
+		}
+		all = strings.ReplaceAll(all, old, repl)
+	}
+	return all
+}
+
+// TestRealNodesBarelbPods installs barelb from config/deploy onto the real
+// nodes: the controller Deployment (non-root, from the image's entrypoint
+// /controller) and the speaker DaemonSet (root, host network, /speaker)
+// become Ready as real Pods on the built image, the controller assigns a
+// LoadBalancer Service an address from a pool, a speaker announces it on
+// the node LAN, and the outside client gets a backend's answer through it;
+// a SIGKILLed speaker is restarted by its kubelet and the Service still
+// answers.
+func TestRealNodesBarelbPods(t *testing.T) {
+	l := requireLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c := l.Client
+	key := make([]byte, 96)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().Secrets(lab.ConfigNamespace).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "memberlist", Namespace: lab.ConfigNamespace},
+		Data:       map[string][]byte{"secretkey": []byte(base64.StdEncoding.EncodeToString(key))},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	if out, err := l.Apply(ctx, deployManifests(t)); err != nil {
+		t.Fatalf("apply config/deploy: %v: %s", err, out)
+	}
+	pods := waitPodsReady(t, ctx, l, lab.ConfigNamespace, 2+len(l.Nodes))
+	fmt.Printf("barelb controller (2) and speakers (%d) Ready %.1fs after apply\n", len(l.Nodes), time.Since(began).Seconds())
+	speakers := map[string]bool{}
+	for _, p := range pods {
+		switch p.Labels["app.kubernetes.io/component"] {
+		case "speaker":
+			if !p.Spec.HostNetwork {
+				t.Errorf("speaker %s is not on the host network", p.Name)
+			}
+			speakers[p.Spec.NodeName] = true
+		case "controller":
+		default:
+			t.Errorf("unexpected Pod %s in %s", p.Name, lab.ConfigNamespace)
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.RestartCount != 0 {
+				t.Errorf("%s restarted %d times", p.Name, cs.RestartCount)
+			}
+		}
+	}
+	if len(speakers) != len(l.Nodes) {
+		t.Errorf("speakers on %d nodes, want every one of %d", len(speakers), len(l.Nodes))
+	}
+	// kubectl logs goes API server -> kubelet -> containerd's log file.
+	for _, p := range pods {
+		out, err := l.Kubectl(ctx, "logs", "-n", lab.ConfigNamespace, p.Name, "--tail=3")
+		if err != nil || strings.TrimSpace(out) == "" {
+			t.Errorf("kubectl logs %s: %v: %q", p.Name, err, out)
+		}
+	}
+
+	// A pool, a backend and its LoadBalancer Service.
+	pool := fmt.Sprintf("%s-%s", lab.PoolV4[0], lab.PoolV4[1])
+	if out, err := l.Apply(ctx, fmt.Sprintf(`apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata:
+  name: realnodes
+  namespace: metallb-system
+spec:
+  addresses: [%q]
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata:
+  name: realnodes
+  namespace: metallb-system
+spec:
+  ipAddressPools: [realnodes]
+`, pool)); err != nil {
+		t.Fatalf("apply pool: %v: %s", err, out)
+	}
+	ns := "lb"
+	labels := createBackends(t, ctx, l, ns, "web", false)
+	if _, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeLoadBalancer,
+			Selector: labels,
+			Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(80)}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	backends := waitPodsReady(t, ctx, l, ns, 2)
+	names := map[string]bool{}
+	for _, p := range backends {
+		names[p.Name] = true
+	}
+
+	var ip netip.Addr
+	deadline := time.Now().Add(60 * time.Second)
+	for !ip.IsValid() {
+		svc, err := c.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err == nil && len(svc.Status.LoadBalancer.Ingress) > 0 {
+			ip, _ = netip.ParseAddr(svc.Status.LoadBalancer.Ingress[0].IP)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Service %s/web got no LoadBalancer address in 60s (last: %v)", ns, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if ip.Less(lab.PoolV4[0]) || lab.PoolV4[1].Less(ip) {
+		t.Fatalf("Service got %s, outside the pool %s", ip, pool)
+	}
+	assigned := time.Since(began)
+
+	// The client is on the LAN only: its one way to the Service is a
+	// speaker answering ARP for the address.
+	url := "http://" + ip.String() + "/"
+	var body string
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		body, err = l.ClientNS.Output("curl", "-sS", "--max-time", "3", url)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("curl %s from the client: %v", url, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	r, perr := backend.Parse(body)
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	if !names[r.PodName] {
+		t.Errorf("curl %s answered by %q, not one of the Service's backends %v", url, r.PodName, names)
+	}
+	fmt.Printf("LoadBalancer %s assigned %.1fs and answering the client %.1fs after barelb was applied\n",
+		ip, assigned.Seconds(), time.Since(began).Seconds())
+	t.Logf("client -> %s: %s", url, strings.TrimSpace(body))
+
+	// A speaker crashes: the kubelet restarts its container (the process
+	// lab has no kubelet to do so), it is Ready again, and the Service
+	// still answers the client.
+	node := l.Nodes[0]
+	var speaker corev1.Pod
+	for _, p := range pods {
+		if p.Labels["app.kubernetes.io/component"] == "speaker" && p.Spec.NodeName == node.Name {
+			speaker = p
+		}
+	}
+	pid := speakerPID(t, node)
+	crashed := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		p, err := c.CoreV1().Pods(lab.ConfigNamespace).Get(ctx, speaker.Name, metav1.GetOptions{})
+		last := fmt.Sprint(err)
+		if err == nil {
+			if podReady(p) && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1 {
+				break
+			}
+			last = describePod(p)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("speaker %s not restarted and Ready 90s after SIGKILL: %s", speaker.Name, last)
+		}
+	}
+	fmt.Printf("speaker on %s SIGKILLed: restarted by the kubelet and Ready in %.1fs\n", node.Name, time.Since(crashed).Seconds())
+	if body, err := l.ClientNS.Output("curl", "-sS", "--max-time", "5", "--retry", "5", "--retry-all-errors", url); err != nil {
+		t.Errorf("curl %s after the speaker restart: %v", url, err)
+	} else if _, err := backend.Parse(body); err != nil {
+		t.Error(err)
+	}
+}
+
+// speakerPID finds the speaker process on node: it runs on the host
+// network, so in the node's network namespace, as /speaker.
+func speakerPID(t *testing.T, node *lab.Node) int {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "pids", node.NS.Name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.Fields(string(out)) {
+		pid, _ := strconv.Atoi(f)
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.HasPrefix(string(b), "/speaker\x00") {
+			return pid
+		}
+	}
+	t.Fatalf("no /speaker process in %s", node.NS.Name)
+	return 0
+}

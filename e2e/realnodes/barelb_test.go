@@ -33,15 +33,12 @@ func deployManifests(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var docs []string
-	for _, f := range []string{"namespace.yaml", "controller.yaml", "speaker.yaml"} {
-		b, err := os.ReadFile(filepath.Join(root, "config", "deploy", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs = append(docs, string(b))
+	// One manifest, rendered from charts/barelb by make manifests.
+	b, err := os.ReadFile(filepath.Join(root, "config", "deploy", "barelb.yaml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	all := strings.Join(docs, "\n---\n")
+	all := string(b)
 	for old, repl := range map[string]string{
 		"image: barelb:dev":       "image: " + lab.BarelbImage,
 		"- --ml-bind-port=7946\n": "- --ml-bind-port=7946\n        - --ignore-interfaces=mgmt0\n",
@@ -72,7 +69,8 @@ func TestRealNodesBarelbPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := c.CoreV1().Secrets(lab.ConfigNamespace).Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "memberlist", Namespace: lab.ConfigNamespace},
+		// The name the rendered manifest's speaker reads (--ml-secret-name).
+		ObjectMeta: metav1.ObjectMeta{Name: "barelb-memberlist", Namespace: lab.ConfigNamespace},
 		Data:       map[string][]byte{"secretkey": []byte(base64.StdEncoding.EncodeToString(key))},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

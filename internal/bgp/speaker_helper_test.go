@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/rpc"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/testsupport/netlab"
+	"github.com/barelb/barelb/testsupport/reexec"
 	"github.com/go-logr/logr/funcr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -37,13 +36,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if sock := os.Getenv(speakerSocketEnv); sock != "" {
-		if err := runSpeakerHelper(sock); err != nil {
-			fmt.Fprintln(os.Stderr, "speaker helper:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	reexec.ServeIfChild(speakerSocketEnv, &SpeakerRPC{})
 	os.Exit(m.Run())
 }
 
@@ -144,98 +137,30 @@ func (h *SpeakerRPC) Metrics(_ struct{}, reply *string) error {
 	return nil
 }
 
-// runSpeakerHelper serves one client connection and exits when it closes,
-// as a speaker process exits after its shutdown.
-func runSpeakerHelper(sock string) error {
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		return err
-	}
-	srv := rpc.NewServer()
-	if err := srv.Register(&SpeakerRPC{}); err != nil {
-		return err
-	}
-	conn, err := l.Accept()
-	if err != nil {
-		return err
-	}
-	l.Close()
-	srv.ServeConn(conn)
-	return nil
-}
-
 // speaker is the test's handle on one helper process.
 type speaker struct {
 	t    testing.TB
 	ns   *netlab.Namespace
 	proc *netlab.Process
 	cl   *rpc.Client
-	out  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out  *reexec.Output
 }
 
 // startSpeaker runs a helper in ns and initialises its Server.
 func startSpeaker(t testing.TB, ns *netlab.Namespace, opts Options) *speaker {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(t.TempDir(), "speaker.sock")
-	sp := &speaker{t: t, ns: ns, out: &syncBuffer{}}
 	v := os.Getenv(speakerVEnv)
 	if v == "" {
 		v = "1"
 	}
-	sp.proc, err = ns.Start(sp.out, "env", speakerSocketEnv+"="+sock, speakerVEnv+"="+v, exe)
-	if err != nil {
-		t.Fatal(err)
-	}
+	child := reexec.Start(t, ns, speakerSocketEnv, speakerVEnv+"="+v)
+	sp := &speaker{t: t, ns: ns, proc: child.Proc, cl: child.Client, out: child.Out}
 	t.Cleanup(func() {
-		if sp.cl != nil {
-			sp.cl.Close()
-		}
 		sp.proc.Kill()
 		if r := unexpectedRaces(sp.out.String()); r != "" {
 			t.Errorf("the race detector reported a data race in the speaker in %s:\n%s", ns.Name, r)
 		}
-		if t.Failed() {
-			t.Logf("speaker %s output:\n%s", ns.Name, tail(sp.out.String(), 20000))
-		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("unix", sock)
-		if err == nil {
-			sp.cl = rpc.NewClient(c)
-			break
-		}
-		select {
-		case <-sp.proc.Done():
-			t.Fatalf("speaker helper in %s exited: %v\n%s", ns.Name, sp.proc.Err(), sp.out)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("speaker helper in %s did not listen: %v", ns.Name, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 	sp.call("SpeakerRPC.Init", opts, &struct{}{})
 	return sp
 }
@@ -254,13 +179,6 @@ func unexpectedRaces(out string) string {
 		}
 	}
 	return strings.Join(bad, "\n")
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "...\n" + s[len(s)-n:]
 }
 
 func (sp *speaker) call(method string, args, reply any) {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"net/rpc"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/speaker/app"
 	"github.com/barelb/barelb/testsupport/netlab"
+	"github.com/barelb/barelb/testsupport/reexec"
 )
 
 // The speaker component runs in the test process (it talks to envtest on
@@ -32,13 +31,7 @@ import (
 const helperSocketEnv = "BARELB_BGPTEST_SOCKET"
 
 func TestMain(m *testing.M) {
-	if sock := os.Getenv(helperSocketEnv); sock != "" {
-		if err := serveHelper(sock); err != nil {
-			fmt.Fprintln(os.Stderr, "bgp helper:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	reexec.ServeIfChild(helperSocketEnv, &Helper{})
 	os.Exit(m.Run())
 }
 
@@ -110,24 +103,6 @@ func (h *Helper) Shutdown(_ struct{}, _ *struct{}) error {
 	return h.srv.Shutdown(ctx)
 }
 
-func serveHelper(sock string) error {
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		return err
-	}
-	srv := rpc.NewServer()
-	if err := srv.Register(&Helper{}); err != nil {
-		return err
-	}
-	conn, err := l.Accept()
-	if err != nil {
-		return err
-	}
-	l.Close()
-	srv.ServeConn(conn)
-	return nil
-}
-
 // rpcServer is app.BGPServer backed by a helper process.
 type rpcServer struct{ cl *rpc.Client }
 
@@ -179,67 +154,12 @@ func (s rpcServer) Shutdown(context.Context) error {
 	return s.cl.Call("Helper.Shutdown", struct{}{}, &struct{}{})
 }
 
-// syncBuffer collects a helper's output for failure logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
-}
-
 // startHelper runs a helper in ns and returns a factory for the
 // component that initialises the helper's server with the router ID the
 // component derives from the Node.
 func startHelper(t *testing.T, ns *netlab.Namespace) app.NewBGPServerFunc {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(t.TempDir(), "bgp.sock")
-	out := &syncBuffer{}
-	proc, err := ns.Start(out, "env", helperSocketEnv+"="+sock, exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cl *rpc.Client
-	t.Cleanup(func() {
-		if cl != nil {
-			cl.Close()
-		}
-		proc.Kill()
-		if t.Failed() {
-			t.Logf("bgp helper output:\n%s", out)
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("unix", sock)
-		if err == nil {
-			cl = rpc.NewClient(c)
-			break
-		}
-		select {
-		case <-proc.Done():
-			t.Fatalf("bgp helper exited: %v\n%s", proc.Err(), out)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("bgp helper did not listen: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond) // polling for the socket, bounded by deadline
-	}
+	cl := reexec.Start(t, ns, helperSocketEnv).Client
 	return func(routerID netip.Addr) (app.BGPServer, error) {
 		if err := cl.Call("Helper.Init", bgp.Options{RouterID: routerID}, &struct{}{}); err != nil {
 			return nil, err

@@ -19,9 +19,14 @@ type Options struct {
 	LBClass   string
 
 	// Memberlist. Disabled falls back to Node readiness for liveness.
-	MemberlistDisabled   bool
-	MemberlistBindAddr   string
-	MemberlistPort       int
+	MemberlistDisabled bool
+	MemberlistBindAddr string
+	MemberlistPort     int
+	// MemberlistJoin are extra host:port addresses to join while some
+	// Node is not a member: needed when gossip runs on a network that is
+	// not the Nodes' InternalIPs (a management NIC), which the speaker
+	// otherwise joins.
+	MemberlistJoin       string
 	MemberlistSecretName string // Secret in Namespace holding the gossip key
 	MemberlistSecretKey  string // key in that Secret
 	ProbeInterval        time.Duration
@@ -57,6 +62,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.MemberlistDisabled, "disable-memberlist", false, "use Node readiness instead of memberlist to know which speakers are alive")
 	fs.StringVar(&o.MemberlistBindAddr, "ml-bind-addr", os.Getenv("SPEAKER_IP"), "address memberlist listens on and advertises (the node's LAN IP)")
 	fs.IntVar(&o.MemberlistPort, "ml-bind-port", 7946, "memberlist port, the same on every node")
+	fs.StringVar(&o.MemberlistJoin, "ml-join", "", "comma-separated host:port of other speakers' memberlist, joined as well as the Nodes' InternalIPs (for gossip on a management network)")
 	fs.StringVar(&o.MemberlistSecretName, "ml-secret-name", "memberlist", "Secret (in --namespace) whose key encrypts gossip; absent means unencrypted, with a warning")
 	fs.StringVar(&o.MemberlistSecretKey, "ml-secret-key", "secretkey", "key of the gossip secret in that Secret")
 	fs.DurationVar(&o.ProbeInterval, "ml-probe-interval", 200*time.Millisecond, "memberlist probe interval (failure detection speed)")

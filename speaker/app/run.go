@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -291,14 +292,23 @@ func (j *joiner) joinMissing(ctx context.Context) {
 	}
 	alive := j.ml.Alive()
 	var addrs []string
+	missing := false
 	for _, n := range nodes.Items {
 		if n.Name == j.opts.NodeName || alive[n.Name] {
 			continue
 		}
+		missing = true
 		for _, a := range n.Status.Addresses {
 			if a.Type == corev1.NodeInternalIP {
 				addrs = append(addrs, net.JoinHostPort(a.Address, strconv.Itoa(j.opts.MemberlistPort)))
 				break
+			}
+		}
+	}
+	if missing {
+		for _, a := range splitList(j.opts.MemberlistJoin) {
+			if host, _, err := net.SplitHostPort(a); err != nil || host != j.opts.MemberlistBindAddr {
+				addrs = append(addrs, a)
 			}
 		}
 	}
@@ -323,4 +333,15 @@ func publishLinks(ctx context.Context, logger logr.Logger, ml *members.Members, 
 			logger.Error(err, "gossiping this node's link states")
 		}
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -49,6 +49,9 @@ type Options struct {
 	// needs memberlist (the other speakers' MACs) and is off without it.
 	ConflictDetection     bool
 	ConflictProbeInterval time.Duration
+	// ConflictProbeWait is how long a newly carried IP is probed before
+	// it is answered: it is added to every takeover.
+	ConflictProbeWait time.Duration
 
 	MetricsAddr string
 	HealthAddr  string
@@ -70,7 +73,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.SuspicionMult, "ml-suspicion-mult", 2, "memberlist suspicion multiplier")
 	fs.DurationVar(&o.Handover, "handover", 1500*time.Millisecond, "on SIGTERM, how long to keep answering after leaving memberlist")
 	fs.StringVar(&o.IgnoreInterfaces, "ignore-interfaces", "", "comma-separated interface names or globs (mgmt*) never used by L2Advertisements that list no interfaces")
-	fs.BoolVar(&o.ConflictDetection, "conflict-detection", true, "probe for hosts that already use an IP before announcing it and do not announce it while one does (needs memberlist; adds the probe wait, 200ms, to a takeover)")
+	fs.BoolVar(&o.ConflictDetection, "conflict-detection", true, "probe for hosts that already use an IP before announcing it and do not announce it while one does (needs memberlist; adds --conflict-probe-wait to every takeover)")
+	fs.DurationVar(&o.ConflictProbeWait, "conflict-probe-wait", 200*time.Millisecond, "how long an IP is probed before this node first answers for it; added to every takeover (a host on the LAN answers within milliseconds)")
 	fs.DurationVar(&o.ConflictProbeInterval, "conflict-probe-interval", 10*time.Second, "how often announced and conflicting IPs are probed again; a host that went away is noticed within 3 intervals")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":7474", "Prometheus metrics listen address (0 disables)")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":7475", "/healthz and /readyz listen address (0 disables)")

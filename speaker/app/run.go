@@ -100,7 +100,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			trigger()
 		},
 		Conflicts: layer2.ConflictOptions{
-			Enabled: detect, Interval: opts.ConflictProbeInterval,
+			Enabled: detect, Interval: opts.ConflictProbeInterval, Wait: opts.ConflictProbeWait,
 			OnChange: func([]layer2.Conflict) { trigger() },
 		},
 	})

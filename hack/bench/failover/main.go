@@ -88,14 +88,15 @@ func main() {
 	runs := flag.Int("runs", 20, "runs per scenario")
 	ips := flag.Int("ips", 1000, "announced IPs for the memory figure (0 skips it)")
 	labs := flag.String("labs", "lan,mgmt", "labs to run: lan (gossip on the node LAN: node death, link loss, speaker crash, memory), mgmt (gossip on the management LAN: LAN cut)")
+	extra := flag.String("speaker-args", "", "extra speaker flags, space-separated (--conflict-detection=false, say, to measure without the probe wait)")
 	flag.Parse()
-	if err := run(*runs, *ips, strings.Split(*labs, ",")); err != nil {
+	if err := run(*runs, *ips, strings.Split(*labs, ","), strings.Fields(*extra)); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-failover:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs, ips int, labs []string) error {
+func run(runs, ips int, labs, extra []string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces)")
 	}
@@ -118,10 +119,10 @@ func run(runs, ips int, labs []string) error {
 		var err error
 		switch which {
 		case "lan":
-			err = runLab(ctx, root, "bfo", lab.SpeakerArgs(), scenarios, runs, ips, results)
+			err = runLab(ctx, root, "bfo", append(lab.SpeakerArgs(), extra...), scenarios, runs, ips, results)
 			ran = append(ran, scenarios...)
 		case "mgmt":
-			err = runLab(ctx, root, "bfm", lab.SpeakerArgsGossipOnMgmt(3), mgmtScenarios, runs, 0, results)
+			err = runLab(ctx, root, "bfm", append(lab.SpeakerArgsGossipOnMgmt(3), extra...), mgmtScenarios, runs, 0, results)
 			ran = append(ran, mgmtScenarios...)
 		default:
 			err = fmt.Errorf("-labs: unknown lab %q (lan, mgmt)", which)

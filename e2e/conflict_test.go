@@ -36,21 +36,7 @@ func TestL2AddressConflict(t *testing.T) {
 	}
 	defer release()
 
-	applyYAML(t, l, fmt.Sprintf(`apiVersion: v1
-kind: Service
-metadata:
-  name: %s
-  namespace: %s
-  annotations:
-    metallb.io/address-pool: %s
-    metallb.io/loadBalancerIPs: %s
-spec:
-  type: LoadBalancer
-  selector: {app: web}
-  ports:
-  - port: 80
-    targetPort: 80
-`, name, ns, l2PoolName, ip))
+	applyYAML(t, l, lbServiceYAML(ns, name, l2PoolName, 80, map[string]string{"metallb.io/loadBalancerIPs": ip}, ""))
 	check.Eventually(t, 30*time.Second, "an AddressConflict Event naming "+rogue, func() error {
 		evs, err := l.Client.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
 		if err != nil {

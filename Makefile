@@ -98,7 +98,7 @@ bench-alloc:
 bench-controller: ## N pending Services, then the controller starts: time to all assigned, peak RSS
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) run ./hack/bench/controller -services 1000,10000
 
-bench-failover: deps build tools ## client outage on node death, link loss and speaker crash (p50/p99/max); speaker RSS at 1,000 IPs
+bench-failover: deps build tools ## client outage on node death, link loss, speaker crash and LAN cut with gossip on mgmt (p50/p99/max); speaker RSS at 1,000 IPs
 	$(GO) run ./hack/bench/failover
 
 bench-bgp: deps build tools ## FRR convergence of the GoBGP speaker, then Service IP -> route in the lab router (p50/p99) and 1,000 Services

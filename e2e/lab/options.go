@@ -2,6 +2,8 @@ package lab
 
 import (
 	"io"
+	"net"
+	"strings"
 	"time"
 )
 
@@ -103,4 +105,22 @@ func (o *Options) defaults() {
 // (the seed's L2Advertisement lists no interfaces).
 func SpeakerArgs() []string {
 	return []string{"--node-name=$(NODE_NAME)", "--ml-bind-addr=$(NODE_IP)", "--ignore-interfaces=" + mgmtDev}
+}
+
+// SpeakerArgsGossipOnMgmt are SpeakerArgs with memberlist on the
+// management LAN (mgmt0) instead of the node LAN, as when speakers gossip
+// over a management NIC: a node whose LAN link is cut stays alive in
+// memberlist, and only its gossiped link state (link-aware election)
+// moves its IPs. The speakers are told every node's management address
+// to join (--ml-join), since the Nodes' InternalIPs are on the node LAN.
+// nodes is the lab's node count (0: the default 3).
+func SpeakerArgsGossipOnMgmt(nodes int) []string {
+	if nodes == 0 {
+		nodes = 3
+	}
+	var seeds []string
+	for i := 1; i <= nodes; i++ {
+		seeds = append(seeds, net.JoinHostPort(planNode(i).Mgmt.String(), "7946"))
+	}
+	return []string{"--node-name=$(NODE_NAME)", "--ml-bind-addr=$(NODE_MGMT_IP)", "--ml-join=" + strings.Join(seeds, ","), "--ignore-interfaces=" + mgmtDev}
 }

@@ -48,6 +48,7 @@ const (
 	ReasonNetworkUnavailable Reason = "NodeNetworkUnavailable"
 	ReasonNodeExcluded       Reason = "NodeExcluded"
 	ReasonNodeNotSelected    Reason = "NodeNotSelected"
+	ReasonInterfaceDown      Reason = "InterfaceDown"
 	ReasonNoReadyEndpoints   Reason = "NoReadyEndpoints"
 	ReasonNoLocalEndpoint    Reason = "NoLocalEndpoint"
 	ReasonNotInPool          Reason = "AddressNotInPool"

@@ -17,6 +17,9 @@
 //   - it is not NetworkUnavailable and not labelled
 //     node.kubernetes.io/exclude-from-external-load-balancers;
 //   - an L2Advertisement covering the address's pool selects it;
+//   - when Input.Carriers is set, one of its interfaces that may carry
+//     the address is up (link-aware election: a node alive on its
+//     management network but cut from the LAN is refused, InterfaceDown);
 //   - every Service on the address has a ready endpoint somewhere, and
 //     with externalTrafficPolicy Local, one on this node.
 //

@@ -15,6 +15,11 @@ type Input struct {
 	Config   *config.Config
 	Nodes    []eligibility.Node
 	Services []eligibility.Service
+	// Carriers, if set, says which of a node's interfaces may carry ip
+	// now, given the interfaces the L2Advertisements allow it (nil: any);
+	// no names refuses the node with reason (link-aware election, see
+	// carriers.go). Nil means every node can carry every IP.
+	Carriers func(node string, ip netip.Addr, interfaces []string) (names []string, reason string)
 }
 
 // Plan is the decision for every LoadBalancer IP.
@@ -78,6 +83,7 @@ func Compute(in Input) Plan {
 			eligibility.SelectedBy("L2Advertisement", func(n eligibility.Node, _ []*eligibility.Service) bool {
 				return slices.ContainsFunc(advs, func(a *config.L2Advertisement) bool { return config.SelectsNode(a.NodeSelectors, n.Labels) })
 			}),
+			carries(in.Carriers, ip, advs),
 			eligibility.Endpoints,
 		}
 		var cands []string

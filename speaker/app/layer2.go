@@ -41,6 +41,12 @@ const (
 	ReasonNodeAssigned         = "nodeAssigned"
 	ReasonInterfaceUnavailable = "AnnounceInterfaceUnavailable"
 	ReasonNotAnnounced         = "NotAnnounced"
+	// ReasonAddressConflict: a host that is no speaker uses an IP this
+	// node was elected for, so it does not announce it there.
+	ReasonAddressConflict = "AddressConflict"
+	// ReasonSplitBrain: another speaker answers for an IP this node
+	// announces (a partition).
+	ReasonSplitBrain = "SplitBrain"
 )
 
 // Labels on ServiceL2Status objects, as MetalLB sets them.
@@ -69,6 +75,8 @@ type announcer interface {
 	Announced() map[netip.Addr][]string
 	// Reassert sends a fresh gratuitous burst for every announced IP.
 	Reassert()
+	// Conflicts lists the IPs another host claims (conflict detection).
+	Conflicts() []layer2.Conflict
 }
 
 // layer2Reconciler makes this node answer ARP/NDP for exactly the IPs the
@@ -80,12 +88,19 @@ type layer2Reconciler struct {
 	opts Options
 	l2   announcer
 	// alive is memberlist's view; nil means Node readiness decides.
-	alive     func() map[string]bool
+	alive func() map[string]bool
+	// carriers, if set, is read once per pass: link-aware election from
+	// the gossiped link states (links.go). Nil: every node can carry
+	// every IP.
+	carriers  func() func(node string, ip netip.Addr, interfaces []string) ([]string, string)
 	tell      *kube.Teller
 	announced *prometheus.GaugeVec
 	// submit hands a status sync to the statusSyncer (tests run it inline).
 	submit func(kind string, sync func(context.Context) error)
 
+	// joined, if set, is closed once the other speakers' MACs are known
+	// (after the first memberlist join): nothing is announced before.
+	joined <-chan struct{}
 	// rejoined is set when a member joins: after planning with it, the
 	// IPs this node keeps get a fresh gratuitous burst.
 	rejoined atomic.Bool
@@ -121,6 +136,13 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	if r.leaving.Load() {
 		return reconcile.Result{}, nil
 	}
+	if r.joined != nil {
+		select {
+		case <-r.joined:
+		case <-ctx.Done():
+			return reconcile.Result{}, ctx.Err()
+		}
+	}
 	var alive map[string]bool
 	if r.alive != nil {
 		alive = r.alive()
@@ -129,7 +151,11 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("layer 2: %w", err)
 	}
-	plan := l2plan.Compute(l2plan.Input{Config: snap.cfg, Nodes: snap.nodes, Services: snap.svcs}).Decisions
+	in := l2plan.Input{Config: snap.cfg, Nodes: snap.nodes, Services: snap.svcs}
+	if r.carriers != nil {
+		in.Carriers = r.carriers()
+	}
+	plan := l2plan.Compute(in).Decisions
 	want := map[netip.Addr]layer2.Announcement{}
 	for ip, d := range plan {
 		if d.Node == r.opts.NodeName {
@@ -141,7 +167,7 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 		r.l2.Reassert()
 	}
 	carried := r.l2.Announced()
-	r.report(ctx, plan, carried, snap)
+	r.report(ctx, plan, carried, r.l2.Conflicts(), snap)
 	lg := log.FromContext(ctx)
 	r.submit("l2", func(sctx context.Context) error {
 		return r.syncStatuses(log.IntoContext(sctx, lg), plan, carried, snap.byKey, alive, len(snap.nodes))
@@ -163,8 +189,12 @@ func reporter(nodes []eligibility.Node) string {
 }
 
 // Event topics under a Service: the IP for this node's announcement, and
-// notAnnouncedTopic+IP for the Event saying nobody announces it.
-const notAnnouncedTopic = "not-announced/"
+// notAnnouncedTopic+IP for the Event saying nobody announces it, and
+// conflictTopic+IP+"/"+interface+"/"+kind for an address conflict.
+const (
+	notAnnouncedTopic = "not-announced/"
+	conflictTopic     = "conflict/"
+)
 
 func serviceKey(svc *corev1.Service, topic string) kube.EventKey {
 	return kube.EventKey{Kind: "Service", Namespace: svc.Namespace, Name: svc.Name, Topic: topic}
@@ -173,18 +203,34 @@ func serviceKey(svc *corev1.Service, topic string) kube.EventKey {
 // report emits, once per change, the Events a Service's owner needs: which
 // node announces it, why this node cannot although it won, or (from the
 // reporter only) why no node announces it.
-func (r *layer2Reconciler) report(ctx context.Context, plan map[netip.Addr]l2plan.Decision, carried map[netip.Addr][]string, snap *snapshot) {
+func (r *layer2Reconciler) report(ctx context.Context, plan map[netip.Addr]l2plan.Decision, carried map[netip.Addr][]string, conflicts []layer2.Conflict, snap *snapshot) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	mine := map[netip.Addr]bool{}
 	isReporter := reporter(snap.nodes) == r.opts.NodeName
-	unannounced := map[kube.EventKey]bool{}
+	standing := map[kube.EventKey]bool{}
+	foreign := map[netip.Addr]bool{}
+	for _, c := range conflicts {
+		d, ok := plan[c.IP]
+		if !ok {
+			continue
+		}
+		foreign[c.IP] = foreign[c.IP] || c.Kind == layer2.ForeignHost
+		reason, msg := conflictEvent(c, r.opts.NodeName)
+		for _, key := range d.Services {
+			if svc := snap.byKey[key]; svc != nil {
+				k := serviceKey(svc, conflictTopic+c.IP.String()+"/"+c.Interface+"/"+string(c.Kind))
+				standing[k] = true
+				r.tell.Tell(svc, k, corev1.EventTypeWarning, reason, "Announce", msg)
+			}
+		}
+	}
 	for ip, d := range plan {
 		if d.Node == "" && d.Refusal.Refused() && isReporter {
 			for _, key := range d.Services {
 				if svc := snap.byKey[key]; svc != nil {
 					k := serviceKey(svc, notAnnouncedTopic+ip.String())
-					unannounced[k] = true
+					standing[k] = true
 					r.tell.Tell(svc, k, corev1.EventTypeWarning, ReasonNotAnnounced, "Announce",
 						fmt.Sprintf("no node announces %s: %s", ip, d.Refusal.Message))
 				}
@@ -202,6 +248,12 @@ func (r *layer2Reconciler) report(ctx context.Context, plan map[netip.Addr]l2pla
 			}
 			kind, reason, msg := corev1.EventTypeNormal, ReasonNodeAssigned,
 				fmt.Sprintf("announcing %s from node %q on %s with protocol \"layer2\"", ip, r.opts.NodeName, strings.Join(carried[ip], ", "))
+			if len(carried[ip]) == 0 && foreign[ip] {
+				// The AddressConflict Event says why; announcing again
+				// once the host is gone is news.
+				r.tell.Forget(serviceKey(svc, ip.String()))
+				continue
+			}
 			if len(carried[ip]) == 0 {
 				want := "any usable interface"
 				if len(d.Interfaces) > 0 {
@@ -214,8 +266,10 @@ func (r *layer2Reconciler) report(ctx context.Context, plan map[netip.Addr]l2pla
 		}
 	}
 	// A Service announced again (or by another reporter) is news when it
-	// loses its announcer the next time.
-	r.tell.Retain(func(k kube.EventKey) bool { return !strings.HasPrefix(k.Topic, notAnnouncedTopic) || unannounced[k] })
+	// loses its announcer the next time; so is a conflict that ended.
+	r.tell.Retain(func(k kube.EventKey) bool {
+		return !strings.HasPrefix(k.Topic, notAnnouncedTopic) && !strings.HasPrefix(k.Topic, conflictTopic) || standing[k]
+	})
 	for ip := range mine {
 		if !r.mine[ip] {
 			log.FromContext(ctx).Info("announcing", "ip", ip, "services", plan[ip].Services, "interfaces", carried[ip])
@@ -231,6 +285,14 @@ func (r *layer2Reconciler) report(ctx context.Context, plan map[netip.Addr]l2pla
 		}
 	}
 	r.mine = mine
+}
+
+// conflictEvent is the reason and message of the Warning for c.
+func conflictEvent(c layer2.Conflict, node string) (reason, msg string) {
+	if c.Kind == layer2.SplitBrain {
+		return ReasonSplitBrain, fmt.Sprintf("node %q announces %s on %s and so does another speaker (MAC %s): the speakers cannot see each other (a partition); the election settles it once they do", node, c.IP, c.Interface, c.MAC)
+	}
+	return ReasonAddressConflict, fmt.Sprintf("not announcing %s on %s from node %q: host %s already uses it (RFC 5227/4862 probe); will announce once it stops answering", c.IP, c.Interface, node, c.MAC)
 }
 
 // syncStatuses keeps one ServiceL2Status per Service this node announces,

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,12 @@ const testNS = "metallb-system"
 type fakeAnnouncer struct {
 	set       map[netip.Addr]layer2.Announcement
 	reasserts int
+	// conflicts is what Conflicts returns; a ForeignHost conflict keeps
+	// its IP off Announced, as the real announcer does.
+	conflicts []layer2.Conflict
 }
+
+func (f *fakeAnnouncer) Conflicts() []layer2.Conflict { return f.conflicts }
 
 func (f *fakeAnnouncer) SetAnnounced(m map[netip.Addr]layer2.Announcement) { f.set = m }
 func (f *fakeAnnouncer) Reassert()                                         { f.reasserts++ }
@@ -44,6 +50,9 @@ func (f *fakeAnnouncer) Announced() map[netip.Addr][]string {
 	out := map[netip.Addr][]string{}
 	for ip := range f.set {
 		out[ip] = []string{"eth0"}
+		if slices.ContainsFunc(f.conflicts, func(c layer2.Conflict) bool { return c.IP == ip && c.Kind == layer2.ForeignHost }) {
+			out[ip] = []string{}
+		}
 	}
 	return out
 }

@@ -19,9 +19,14 @@ type Options struct {
 	LBClass   string
 
 	// Memberlist. Disabled falls back to Node readiness for liveness.
-	MemberlistDisabled   bool
-	MemberlistBindAddr   string
-	MemberlistPort       int
+	MemberlistDisabled bool
+	MemberlistBindAddr string
+	MemberlistPort     int
+	// MemberlistJoin are extra host:port addresses to join while some
+	// Node is not a member: needed when gossip runs on a network that is
+	// not the Nodes' InternalIPs (a management NIC), which the speaker
+	// otherwise joins.
+	MemberlistJoin       string
 	MemberlistSecretName string // Secret in Namespace holding the gossip key
 	MemberlistSecretKey  string // key in that Secret
 	ProbeInterval        time.Duration
@@ -38,6 +43,16 @@ type Options struct {
 	// management NIC that is not the Services' LAN, for instance.
 	IgnoreInterfaces string
 
+	// ConflictDetection probes (RFC 5227 ARP, RFC 4862 NDP) before
+	// announcing an IP and every ConflictProbeInterval while announcing
+	// it, and stays silent where a host that is no speaker uses it. It
+	// needs memberlist (the other speakers' MACs) and is off without it.
+	ConflictDetection     bool
+	ConflictProbeInterval time.Duration
+	// ConflictProbeWait is how long a newly carried IP is probed before
+	// it is answered: it is added to every takeover.
+	ConflictProbeWait time.Duration
+
 	MetricsAddr string
 	HealthAddr  string
 }
@@ -50,6 +65,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.MemberlistDisabled, "disable-memberlist", false, "use Node readiness instead of memberlist to know which speakers are alive")
 	fs.StringVar(&o.MemberlistBindAddr, "ml-bind-addr", os.Getenv("SPEAKER_IP"), "address memberlist listens on and advertises (the node's LAN IP)")
 	fs.IntVar(&o.MemberlistPort, "ml-bind-port", 7946, "memberlist port, the same on every node")
+	fs.StringVar(&o.MemberlistJoin, "ml-join", "", "comma-separated host:port of other speakers' memberlist, joined as well as the Nodes' InternalIPs (for gossip on a management network)")
 	fs.StringVar(&o.MemberlistSecretName, "ml-secret-name", "memberlist", "Secret (in --namespace) whose key encrypts gossip; absent means unencrypted, with a warning")
 	fs.StringVar(&o.MemberlistSecretKey, "ml-secret-key", "secretkey", "key of the gossip secret in that Secret")
 	fs.DurationVar(&o.ProbeInterval, "ml-probe-interval", 200*time.Millisecond, "memberlist probe interval (failure detection speed)")
@@ -57,6 +73,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.SuspicionMult, "ml-suspicion-mult", 2, "memberlist suspicion multiplier")
 	fs.DurationVar(&o.Handover, "handover", 1500*time.Millisecond, "on SIGTERM, how long to keep answering after leaving memberlist")
 	fs.StringVar(&o.IgnoreInterfaces, "ignore-interfaces", "", "comma-separated interface names or globs (mgmt*) never used by L2Advertisements that list no interfaces")
+	fs.BoolVar(&o.ConflictDetection, "conflict-detection", true, "probe for hosts that already use an IP before announcing it and do not announce it while one does (needs memberlist; adds --conflict-probe-wait to every takeover)")
+	fs.DurationVar(&o.ConflictProbeWait, "conflict-probe-wait", 200*time.Millisecond, "how long an IP is probed before this node first answers for it; added to every takeover (a host on the LAN answers within milliseconds)")
+	fs.DurationVar(&o.ConflictProbeInterval, "conflict-probe-interval", 10*time.Second, "how often announced and conflicting IPs are probed again; a host that went away is noticed within 3 intervals")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":7474", "Prometheus metrics listen address (0 disables)")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":7475", "/healthz and /readyz listen address (0 disables)")
 }

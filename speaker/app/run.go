@@ -7,8 +7,11 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -77,7 +80,30 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	l2, err := layer2.New(logger.WithName("layer2"), crmetrics.Registry, layer2.Options{Ignore: ignore, OnChange: func(layer2.Change) { trigger() }})
+	// links is signalled when the announcer's link states change; the
+	// publisher below gossips the latest ones (SetMeta waits for the
+	// broadcast, which OnChange must not).
+	links := make(chan struct{}, 1)
+	detect := opts.ConflictDetection && !opts.MemberlistDisabled
+	if opts.ConflictDetection && !detect {
+		logger.Info("address conflict detection is off: without memberlist the speakers do not know each other's MACs, and every handover would look like a conflict")
+	}
+	l2, err := layer2.New(logger.WithName("layer2"), crmetrics.Registry, layer2.Options{
+		Ignore: ignore,
+		OnChange: func(c layer2.Change) {
+			if c.Links {
+				select {
+				case links <- struct{}{}:
+				default:
+				}
+			}
+			trigger()
+		},
+		Conflicts: layer2.ConflictOptions{
+			Enabled: detect, Interval: opts.ConflictProbeInterval, Wait: opts.ConflictProbeWait,
+			OnChange: func([]layer2.Conflict) { trigger() },
+		},
+	})
 	if err != nil {
 		return err
 	}
@@ -97,6 +123,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	var ml *members.Members
 	if !opts.MemberlistDisabled {
 		secret := readSecret(ctx, mgr.GetAPIReader(), opts)
+		// OnMeta may run before New returns (this node's own metadata).
+		var started atomic.Pointer[members.Members]
 		if ml, err = members.New(members.Options{
 			NodeName: opts.NodeName, BindAddr: opts.MemberlistBindAddr, BindPort: opts.MemberlistPort, Secret: secret,
 			ProbeInterval: opts.ProbeInterval, ProbeTimeout: opts.ProbeTimeout, SuspicionMult: opts.SuspicionMult,
@@ -106,11 +134,33 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 					r.rejoined.Store(true)
 				}
 			},
+			// Empty until the announcer's first scan; see carriersFrom.
+			Meta: nodeMeta(l2.LinkStates()),
+			OnMeta: func(string) {
+				if m := started.Load(); m != nil {
+					l2.SetSpeakerMACs(m.SpeakerMACs())
+				}
+				trigger()
+			},
 		}); err != nil {
 			return err
 		}
+		started.Store(ml)
 		r.alive = ml.Alive
-		if err := mgr.Add(&joiner{c: mgr.GetClient(), ml: ml, opts: opts}); err != nil {
+		r.carriers = func() func(string, netip.Addr, []string) ([]string, string) {
+			return carriersFrom(ml.Meta(), ignore)
+		}
+		// Conflict detection must know the other speakers before this one
+		// announces anything, or the old owner answering during a
+		// takeover is taken for a foreign host: the first join (which
+		// pulls every contacted member's metadata) comes first.
+		joined := make(chan struct{})
+		r.joined = joined
+		first := func() {
+			l2.SetSpeakerMACs(ml.SpeakerMACs())
+			close(joined)
+		}
+		if err := mgr.Add(&joiner{c: mgr.GetClient(), ml: ml, opts: opts, first: first}); err != nil {
 			return err
 		}
 	}
@@ -140,6 +190,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	l2done := make(chan error, 1)
 	go func() { l2done <- l2.Run(l2ctx) }()
 	defer func() { stopL2(); <-l2done }()
+	if ml != nil {
+		go publishLinks(l2ctx, logger, ml, l2, links)
+	}
 
 	err = mgr.Start(ctx)
 	r.leaving.Store(true)
@@ -211,6 +264,8 @@ type joiner struct {
 	c    client.Client
 	ml   *members.Members
 	opts Options
+	// first, if set, runs once after the first join attempt.
+	first func()
 }
 
 func (j *joiner) Start(ctx context.Context) error {
@@ -218,6 +273,10 @@ func (j *joiner) Start(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		j.joinMissing(ctx)
+		if j.first != nil {
+			j.first()
+			j.first = nil
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -233,10 +292,12 @@ func (j *joiner) joinMissing(ctx context.Context) {
 	}
 	alive := j.ml.Alive()
 	var addrs []string
+	missing := false
 	for _, n := range nodes.Items {
 		if n.Name == j.opts.NodeName || alive[n.Name] {
 			continue
 		}
+		missing = true
 		for _, a := range n.Status.Addresses {
 			if a.Type == corev1.NodeInternalIP {
 				addrs = append(addrs, net.JoinHostPort(a.Address, strconv.Itoa(j.opts.MemberlistPort)))
@@ -244,7 +305,43 @@ func (j *joiner) joinMissing(ctx context.Context) {
 			}
 		}
 	}
+	if missing {
+		for _, a := range splitList(j.opts.MemberlistJoin) {
+			if host, _, err := net.SplitHostPort(a); err != nil || host != j.opts.MemberlistBindAddr {
+				addrs = append(addrs, a)
+			}
+		}
+	}
 	if len(addrs) > 0 {
 		_, _ = j.ml.Join(addrs)
 	}
+}
+
+// publishLinks gossips this node's link states whenever the announcer
+// reports a change, so the other speakers' plans see a LAN link go down
+// within a gossip round, even when memberlist runs on another interface
+// and never notices. It always publishes the latest states, so a burst of
+// changes costs one broadcast.
+func publishLinks(ctx context.Context, logger logr.Logger, ml *members.Members, l2 *layer2.Announcer, changed <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		if err := ml.SetMeta(nodeMeta(l2.LinkStates()), time.Second); err != nil {
+			logger.Error(err, "gossiping this node's link states")
+		}
+	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -121,7 +121,7 @@ func TestFRRAttributes(t *testing.T) {
 
 	// Unsupported and invalid peers come back per peer; the others run.
 	bfd := ebgp
-	bfd.BFDProfile = "fast"
+	bfd.BFD.Name = "fast"
 	errs := sp.SetPeers(bfd, ibgp)
 	if !strings.Contains(errs["tor"], "BFD") || len(errs) != 1 {
 		t.Errorf("BFD peer errors %v", errs)

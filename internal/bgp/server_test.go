@@ -23,7 +23,7 @@ func TestServerRefusesInvalidPeers(t *testing.T) {
 	check.Must(t, err)
 	ctx := context.Background()
 	bfd, vrf := validPeer(), validPeer()
-	bfd.BFDProfile = "fast"
+	bfd.BFD.Name = "fast"
 	vrf.Name, vrf.VRF = "red", "red"
 	err = s.SetPeers(ctx, []bgpmodel.Peer{bfd, vrf})
 	var pe PeerErrors

@@ -181,8 +181,8 @@ func resolvePeer(p bgpmodel.Peer, opts Options) (sessionConfig, error) {
 		}
 	}
 
-	if p.BFDProfile != "" {
-		errs = append(errs, fmt.Errorf("bfdProfile %q: BFD is %w", p.BFDProfile, ErrUnsupported))
+	if p.BFD.Enabled() {
+		errs = append(errs, fmt.Errorf("bfdProfile %q: BFD is %w", p.BFD.Name, ErrUnsupported))
 	}
 	if p.VRF != "" {
 		errs = append(errs, fmt.Errorf("vrf %q: VRFs are %w", p.VRF, ErrUnsupported))

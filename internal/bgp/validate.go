@@ -182,7 +182,9 @@ func resolvePeer(p bgpmodel.Peer, opts Options) (sessionConfig, error) {
 	}
 
 	if p.BFD.Enabled() {
-		errs = append(errs, fmt.Errorf("bfdProfile %q: BFD is %w", p.BFD.Name, ErrUnsupported))
+		if err := bfdProfile(p.BFD).WithDefaults().Validate(); err != nil {
+			bad("bfdProfile %q: %v", p.BFD.Name, err)
+		}
 	}
 	if p.VRF != "" {
 		errs = append(errs, fmt.Errorf("vrf %q: VRFs are %w", p.VRF, ErrUnsupported))

@@ -257,4 +257,26 @@ func TestFRRBFD(t *testing.T) {
 	if n := ns[nodeV4(0).String()]; n.ConnectionsEstablished != established || !n.Established() {
 		t.Errorf("BGP session reset by a BFD timer change: %+v (was %d connections)", n, established)
 	}
+
+	// The router taking BFD administratively down (AdminDown) is no path
+	// failure (RFC 5882 §3.2): BFD is down, the BGP session stays up.
+	check.Must(t, tp.router.Configure("bfd", "profile fast", "shutdown"))
+	waitBFD(t, sp, "tor", BFDDown, 5*time.Second)
+	waitFRRBFD(t, bfdd, nodeV4(0).String(), "shutdown", 5*time.Second)
+	check.Eventually(t, 5*time.Second, "speaker's BFD counts the AdminDown as a down event", func() error {
+		if d := metricValue(t, sp.Metrics(), `metallb_bfd_session_down_events{peer="198.18.0.1"}`); d != downs+2 {
+			return fmt.Errorf("%v down events", d)
+		}
+		return nil
+	})
+	if st := sp.State("tor"); st.State != StateEstablished || st.LastError != "" {
+		t.Errorf("BGP session after the peer's BFD AdminDown: %+v", st)
+	}
+	check.Must(t, tp.router.Configure("bfd", "profile fast", "no shutdown"))
+	waitBFD(t, sp, "tor", BFDUp, 10*time.Second)
+	ns, err = tp.router.Neighbors()
+	check.Must(t, err)
+	if n := ns[nodeV4(0).String()]; n.ConnectionsEstablished != established || !n.Established() {
+		t.Errorf("BGP session reset by the peer's BFD AdminDown: %+v (was %d connections)", n, established)
+	}
 }

@@ -101,8 +101,9 @@ bench-controller: ## N pending Services, then the controller starts: time to all
 bench-failover: deps build tools ## client outage on node death, link loss, speaker crash and LAN cut with gossip on mgmt (p50/p99/max); speaker RSS at 1,000 IPs
 	$(GO) run ./hack/bench/failover
 
-bench-bgp: deps build tools ## FRR convergence of the GoBGP speaker, then Service IP -> route in the lab router (p50/p99) and 1,000 Services
+bench-bgp: deps build tools ## FRR convergence of the GoBGP speaker, link cut -> next hop gone with and without BFD (p50/p99), then Service IP -> route in the lab router (p50/p99) and 1,000 Services
 	$(GO) test -count=1 -run '^$$' -bench FRRConvergence -benchtime 1x ./internal/bgp/
+	$(GO) test -count=1 -run '^$$' -bench FRRBFDFailover -benchtime 1x ./internal/bgp/
 	$(GO) run ./hack/bench/bgp -services 50 -bulk 1000
 
 bench-bfd: deps ## BFD: detection time against FRR's bfdd (p50/p99, 300ms x 3) and 100 sessions' CPU and memory; codec and state machine

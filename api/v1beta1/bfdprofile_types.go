@@ -2,9 +2,9 @@ package v1beta1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// BFDProfileSpec holds BFD timers. barelb accepts the object for
-// compatibility, but its GoBGP-based speaker cannot run BFD: a BGPPeer
-// that names a profile gets a status condition saying so.
+// BFDProfileSpec holds BFD timers for the BGPPeers that name the profile.
+// echoMode is refused (the peer is not used, with a condition saying why);
+// echoInterval matters only with it.
 type BFDProfileSpec struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=10

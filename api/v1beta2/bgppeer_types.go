@@ -105,8 +105,8 @@ type BGPPeerSpec struct {
 	// +optional
 	PasswordSecret corev1.SecretReference `json:"passwordSecret,omitempty"`
 
-	// BFDProfile names a BFDProfile. The GoBGP-based speaker cannot run
-	// BFD and reports it on the peer.
+	// BFDProfile names a BFDProfile: the speaker runs a BFD session beside
+	// the BGP session, and BFD going down takes the BGP session down at once.
 	// +optional
 	BFDProfile string `json:"bfdProfile,omitempty"`
 

@@ -100,12 +100,8 @@ func BenchmarkFRRConvergence(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 
-	ap50, ap99 := percentile(ann, 50), percentile(ann, 99)
-	wp50, wp99 := percentile(wd, 50), percentile(wd, 99)
-	b.ReportMetric(ms(ap50), "announce-p50-ms")
-	b.ReportMetric(ms(ap99), "announce-p99-ms")
-	b.ReportMetric(ms(wp50), "withdraw-p50-ms")
-	b.ReportMetric(ms(wp99), "withdraw-p99-ms")
+	ap50, ap99 := reportPercentiles(b, "announce", ann)
+	wp50, wp99 := reportPercentiles(b, "withdraw", wd)
 	b.ReportMetric(ms(allECMP.Sub(start)), "bulk1000x3-ms")
 	b.ReportMetric(ms(gone.Sub(start2)), "bulk-withdraw-ms")
 	fmt.Printf("BGP -> FRR kernel FIB, single prefix from one speaker, %d samples:\n", n)
@@ -115,6 +111,15 @@ func BenchmarkFRRConvergence(b *testing.B) {
 	fmt.Printf("  all installed (>=1 next hop): %v\n", firstAll.Sub(start).Round(time.Millisecond))
 	fmt.Printf("  all installed with 3 next hops: %v\n", allECMP.Sub(start).Round(time.Millisecond))
 	fmt.Printf("  all removed after withdrawing: %v\n", gone.Sub(start2).Round(time.Millisecond))
+}
+
+// reportPercentiles reports d's p50 and p99 as <name>-p50-ms and
+// <name>-p99-ms and returns them.
+func reportPercentiles(b *testing.B, name string, d []time.Duration) (p50, p99 time.Duration) {
+	p50, p99 = percentile(d, 50), percentile(d, 99)
+	b.ReportMetric(ms(p50), name+"-p50-ms")
+	b.ReportMetric(ms(p99), name+"-p99-ms")
+	return p50, p99
 }
 
 func percentile(d []time.Duration, p int) time.Duration {

@@ -19,8 +19,8 @@
 // on live sessions, never resets. Errors are per object (PeerErrors,
 // AdvertisementErrors) and everything valid is applied regardless, so a
 // bad BGPPeer does not take the others down and each object can carry its
-// own status condition. Fields GoBGP cannot honour (BFD profiles, VRFs)
-// are refused with ErrUnsupported rather than ignored.
+// own status condition. Fields GoBGP cannot honour (VRFs) are refused
+// with ErrUnsupported rather than ignored.
 //
 // At start-up call SetAdvertisements before SetPeers: a session then sends
 // its complete table right after OPEN, which matters for graceful restart
@@ -61,6 +61,21 @@
 // has re-announced them. A speaker restart then changes nothing in the
 // router's FIB, so ECMP does not rehash established flows. Withdraw with
 // SetAdvertisements(ctx, nil) first when the node is leaving for good.
+//
+// # BFD
+//
+// A peer with Peer.BFD set gets a BFD session (internal/bfd/bfdnet) from
+// the session's source address, or the address the kernel picks for the
+// peer, to the peer's address; multi-hop with EBGPMultiHop. BFD leaving Up
+// disables the neighbor at once (a Cease; GoBGP keeps it in Idle), unless
+// the peer signalled AdminDown, which RFC 5882 says is no path failure;
+// BFD Up enables it again, and GoBGP reconnects after its 5 s idle hold and
+// 1-2 s connect jitter. Changing only the BFD profile changes the timers in
+// place (a Poll Sequence) and leaves the BGP session alone. PeerState.BFD
+// and BFDDiag report the BFD session, LastError says when BFD holds the
+// session down, and the Server's registry gets MetalLB's metallb_bfd_*
+// metrics. Sockets open with the first BFD peer. Cost per BFD session: a
+// goroutine, a socket and about 10 KiB (see bfdnet).
 //
 // # Diagnostics and metrics
 //

@@ -120,17 +120,17 @@ func TestFRRAttributes(t *testing.T) {
 	})
 
 	// Unsupported and invalid peers come back per peer; the others run.
-	bfd := ebgp
-	bfd.BFDProfile = "fast"
-	errs := sp.SetPeers(bfd, ibgp)
-	if !strings.Contains(errs["tor"], "BFD") || len(errs) != 1 {
-		t.Errorf("BFD peer errors %v", errs)
+	vrf := ebgp
+	vrf.VRF = "red"
+	errs := sp.SetPeers(vrf, ibgp)
+	if !strings.Contains(errs["tor"], "VRF") || len(errs) != 1 {
+		t.Errorf("VRF peer errors %v", errs)
 	}
 	if names := stateNames(sp.States()); !slices.Equal(names, []string{"tor-ibgp"}) {
 		t.Errorf("sessions %v, want only tor-ibgp", names)
 	}
 	if !strings.Contains(errs["tor"], ErrUnsupported.Error()) {
-		t.Errorf("BFD error %q does not mention %q", errs["tor"], ErrUnsupported)
+		t.Errorf("VRF error %q does not mention %q", errs["tor"], ErrUnsupported)
 	}
 }
 

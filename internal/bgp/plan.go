@@ -128,16 +128,23 @@ func comparePrefix(a, b netip.Prefix) int {
 	return a.Bits() - b.Bits()
 }
 
+// withoutBFD is p without its BFD profile: a BFD change alone is applied
+// to the running BFD session and never restarts the BGP session.
+func withoutBFD(p bgpmodel.Peer) bgpmodel.Peer {
+	p.BFD = bgpmodel.BFDProfile{}
+	return p
+}
+
 // diffPeers splits peer names into sessions to start, to restart because
-// their configuration changed, and to stop. Unchanged peers are in none of
-// the lists, so their sessions are never touched.
+// their configuration changed, and to stop. Unchanged peers (BFD profile
+// aside) are in none of the lists, so their sessions are never touched.
 func diffPeers(running map[string]bgpmodel.Peer, want map[string]sessionConfig) (add, change, remove []string) {
 	for name, c := range want {
 		old, ok := running[name]
 		switch {
 		case !ok:
 			add = append(add, name)
-		case old != c.Peer:
+		case withoutBFD(old) != withoutBFD(c.Peer):
 			change = append(change, name)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/barelb/barelb/internal/bfd/bfdnet"
 	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,7 @@ type Server struct {
 	ads      []bgpmodel.Advertisement
 	spare    []*instance
 	closed   bool
+	bfd      *bfdLink
 
 	// view is a copy of sessions for PeerStates and metrics, which must
 	// not wait behind a long reconfiguration.
@@ -35,13 +37,16 @@ type Server struct {
 // when it is not nil; registering a second Server with the same registry
 // fails, as their metrics would collide.
 func New(log logr.Logger, reg prometheus.Registerer, opts Options) (*Server, error) {
-	s := &Server{log: log, opts: opts, sessions: map[string]*session{}, view: map[string]*session{}}
+	s := &Server{log: log, opts: opts, sessions: map[string]*session{}, view: map[string]*session{}, bfd: newBFDLink(log.WithName("bfd"))}
 	if opts.RouterID.IsValid() && !opts.RouterID.Unmap().Is4() {
 		return nil, fmt.Errorf("bgp: default router ID %s is not an IPv4 address", opts.RouterID)
 	}
 	if reg != nil {
 		if err := reg.Register(&collector{s: s}); err != nil {
 			return nil, fmt.Errorf("bgp: register metrics: %w", err)
+		}
+		if err := reg.Register(bfdnet.NewCollector(s.bfd.m)); err != nil {
+			return nil, fmt.Errorf("bgp: register BFD metrics: %w", err)
 		}
 	}
 	return s, nil
@@ -71,6 +76,11 @@ func (s *Server) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
 		running[name] = ss.cfg.Peer
 	}
 	add, change, remove := diffPeers(running, want)
+	for name, ss := range s.sessions {
+		if c, ok := want[name]; ok && !slices.Contains(change, name) {
+			s.bfd.reconfigure(ss, c.BFD)
+		}
+	}
 	for _, name := range remove {
 		s.log.Info("stopping BGP session", "peer", name, "reason", "peer removed or refused")
 		s.stopSession(ctx, name)
@@ -82,7 +92,7 @@ func (s *Server) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
 	plan, _ := planRoutes(want, s.ads)
 	for _, name := range slices.Concat(change, add) {
 		inst := s.takeInstance()
-		ss, err := startSession(ctx, inst, want[name], plan[name], s.log)
+		ss, err := startSession(ctx, inst, want[name], plan[name], s.log, s.bfd)
 		if err != nil {
 			s.spare = append(s.spare, inst)
 			if perrs == nil {
@@ -93,6 +103,7 @@ func (s *Server) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
 		}
 		s.log.Info("starting BGP session", "peer", name, "address", want[name].addrPort().String(), "routes", len(plan[name]))
 		s.sessions[name] = ss
+		s.bfd.attach(ss)
 	}
 	s.publish()
 	if perrs != nil {
@@ -183,6 +194,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	// BFD sessions end with AdminDown, which the router must not take for
+	// a path failure (RFC 5882 §3.2): sessions left to graceful restart
+	// keep their routes.
+	for _, ss := range s.sessions {
+		s.bfd.detach(ss, true)
+	}
+	s.bfd.m.Close()
 	return errors.Join(errs...)
 }
 
@@ -203,6 +221,7 @@ func (s *Server) stopSession(ctx context.Context, name string) {
 	ss := s.sessions[name]
 	delete(s.sessions, name)
 	ss.stop(ctx)
+	s.bfd.detach(ss, true)
 	s.spare = append(s.spare, ss.inst)
 }
 

@@ -23,11 +23,11 @@ func TestServerRefusesInvalidPeers(t *testing.T) {
 	check.Must(t, err)
 	ctx := context.Background()
 	bfd, vrf := validPeer(), validPeer()
-	bfd.BFDProfile = "fast"
+	bfd.BFD = bgpmodel.BFDProfile{Name: "fast", DetectMultiplier: 1}
 	vrf.Name, vrf.VRF = "red", "red"
 	err = s.SetPeers(ctx, []bgpmodel.Peer{bfd, vrf})
 	var pe PeerErrors
-	if !errors.As(err, &pe) || !errors.Is(pe["tor"], ErrUnsupported) || !errors.Is(pe["red"], ErrUnsupported) {
+	if !errors.As(err, &pe) || !errors.Is(pe["tor"], ErrInvalidPeer) || !errors.Is(pe["red"], ErrUnsupported) {
 		t.Fatalf("SetPeers error %v", err)
 	}
 	if st := s.PeerStates(ctx); len(st) != 0 {
@@ -38,7 +38,8 @@ func TestServerRefusesInvalidPeers(t *testing.T) {
 	if !errors.As(err, &ae) || !errors.Is(ae["bad"], ErrInvalidAdvert) {
 		t.Errorf("SetAdvertisements error %v", err)
 	}
-	if n, err := reg.Gather(); err != nil || len(n) != 0 {
+	// Without sessions only BFD's discard counters (all zero) exist.
+	if n, err := reg.Gather(); err != nil || len(n) != 1 || n[0].GetName() != "barelb_bfd_discarded_packets_total" {
 		t.Errorf("metrics without sessions: %v %v", n, err)
 	}
 	check.Must(t, s.Shutdown(ctx))

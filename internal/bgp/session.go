@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/barelb/barelb/internal/bfd/bfdnet"
 	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/go-logr/logr"
 	api "github.com/osrg/gobgp/v3/api"
@@ -34,9 +35,23 @@ type session struct {
 	paths  map[netip.Prefix]*api.Path // the exact paths added, for DeletePath
 
 	stopWatch context.CancelFunc
+	// mu serialises GoBGP neighbor calls made outside SetPeers against
+	// stop: the instance may serve another session once this one stopped.
 	mu        sync.Mutex
-	reenable  *time.Timer // re-enables a peer disabled for a dynamic ASN mismatch
+	reenable  *time.Timer // ends the hold of a dynamic ASN mismatch
 	stopped   bool
+	adminDown bool // the neighbor is disabled (DisablePeer) by syncAdmin
+
+	bfd   *bfdLink
+	bfdMu sync.Mutex // guards the fields below; never held across a call out
+	// asnHold and bfdHold keep the neighbor disabled: a dynamic ASN
+	// mismatch waiting for its retry, BFD down after it was up.
+	asnHold, bfdHold bool
+	bfdProf          bgpmodel.BFDProfile // the profile in use (Peer.BFD)
+	bfdKey           *bfdnet.Key         // the running BFD session, if any
+	bfdErr           string              // why it is not running yet
+	bfdRetry         *time.Timer
+	bfdClosed        bool // detached for good: never start BFD again
 }
 
 // instance is a GoBGP server plus a logger that can be pointed at the
@@ -88,13 +103,15 @@ func (discard) GetLevel() gobgplog.LogLevel       { return gobgplog.InfoLevel }
 // startSession configures inst for cfg, installs routes, then adds the
 // neighbor, so the first UPDATEs after OPEN already carry the full table
 // (and, with graceful restart, End-of-RIB follows a complete table).
-func startSession(ctx context.Context, inst *instance, cfg sessionConfig, routes routeTable, log logr.Logger) (*session, error) {
+func startSession(ctx context.Context, inst *instance, cfg sessionConfig, routes routeTable, log logr.Logger, bfdl *bfdLink) (*session, error) {
 	s := &session{
-		cfg:    cfg,
-		inst:   inst,
-		log:    newGobgpLogger(log.WithName("gobgp").WithValues("peer", cfg.Name, "address", cfg.addrPort().String()), cfg.Password),
-		routes: routeTable{},
-		paths:  map[netip.Prefix]*api.Path{},
+		cfg:     cfg,
+		inst:    inst,
+		bfd:     bfdl,
+		bfdProf: cfg.BFD,
+		log:     newGobgpLogger(log.WithName("gobgp").WithValues("peer", cfg.Name, "address", cfg.addrPort().String()), cfg.Password),
+		routes:  routeTable{},
+		paths:   map[netip.Prefix]*api.Path{},
 	}
 	inst.log.Store(s.log)
 	err := inst.srv.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
@@ -170,30 +187,19 @@ func (s *session) onEvent(ev *api.WatchEventResponse) {
 	msg := fmt.Sprintf("dynamicASN %s, but the peer announced AS %d (local AS %d); session disabled", s.cfg.DynamicASN, asn, s.cfg.MyASN)
 	s.log.setError(msg)
 	retry := max(time.Duration(s.cfg.connectSec)*time.Second, 30*time.Second)
+	s.setASNHold(true)
+	// Not here: GoBGP calls this from its watch goroutine, and s.mu may
+	// be held by a GoBGP call.
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		addr := s.cfg.peerAddr.String()
-		// The instance may already serve another session once this one is
-		// stopped: act only while this session is current.
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.stopped {
 			return
 		}
-		_ = s.inst.srv.DisablePeer(ctx, &api.DisablePeerRequest{Address: addr, Communication: "barelb: unexpected peer AS for dynamicASN " + string(s.cfg.DynamicASN)})
 		if s.reenable != nil {
 			s.reenable.Stop()
 		}
-		s.reenable = time.AfterFunc(retry, func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if !s.stopped {
-				_ = s.inst.srv.EnablePeer(ctx, &api.EnablePeerRequest{Address: addr})
-			}
-		})
+		s.reenable = time.AfterFunc(retry, func() { s.setASNHold(false) })
 	}()
 }
 
@@ -207,6 +213,9 @@ func (s *session) peer(ctx context.Context, advertised bool) *api.Peer {
 // state is the session's PeerState.
 func (s *session) state(ctx context.Context) PeerState {
 	ps := PeerState{Name: s.cfg.Name, Address: s.cfg.addrPort(), State: StateIdle, PeerASN: s.cfg.PeerASN, LastError: s.log.lastErr()}
+	if s.bfd != nil {
+		ps.BFD, ps.BFDDiag = s.bfd.state(s)
+	}
 	p := s.peer(ctx, false)
 	if p == nil {
 		return ps

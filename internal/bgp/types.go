@@ -46,6 +46,13 @@ type PeerState struct {
 	// LastError explains why the session is not established, or why it
 	// last went down: a NOTIFICATION, a connect error with a hint (for
 	// example an MD5 password mismatch makes connects time out), or a
-	// dynamic ASN mismatch. Empty when nothing went wrong.
+	// dynamic ASN mismatch, or BFD down (which holds the session down
+	// until BFD is up again). Empty when nothing went wrong.
 	LastError string
+	// BFD is BFDUp or BFDDown for a peer with a BFD profile, "" without.
+	BFD string
+	// BFDDiag is the BFD session's local diagnostic: why it last went
+	// down ("control detection time expired"), or why it is not running
+	// yet. Empty when there is nothing to say.
+	BFDDiag string
 }

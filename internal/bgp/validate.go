@@ -181,8 +181,10 @@ func resolvePeer(p bgpmodel.Peer, opts Options) (sessionConfig, error) {
 		}
 	}
 
-	if p.BFDProfile != "" {
-		errs = append(errs, fmt.Errorf("bfdProfile %q: BFD is %w", p.BFDProfile, ErrUnsupported))
+	if p.BFD.Enabled() {
+		if err := bfdProfile(p.BFD).WithDefaults().Validate(); err != nil {
+			bad("bfdProfile %q: %v", p.BFD.Name, err)
+		}
 	}
 	if p.VRF != "" {
 		errs = append(errs, fmt.Errorf("vrf %q: VRFs are %w", p.VRF, ErrUnsupported))

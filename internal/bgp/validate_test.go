@@ -78,7 +78,13 @@ func TestResolvePeer(t *testing.T) {
 		{name: "keepalive >= hold", mod: func(p *bgpmodel.Peer) { p.HoldTime = 9 * time.Second; p.KeepaliveTime = 9 * time.Second }, errSub: "keepaliveTime", is: ErrInvalidPeer},
 		{name: "connect fraction", mod: func(p *bgpmodel.Peer) { p.ConnectTime = 1500 * time.Millisecond }, errSub: "connectTime", is: ErrInvalidPeer},
 		{name: "long password", mod: func(p *bgpmodel.Peer) { p.Password = strings.Repeat("x", 81) }, errSub: "81 bytes", is: ErrInvalidPeer},
-		{name: "bfd", mod: func(p *bgpmodel.Peer) { p.BFDProfile = "fast" }, errSub: "BFD", is: ErrUnsupported},
+		{name: "bfd defaults", mod: func(p *bgpmodel.Peer) { p.BFD.Name = "fast" }, check: func(t *testing.T, c sessionConfig) {
+			if !c.BFD.Enabled() {
+				t.Error(c.BFD)
+			}
+		}},
+		{name: "bfd multiplier", mod: func(p *bgpmodel.Peer) { p.BFD = bgpmodel.BFDProfile{Name: "fast", DetectMultiplier: 1} }, errSub: `bfdProfile "fast": bfd: detectMultiplier 1`, is: ErrInvalidPeer},
+		{name: "bfd interval", mod: func(p *bgpmodel.Peer) { p.BFD = bgpmodel.BFDProfile{Name: "fast", TransmitInterval: time.Millisecond} }, errSub: "transmitInterval 1ms", is: ErrInvalidPeer},
 		{name: "vrf", mod: func(p *bgpmodel.Peer) { p.VRF = "red" }, errSub: "VRF", is: ErrUnsupported},
 		{name: "dual stack v4 needs v6 next hop", mod: func(p *bgpmodel.Peer) { p.DualStack = true }, errSub: "IPv6 next hop", is: ErrInvalidPeer},
 		{name: "dual stack v4", mod: func(p *bgpmodel.Peer) { p.DualStack = true; p.IPv6NextHop = netip.MustParseAddr("2001:db8::11") }, check: func(t *testing.T, c sessionConfig) {
@@ -125,7 +131,7 @@ func TestResolvePeer(t *testing.T) {
 func TestResolvePeerNeverPrintsPassword(t *testing.T) {
 	p := validPeer()
 	p.Password = strings.Repeat("s3cr3t", 20)
-	p.BFDProfile = "x"
+	p.VRF = "x"
 	_, err := resolvePeer(p, testOpts)
 	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
 		t.Fatalf("error %v leaks the password or is nil", err)

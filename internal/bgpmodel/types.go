@@ -78,12 +78,37 @@ type Peer struct {
 	// extended next hop), which the router must accept explicitly.
 	IPv4NextHop netip.Addr
 
-	// BFDProfile and VRF are BGPPeer fields this speaker cannot honour;
-	// a peer that sets either is refused with an error instead of being
-	// run without them.
-	BFDProfile string
-	VRF        string
+	// BFD, when BFD.Name is set, runs a BFD session beside this BGP
+	// session: BFD going down takes the BGP session down at once. A
+	// change of BFD alone updates the BFD timers in place and leaves the
+	// BGP session alone.
+	BFD BFDProfile
+
+	// VRF is a BGPPeer field this speaker cannot honour; a peer that sets
+	// it is refused with an error instead of being run without it.
+	VRF string
 }
+
+// BFDProfile is the part of a BFDProfile object a BFD session runs with.
+// Zero durations and counts mean the defaults (300ms, 300ms, 3, 254).
+// It is a value, not a pointer, so that Peer stays comparable.
+type BFDProfile struct {
+	// Name is the BFDProfile's name; empty means no BFD.
+	Name string
+	// ReceiveInterval is the slowest rate this side wants packets at;
+	// TransmitInterval the fastest it sends at while up.
+	ReceiveInterval, TransmitInterval time.Duration
+	// DetectMultiplier: the peer declares the session down after this
+	// many intervals without a packet.
+	DetectMultiplier uint8
+	// MinimumTTL is the lowest TTL accepted on multi-hop sessions.
+	MinimumTTL uint8
+	// PassiveMode: wait for the peer's first packet before sending.
+	PassiveMode bool
+}
+
+// Enabled reports whether the peer runs BFD.
+func (b BFDProfile) Enabled() bool { return b.Name != "" }
 
 // Advertisement asks for one prefix to be announced, to the named peers or
 // to every peer. Several advertisements may name the same prefix; see

@@ -46,6 +46,10 @@ func peer(name, address string, mod func(*v1beta2.BGPPeerSpec)) v1beta2.BGPPeer 
 	return p
 }
 
+// echoProfile is a BFDProfile the speaker cannot run (echo mode).
+var echoProfile = []v1beta1.BFDProfile{{ObjectMeta: metav1.ObjectMeta{Name: "fast"},
+	Spec: v1beta1.BFDProfileSpec{EchoMode: func() *bool { b := true; return &b }()}}}
+
 func sel(k, v string) []metav1.LabelSelector {
 	return []metav1.LabelSelector{{MatchLabels: map[string]string{k: v}}}
 }
@@ -204,7 +208,7 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "unsupported peer is refused",
-			in: config.Input{BGPAdvertisements: basic, Peers: []v1beta2.BGPPeer{r1,
+			in: config.Input{BGPAdvertisements: basic, BFDProfiles: echoProfile, Peers: []v1beta2.BGPPeer{r1,
 				peer("bfd", "198.18.0.4", func(s *v1beta2.BGPPeerSpec) { s.BFDProfile = "fast" })}},
 			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1)},
 			peers: []string{"r1"}, prefixes: []string{"198.19.0.1/32"},
@@ -280,7 +284,7 @@ func TestAttributes(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
-	in := config.Input{Peers: []v1beta2.BGPPeer{
+	in := config.Input{BFDProfiles: echoProfile, Peers: []v1beta2.BGPPeer{
 		peer("bfd", "198.18.0.1", func(s *v1beta2.BGPPeerSpec) { s.BFDProfile = "fast" }),
 		peer("md5", "198.18.0.2", func(s *v1beta2.BGPPeerSpec) { s.PasswordSecret.Name = "pw" }),
 		peer("md5-missing", "198.18.0.3", func(s *v1beta2.BGPPeerSpec) { s.PasswordSecret.Name = "nope" }),

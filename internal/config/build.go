@@ -14,6 +14,7 @@ import (
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/addr"
+	"github.com/barelb/barelb/internal/bfd"
 	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
@@ -60,9 +61,9 @@ func Build(in Input) (*Config, Problems) {
 			c.BGPAdvertisements = append(c.BGPAdvertisements, a)
 		}
 	}
-	bfd := map[string]bool{}
-	for _, b := range in.BFDProfiles {
-		bfd[b.Name] = true
+	bfd := make(map[string]*v1beta1.BFDProfile, len(in.BFDProfiles))
+	for i := range in.BFDProfiles {
+		bfd[in.BFDProfiles[i].Name] = &in.BFDProfiles[i]
 	}
 	for i := range in.Peers {
 		if p := buildPeer(&in.Peers[i], bfd, &ps); p != nil {
@@ -309,7 +310,7 @@ func buildCommunities(in []v1beta1.Community, ps *Problems) map[string]string {
 	return out
 }
 
-func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
+func buildPeer(o *v1beta2.BGPPeer, bfdProfiles map[string]*v1beta1.BFDProfile, ps *Problems) *Peer {
 	s := &o.Spec
 	p := &Peer{Peer: bgpmodel.Peer{
 		Name: o.Name, DynamicASN: bgpmodel.DynamicASN(s.DynamicASN), Port: s.Port,
@@ -383,11 +384,11 @@ func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 	}
 	p.HoldTime, p.KeepaliveTime, p.ConnectTime = dur(s.HoldTime), dur(s.KeepaliveTime), dur(s.ConnectTime)
 	if s.BFDProfile != "" {
-		msg := fmt.Sprintf("bfdProfile %q: BFD is not supported by barelb's GoBGP speaker", s.BFDProfile)
-		if !bfd[s.BFDProfile] {
-			msg += " (and no BFDProfile of that name exists)"
+		if b, ok := bfdProfiles[s.BFDProfile]; !ok {
+			problem("bfdProfile %q: no BFDProfile of that name exists", s.BFDProfile)
+		} else {
+			p.BFD = peerBFD(b, problem, &p.Unsupported)
 		}
-		p.Unsupported = append(p.Unsupported, msg)
 	}
 	if s.VRFName != "" {
 		p.Unsupported = append(p.Unsupported, fmt.Sprintf("vrf %q: VRF peering is not supported by barelb's GoBGP speaker", s.VRFName))
@@ -406,6 +407,50 @@ func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 		return nil
 	}
 	return p
+}
+
+// peerBFD reads a BFDProfile into the model. Values outside the CRD's
+// bounds (an object stored around its validation) are problems; echo
+// mode, which the speaker cannot run, makes the peer unsupported.
+func peerBFD(o *v1beta1.BFDProfile, problem func(string, ...any), unsupported *[]string) bgpmodel.BFDProfile {
+	s := &o.Spec
+	ms := func(v *uint32) time.Duration {
+		if v == nil {
+			return 0
+		}
+		return time.Duration(*v) * time.Millisecond
+	}
+	u8 := func(field string, v *uint32, lo, hi uint32) uint8 {
+		switch {
+		case v == nil:
+			return 0
+		case *v < lo || *v > hi:
+			problem("bfdProfile %q: %s %d is outside %d-%d", o.Name, field, *v, lo, hi)
+			return 0
+		}
+		return uint8(*v)
+	}
+	b := bgpmodel.BFDProfile{
+		Name:             o.Name,
+		ReceiveInterval:  ms(s.ReceiveInterval),
+		TransmitInterval: ms(s.TransmitInterval),
+		DetectMultiplier: u8("detectMultiplier", s.DetectMultiplier, 2, 255),
+		MinimumTTL:       u8("minimumTtl", s.MinimumTTL, 1, 254),
+		PassiveMode:      s.PassiveMode != nil && *s.PassiveMode,
+	}
+	for _, iv := range []struct {
+		field string
+		v     time.Duration
+	}{{"receiveInterval", b.ReceiveInterval}, {"transmitInterval", b.TransmitInterval}} {
+		if iv.v != 0 && (iv.v < bfd.MinInterval || iv.v > bfd.MaxInterval) {
+			problem("bfdProfile %q: %s %v is outside %v-%v", o.Name, iv.field, iv.v, bfd.MinInterval, bfd.MaxInterval)
+		}
+	}
+	// echoInterval alone changes nothing: it only matters with echoMode.
+	if s.EchoMode != nil && *s.EchoMode {
+		*unsupported = append(*unsupported, fmt.Sprintf("bfdProfile %q: BFD %s", o.Name, strings.TrimPrefix(bfd.ErrEcho.Error(), "bfd: ")))
+	}
+	return b
 }
 
 func selectors(in []metav1.LabelSelector) ([]labels.Selector, error) {

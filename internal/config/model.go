@@ -89,7 +89,7 @@ type Peer struct {
 	// reads into Peer.Password.
 	PasswordSecret string
 	// Unsupported lists fields set on the peer that the speaker cannot
-	// honour (BFD profile, VRF, unnumbered interface): the peer is kept
+	// honour (BFD echo mode, VRF, unnumbered interface): the peer is kept
 	// out of service and each entry becomes a status condition.
 	Unsupported []string
 }

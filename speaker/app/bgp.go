@@ -260,18 +260,30 @@ func (b *BGPReconciler) watchSessions(ctx context.Context, every time.Duration) 
 			if err := b.c.Get(ctx, client.ObjectKey{Namespace: b.opts.Namespace, Name: st.Name}, &p); err != nil {
 				continue
 			}
-			kind, reason := corev1.EventTypeNormal, ReasonSessionUp
-			msg := fmt.Sprintf("BGP session from node %q to %s is established", b.opts.NodeName, st.Address)
-			if st.State != bgp.StateEstablished {
-				kind, reason = corev1.EventTypeWarning, ReasonSessionDown
-				msg = fmt.Sprintf("BGP session from node %q to %s is not established", b.opts.NodeName, st.Address)
-				if st.LastError != "" {
-					msg += ": " + st.LastError
-				}
-			}
+			kind, reason, msg := sessionEvent(b.opts.NodeName, st)
 			b.tell.Tell(&p, kube.EventKey{Kind: "BGPPeer", Namespace: p.Namespace, Name: p.Name, Topic: "session"}, kind, reason, "BGP", msg)
 		}
 	}
+}
+
+// sessionEvent is the Event for a session's state: up, or down with why,
+// including BFD's view when the peer runs BFD (a BFD session down holds
+// the BGP session down until BFD is up again).
+func sessionEvent(node string, st bgp.PeerState) (kind, reason, msg string) {
+	if st.State == bgp.StateEstablished {
+		return corev1.EventTypeNormal, ReasonSessionUp, fmt.Sprintf("BGP session from node %q to %s is established", node, st.Address)
+	}
+	msg = fmt.Sprintf("BGP session from node %q to %s is not established", node, st.Address)
+	if st.LastError != "" {
+		msg += ": " + st.LastError
+	}
+	if st.BFD == bgp.BFDDown && !strings.Contains(st.LastError, "BFD") {
+		msg += "; BFD down"
+		if st.BFDDiag != "" {
+			msg += " (" + st.BFDDiag + ")"
+		}
+	}
+	return corev1.EventTypeWarning, ReasonSessionDown, msg
 }
 
 // Start runs the status writer and the session watcher (a manager Runnable).

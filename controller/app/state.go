@@ -153,7 +153,7 @@ func (s *state) reloadConfig(ctx context.Context, c client.Reader) (bool, error)
 	})
 	ap := make([]allocator.Pool, 0, len(cfg.Pools))
 	for _, p := range cfg.Pools {
-		ap = append(ap, allocator.Pool{Name: p.Name, Ranges: p.Ranges, AutoAssign: p.AutoAssign, AvoidBuggyIPs: p.AvoidBuggyIPs, Priority: p.Priority})
+		ap = append(ap, allocator.Pool{Name: p.Name, Ranges: p.Ranges, AutoAssign: p.AutoAssign, AvoidBuggyIPs: p.AvoidBuggyIPs, Priority: p.Priority, Restricted: p.Restricted()})
 	}
 	if err := s.alloc.SetPools(ap); err != nil {
 		// config.Build already refuses what SetPools refuses; reaching

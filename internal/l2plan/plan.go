@@ -70,6 +70,13 @@ func Compute(in Input) Plan {
 			out[ip] = d
 			continue
 		}
+		sort.Slice(ss, func(i, j int) bool { return ss[i].Key < ss[j].Key })
+		advs, r := forServices(pool, advs, ss)
+		if r.Refused() {
+			d.Refusal = r
+			out[ip] = d
+			continue
+		}
 		advsOf[ip] = advs
 		chain := eligibility.Chain{
 			eligibility.Alive, eligibility.NetworkAvailable, eligibility.NotExcluded,
@@ -78,7 +85,7 @@ func Compute(in Input) Plan {
 			}),
 			eligibility.Endpoints,
 		}
-		var cands []string
+		var cands []eligibility.Node
 		var first eligibility.Refusal
 		for _, n := range in.Nodes {
 			if r := chain.Evaluate(n, ss); r.Refused() {
@@ -91,7 +98,7 @@ func Compute(in Input) Plan {
 				}
 				continue
 			}
-			cands = append(cands, n.Name)
+			cands = append(cands, n)
 		}
 		if len(cands) == 0 {
 			d.Refusal = eligibility.Refusal{Reason: eligibility.ReasonNoNodeEligible, Message: "no node may announce it: " + first.Message}
@@ -100,7 +107,12 @@ func Compute(in Input) Plan {
 			}
 		}
 		out[ip] = d
-		units = append(units, election.Unit{Key: ip.String(), Candidates: cands})
+		cands = preferred(advs, cands)
+		unit := election.Unit{Key: ip.String(), Candidates: make([]string, len(cands))}
+		for i, n := range cands {
+			unit.Candidates[i] = n.Name
+		}
+		units = append(units, unit)
 	}
 	winners := election.Assign(units)
 	for _, u := range units {

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,11 +36,17 @@ import (
 // that is not used because of a problem.
 const ReasonInvalidConfiguration = "InvalidConfiguration"
 
+// ReasonAddressesRead is the Event reason saying how an IPAddressPool's
+// addresses were read when that differs from how they were written.
+const ReasonAddressesRead = "AddressesRead"
+
 // configReconciler reloads the configuration when any configuration object
 // (or a Namespace's labels) changes, reports problems, and asks every
 // Service to be looked at again, since a new pool may serve pending ones.
 type configReconciler struct {
 	client.Client
+	// api reads uncached, for the cluster-wide check of strays.
+	api      client.Reader
 	state    *state
 	tell     *kube.Teller
 	services chan<- event.GenericEvent
@@ -67,8 +75,15 @@ func (r *configReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	if _, err := r.state.reloadConfig(ctx, r.Client); err != nil {
 		return reconcile.Result{}, fmt.Errorf("reloading the configuration: %w", err)
 	}
-	_, problems := r.state.config()
-	r.reportProblems(ctx, problems)
+	cfg, problems := r.state.config()
+	if r.api != nil && !r.state.opts.SkipStrayCheck {
+		elsewhere, err := strays(ctx, r.api, r.state.opts.Namespace)
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		problems = append(slices.Clone(problems), elsewhere...)
+	}
+	r.reportProblems(ctx, cfg, problems)
 	if err := r.writeConfigurationState(ctx, problems); err != nil {
 		return reconcile.Result{}, fmt.Errorf("writing ConfigurationState %s/controller: %w", r.state.opts.Namespace, err)
 	}
@@ -91,17 +106,35 @@ func (r *configReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 // reportProblems emits one Warning Event per problem on the object that
 // has to be fixed, once while the problem lasts: problems that are gone
 // are forgotten, so one that is fixed and comes back is reported again.
-func (r *configReconciler) reportProblems(ctx context.Context, problems config.Problems) {
+func (r *configReconciler) reportProblems(ctx context.Context, cfg *config.Config, problems config.Problems) {
 	current := map[kube.EventKey]bool{}
 	ns := r.state.opts.Namespace
-	for _, p := range problems {
-		key := kube.EventKey{Kind: p.Kind, Namespace: ns, Name: p.Name, Topic: p.Message}
-		current[key] = true
-		obj := emptyObject(p.Kind)
-		if obj == nil {
-			continue
+	// Notes (a CIDR with host bits read as its network) are no problems:
+	// one Normal Event each, under the same once-per-change rule.
+	for _, p := range cfg.Pools {
+		for _, n := range p.Notes {
+			key := kube.EventKey{Kind: config.KindPool, Namespace: ns, Name: p.Name, Topic: n}
+			current[key] = true
+			var obj v1beta1.IPAddressPool
+			if r.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, &obj) == nil {
+				r.tell.Tell(&obj, key, corev1.EventTypeNormal, ReasonAddressesRead, "Validate", n)
+			}
 		}
-		if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, obj); err != nil {
+	}
+	for _, p := range problems {
+		objNS, name := ns, p.Name
+		var obj client.Object
+		if i := strings.IndexByte(p.Name, '/'); i >= 0 { // a stray in another namespace
+			objNS, name = p.Name[:i], p.Name[i+1:]
+			obj = strayObject(p, objNS, name)
+		} else if obj = emptyObject(p.Kind); obj != nil {
+			if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, obj); err != nil {
+				obj = nil
+			}
+		}
+		key := kube.EventKey{Kind: p.Kind, Namespace: objNS, Name: name, Topic: p.Message}
+		current[key] = true
+		if obj == nil {
 			continue
 		}
 		if r.tell.Tell(obj, key, corev1.EventTypeWarning, ReasonInvalidConfiguration, "Validate", p.Message) {

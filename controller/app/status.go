@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -50,7 +51,7 @@ func (w *poolStatusWriter) flush(ctx context.Context) error {
 	if err := w.List(ctx, &pools, client.InNamespace(w.state.opts.Namespace)); err != nil {
 		return err
 	}
-	_, problems := w.state.config()
+	cfg, problems := w.state.config()
 	w.state.m.outOfPool.Set(float64(len(w.state.alloc.OutOfPool())))
 	var firstErr error
 	for i := range pools.Items {
@@ -69,6 +70,9 @@ func (w *poolStatusWriter) flush(ctx context.Context) error {
 			w.state.m.total.DeleteLabelValues(p.Name)
 		}
 		cond := metav1.Condition{Type: "Valid", Status: metav1.ConditionTrue, Reason: "InUse", Message: "the pool is used for allocation"}
+		if cp := cfg.Pools[p.Name]; cp != nil && len(cp.Notes) > 0 {
+			cond.Message += "; " + strings.Join(cp.Notes, "; ")
+		}
 		if msgs := problems.For(config.KindPool, p.Name); len(msgs) > 0 {
 			cond = metav1.Condition{Type: "Valid", Status: metav1.ConditionFalse, Reason: ReasonInvalidConfiguration, Message: config.Problems(problemsOf(p.Name, msgs)).Error()}
 		}

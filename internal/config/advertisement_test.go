@@ -49,6 +49,17 @@ func TestAggregationMustStayInsidePools(t *testing.T) {
 	}
 }
 
+// TestServiceSelectorsWithAggregation: refused as in MetalLB, also for
+// an object stored around the CRD's rule.
+func TestServiceSelectorsWithAggregation(t *testing.T) {
+	a := bgpAdv("a", 24, 128)
+	a.Spec.ServiceSelectors = []metav1.LabelSelector{{MatchLabels: map[string]string{"x": "y"}}}
+	c, ps := Build(Input{Pools: []v1beta1.IPAddressPool{pool("p", 1, "198.18.0.0/24")}, BGPAdvertisements: []v1beta1.BGPAdvertisement{a}})
+	if len(c.BGPAdvertisements) != 0 || len(ps) != 1 || !strings.Contains(ps[0].Message, "serviceSelectors can only be used") {
+		t.Fatalf("advertisements %d, problems %v", len(c.BGPAdvertisements), ps)
+	}
+}
+
 // TestUndefinedAliasKeepsPreviousVersion: an advertisement naming an
 // alias no Community defines is held back; KeepHeldBack restores the
 // version applied before, so routes do not change, and without one it

@@ -263,6 +263,12 @@ func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases ma
 		ps.add(KindBGPAdv, o.Name, "aggregation lengths must be 0-32 (IPv4) and 0-128 (IPv6)")
 		return nil, false
 	}
+	// The CRD refuses this too; an object stored around it is refused
+	// here, as in MetalLB: an aggregate serves many Services at once.
+	if len(svcs) > 0 && (a.AggregationLength != 32 || a.AggregationLengthV6 != 128) {
+		ps.add(KindBGPAdv, o.Name, "serviceSelectors can only be used with the default aggregationLength (32) and aggregationLengthV6 (128)")
+		return nil, false
+	}
 	// An aggregate must never cover addresses the pools do not own, so
 	// every range has to be whole blocks of the aggregation length. MetalLB
 	// checks only the range's smallest CIDR and can announce a /24 for a

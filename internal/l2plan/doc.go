@@ -35,10 +35,12 @@
 //
 // Preference beats the load cap: internal/election's cap (6/5 of the
 // average) spreads IPs only within each IP's candidate set, so all IPs
-// preferring one node sit on it however many they are, and they count
-// towards its load, pushing IPs without a preference (which keep the even
-// spread and minimal movement) to other nodes. A tier of several nodes
-// shares its IPs evenly.
+// preferring one node sit on it however many they are. The election
+// places units with fewer candidates first, so those IPs fill the
+// preferred node's share before IPs without a preference are placed, and
+// the latter (which keep the even spread and minimal movement) go to
+// other nodes once it is full. A tier of several nodes shares its IPs
+// evenly, up to the cap each, then least loaded first.
 //
 // Among candidates, internal/election spreads IPs evenly and moves few.
 // An IP no node may announce keeps its Refusal (for the NotAnnounced

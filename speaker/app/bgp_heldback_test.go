@@ -66,4 +66,3 @@ func TestHeldBackAdvertisementKeepsItsRoutes(t *testing.T) {
 		}
 	}
 }
-

@@ -36,6 +36,11 @@ import (
 // that is not used because of a problem.
 const ReasonInvalidConfiguration = "InvalidConfiguration"
 
+// ReasonConfigurationWarning is the Event reason on an object that is
+// used as written but has a setting worth knowing about (one with no
+// effect).
+const ReasonConfigurationWarning = "ConfigurationWarning"
+
 // ReasonAddressesRead is the Event reason saying how an IPAddressPool's
 // addresses were read when that differs from how they were written.
 const ReasonAddressesRead = "AddressesRead"
@@ -137,7 +142,11 @@ func (r *configReconciler) reportProblems(ctx context.Context, cfg *config.Confi
 		if obj == nil {
 			continue
 		}
-		if r.tell.Tell(obj, key, corev1.EventTypeWarning, ReasonInvalidConfiguration, "Validate", p.Message) {
+		reason := ReasonInvalidConfiguration
+		if p.Warning {
+			reason = ReasonConfigurationWarning
+		}
+		if r.tell.Tell(obj, key, corev1.EventTypeWarning, reason, "Validate", p.Message) {
 			log.FromContext(ctx).Info("configuration problem", "kind", p.Kind, "name", p.Name, "problem", p.Message)
 		}
 	}
@@ -165,10 +174,13 @@ func emptyObject(kind string) client.Object {
 func (r *configReconciler) writeConfigurationState(ctx context.Context, problems config.Problems) error {
 	want := v1beta1.ConfigurationStateStatus{Result: v1beta1.ConfigurationStateValid}
 	cond := metav1.Condition{Type: "Valid", Status: metav1.ConditionTrue, Reason: "ConfigurationValid", Message: "every configuration object is in use"}
-	if len(problems) > 0 {
+	if blocking := problems.Blocking(); len(blocking) > 0 {
 		want.Result = v1beta1.ConfigurationStateInvalid
-		want.ErrorSummary = problems.Error()
+		want.ErrorSummary = blocking.Error()
 		cond = metav1.Condition{Type: "Valid", Status: metav1.ConditionFalse, Reason: ReasonInvalidConfiguration, Message: want.ErrorSummary}
+	} else if len(problems) > 0 {
+		// Only warnings: valid, and the condition says what to know.
+		cond.Message += "; warnings: " + problems.Error()
 	}
 	var cs v1beta1.ConfigurationState
 	key := client.ObjectKey{Namespace: r.state.opts.Namespace, Name: "controller"}
@@ -184,7 +196,8 @@ func (r *configReconciler) writeConfigurationState(ctx context.Context, problems
 	} else if err != nil {
 		return err
 	}
-	if cs.Status.Result == want.Result && cs.Status.ErrorSummary == want.ErrorSummary {
+	if old := meta.FindStatusCondition(cs.Status.Conditions, "Valid"); old != nil && old.Message == cond.Message &&
+		cs.Status.Result == want.Result && cs.Status.ErrorSummary == want.ErrorSummary {
 		return nil
 	}
 	want.Conditions = cs.Status.Conditions

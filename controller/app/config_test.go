@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -170,4 +171,26 @@ func TestStraysAndNotesReported(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("pool conditions = %+v", hostBits.Status.Conditions)
 	}
+}
+
+// TestWarningKeepsConfigurationValid: disableMP has no effect; the peer
+// is used, the ConfigurationState stays Valid and says so, and the peer
+// gets a Warning Event.
+func TestWarningKeepsConfigurationValid(t *testing.T) {
+	f := newFixture(t)
+	peer := &v1beta2.BGPPeer{ObjectMeta: metav1.ObjectMeta{Namespace: f.cfgNS, Name: "tor"},
+		Spec: v1beta2.BGPPeerSpec{MyASN: 64512, ASN: 64500, Address: "198.18.0.1", DisableMP: true}}
+	check.Must(t, f.c.Create(f.ctx, peer))
+	var cs v1beta1.ConfigurationState
+	if err := check.Poll(10*time.Second, func() bool {
+		if f.c.Get(f.ctx, client.ObjectKey{Namespace: f.cfgNS, Name: "controller"}, &cs) != nil {
+			return false
+		}
+		c := meta.FindStatusCondition(cs.Status.Conditions, "Valid")
+		return cs.Status.Result == v1beta1.ConfigurationStateValid && cs.Status.ErrorSummary == "" &&
+			c != nil && c.Status == metav1.ConditionTrue && strings.Contains(c.Message, "disableMP has no effect")
+	}); err != nil {
+		t.Fatalf("ConfigurationState = %+v", cs.Status)
+	}
+	f.waitEvent(f.cfgNS, "tor", "ConfigurationWarning", "disableMP has no effect")
 }

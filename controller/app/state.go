@@ -165,7 +165,7 @@ func (s *state) reloadConfig(ctx context.Context, c client.Reader) (bool, error)
 	s.poolsDirty = true
 	s.mu.Unlock()
 	s.m.configLoaded.Set(1)
-	if len(problems) > 0 {
+	if len(problems.Blocking()) > 0 {
 		s.m.configStale.Set(1)
 	} else {
 		s.m.configStale.Set(0)

@@ -452,7 +452,7 @@ func buildPeer(o *v1beta2.BGPPeer, bfd map[string]bool, ps *Problems) *Peer {
 	}
 	if s.DisableMP {
 		// Reported, not refused: the session runs as if it were unset.
-		ps.add(KindPeer, o.Name, "disableMP has no effect (deprecated in MetalLB too): a session carries its own address family, and both only with dualStackAddressFamily")
+		ps.warn(KindPeer, o.Name, "disableMP has no effect (deprecated in MetalLB too): a session carries its own address family, and both only with dualStackAddressFamily")
 	}
 	var err error
 	if p.NodeSelectors, err = selectors(s.NodeSelectors); err != nil {

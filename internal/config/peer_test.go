@@ -101,7 +101,7 @@ func TestKeepaliveAlone(t *testing.T) {
 func TestDisableMPReported(t *testing.T) {
 	p := v1beta2.BGPPeer{ObjectMeta: metav1.ObjectMeta{Name: "tor"}, Spec: v1beta2.BGPPeerSpec{MyASN: 64512, ASN: 64500, Address: "198.18.0.1", DisableMP: true}}
 	c, ps := Build(Input{Peers: []v1beta2.BGPPeer{p}})
-	if len(c.Peers) != 1 || len(ps) != 1 || !strings.Contains(ps[0].Message, "disableMP has no effect") {
+	if len(c.Peers) != 1 || len(ps) != 1 || !ps[0].Warning || len(ps.Blocking()) != 0 || !strings.Contains(ps[0].Message, "disableMP has no effect") {
 		t.Fatalf("peers %d, problems %v", len(c.Peers), ps)
 	}
 }

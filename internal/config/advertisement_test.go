@@ -91,3 +91,34 @@ func TestUndefinedAliasKeepsPreviousVersion(t *testing.T) {
 		t.Fatalf("advertisement applied without its community: %+v", fresh.BGPAdvertisements)
 	}
 }
+
+// TestLocalPrefConflictWarned: two advertisements giving the same
+// prefixes different localPref towards common peers are both warned
+// about, naming each other and the winner; both stay in use.
+func TestLocalPrefConflictWarned(t *testing.T) {
+	mk := func(name string, pref uint32, peers ...string) v1beta1.BGPAdvertisement {
+		a := bgpAdv(name, 32, 128)
+		a.Spec.LocalPref, a.Spec.Peers = pref, peers
+		return a
+	}
+	for _, tc := range []struct {
+		name  string
+		advs  []v1beta1.BGPAdvertisement
+		warns int
+	}{
+		{"conflict", []v1beta1.BGPAdvertisement{mk("low", 100), mk("high", 200)}, 2},
+		{"same value", []v1beta1.BGPAdvertisement{mk("a", 100), mk("b", 100)}, 0},
+		{"different peers", []v1beta1.BGPAdvertisement{mk("a", 100, "r1"), mk("b", 200, "r2")}, 0},
+		{"a common peer", []v1beta1.BGPAdvertisement{mk("a", 100, "r1", "r2"), mk("b", 200, "r2")}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, ps := Build(Input{Pools: []v1beta1.IPAddressPool{pool("p", 1, "198.18.0.0/24")}, BGPAdvertisements: tc.advs})
+			if len(ps) != tc.warns || len(ps.Blocking()) != 0 || len(c.BGPAdvertisements) != 2 {
+				t.Fatalf("problems %v, advertisements %d", ps, len(c.BGPAdvertisements))
+			}
+			if tc.warns > 0 && (!strings.Contains(ps.Error(), `BGPAdvertisement "`+tc.advs[0].Name+`"`) || !strings.Contains(ps.Error(), "the highest, 200, is sent")) {
+				t.Fatalf("problems %v do not name both and the winner", ps)
+			}
+		})
+	}
+}

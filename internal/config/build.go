@@ -75,6 +75,7 @@ func Build(in Input) (*Config, Problems) {
 	}
 	sort.Slice(c.L2Advertisements, func(i, j int) bool { return c.L2Advertisements[i].Name < c.L2Advertisements[j].Name })
 	sort.Slice(c.BGPAdvertisements, func(i, j int) bool { return c.BGPAdvertisements[i].Name < c.BGPAdvertisements[j].Name })
+	localPrefConflicts(c.BGPAdvertisements, &ps)
 	sort.Slice(c.Peers, func(i, j int) bool { return c.Peers[i].Name < c.Peers[j].Name })
 	return c, ps.sorted()
 }

@@ -63,8 +63,11 @@ func TestSwitchFromMetalLB(t *testing.T) {
 			if err == nil || !strings.Contains(out, "spec.conversion") {
 				t.Fatalf("apply over MetalLB's BGPPeer CRD alone: err=%v, output %s; want a refusal naming spec.conversion", err, out)
 			}
-			s.kubectl(t, "patch", "crd", "bgppeers.metallb.io", "--type=merge", "-p", SwitchConversionPatch)
-			s.kubectl(t, "apply", "--server-side", "--force-conflicts", "-f", s.barelbCRDs)
+			// The two commands as README.md's migration section writes them.
+			_, patch := migrationStep(t, "patch", "crd", "bgppeers.metallb.io")
+			_, apply := migrationStep(t, "apply", "--server-side", "--force-conflicts", "-f")
+			s.kubectl(t, patch...)
+			s.kubectl(t, apply...)
 			s.checkSwitched(t)
 		})
 	}

@@ -8,6 +8,7 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // between the versions without a webhook: the CRD states conversion
 // strategy None, which also replaces the webhook of a MetalLB BGPPeer CRD
 // when barelb's is applied over it.
+// +kubebuilder:validation:XValidation:rule="!has(self.ebgpMultiHop) || !self.ebgpMultiHop || !has(self.peerASN) || self.peerASN != self.myASN",message="ebgpMultiHop applies to eBGP peers only; this peer is iBGP (peerASN equals myASN)"
 type BGPPeerSpec struct {
 	// MyASN is the local AS number (4-byte ASNs allowed).
 	// +kubebuilder:validation:Minimum=0

@@ -115,6 +115,9 @@ func TestAPIServerRejectsBadPeers(t *testing.T) {
 		{v1beta2.BGPPeerSpec{MyASN: 64512, ASN: 64513, Address: "198.18.9.1", RouterID: "2001:db8::1"}, "routerID must be an IPv4"},
 		{v1beta2.BGPPeerSpec{MyASN: 64512, ASN: 64513, Address: "198.18.9.1", HoldTime: &metav1.Duration{Duration: 1e9}}, "holdTime must be 0 or at least 3s"},
 		{v1beta2.BGPPeerSpec{MyASN: 64512, ASN: 64513, Address: "198.18.9.1", Password: "a", PasswordSecret: corev1.SecretReference{Name: "s"}}, "at most one of password and passwordSecret"},
+		{v1beta2.BGPPeerSpec{MyASN: 64512, ASN: 64513, Address: "198.18.9.1", EBGPMultiHop: true}, ""},
+		{v1beta2.BGPPeerSpec{MyASN: 64512, ASN: 64512, Address: "198.18.9.1", EBGPMultiHop: true}, "ebgpMultiHop applies to eBGP peers only"},
+		{v1beta2.BGPPeerSpec{MyASN: 64512, DynamicASN: v1beta2.InternalASNMode, Address: "198.18.9.1", EBGPMultiHop: true}, "ebgpMultiHop applies to eBGP peers only"},
 	} {
 		p := &v1beta2.BGPPeer{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("peer-%d", i)}, Spec: tc.spec}
 		err := env.Client.Create(ctx, p)
@@ -145,6 +148,11 @@ func TestBGPPeerServedAsV1beta1(t *testing.T) {
 	var cur v1beta2.BGPPeer
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(old), &cur); err != nil {
 		t.Fatal(err)
+	}
+	ibgp := &v1beta1.BGPPeer{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "legacy-ibgp-multihop"},
+		Spec: v1beta1.BGPPeerSpec{MyASN: 64512, ASN: 64512, Address: "198.18.9.3", EBGPMultiHop: true}}
+	if err := env.Client.Create(ctx, ibgp); err == nil || !strings.Contains(err.Error(), "ebgpMultiHop applies to eBGP peers only") {
+		t.Errorf("v1beta1 iBGP peer with ebgpMultiHop: err=%v, want the CEL refusal", err)
 	}
 	if cur.Spec.Address != "198.18.9.2" || cur.Spec.ASN != 64513 || cur.Spec.NodeSelectors[0].MatchLabels["rack"] != "a" {
 		t.Fatalf("v1beta2 view: %+v", cur.Spec)

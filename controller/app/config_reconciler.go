@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,11 +35,22 @@ import (
 // that is not used because of a problem.
 const ReasonInvalidConfiguration = v1beta1.ReasonInvalidConfiguration
 
+// ReasonConfigurationWarning is the Event reason on an object that is
+// used as written but has a setting worth knowing about (one with no
+// effect).
+const ReasonConfigurationWarning = "ConfigurationWarning"
+
+// ReasonAddressesRead is the Event reason saying how an IPAddressPool's
+// addresses were read when that differs from how they were written.
+const ReasonAddressesRead = "AddressesRead"
+
 // configReconciler reloads the configuration when any configuration object
 // (or a Namespace's labels) changes, reports problems, and asks every
 // Service to be looked at again, since a new pool may serve pending ones.
 type configReconciler struct {
 	client.Client
+	// api reads uncached, for the cluster-wide check of strays.
+	api      client.Reader
 	state    *state
 	tell     *kube.Teller
 	services chan<- event.GenericEvent
@@ -66,8 +79,15 @@ func (r *configReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	if _, err := r.state.reloadConfig(ctx, r.Client); err != nil {
 		return reconcile.Result{}, fmt.Errorf("reloading the configuration: %w", err)
 	}
-	_, problems := r.state.config()
-	r.reportProblems(ctx, problems)
+	cfg, problems := r.state.config()
+	if r.api != nil && !r.state.opts.SkipStrayCheck {
+		elsewhere, err := strays(ctx, r.api, r.state.opts.Namespace)
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		problems = append(slices.Clone(problems), elsewhere...)
+	}
+	r.reportProblems(ctx, cfg, problems)
 	if err := r.writeConfigurationState(ctx, problems); err != nil {
 		return reconcile.Result{}, fmt.Errorf("writing ConfigurationState %s/controller: %w", r.state.opts.Namespace, err)
 	}
@@ -90,20 +110,42 @@ func (r *configReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 // reportProblems emits one Warning Event per problem on the object that
 // has to be fixed, once while the problem lasts: problems that are gone
 // are forgotten, so one that is fixed and comes back is reported again.
-func (r *configReconciler) reportProblems(ctx context.Context, problems config.Problems) {
+func (r *configReconciler) reportProblems(ctx context.Context, cfg *config.Config, problems config.Problems) {
 	current := map[kube.EventKey]bool{}
 	ns := r.state.opts.Namespace
+	// Notes (a CIDR with host bits read as its network) are no problems:
+	// one Normal Event each, under the same once-per-change rule.
+	for _, p := range cfg.Pools {
+		for _, n := range p.Notes {
+			key := kube.EventKey{Kind: config.KindPool, Namespace: ns, Name: p.Name, Topic: n}
+			current[key] = true
+			var obj v1beta1.IPAddressPool
+			if r.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, &obj) == nil {
+				r.tell.Tell(&obj, key, corev1.EventTypeNormal, ReasonAddressesRead, "Validate", n)
+			}
+		}
+	}
 	for _, p := range problems {
-		key := kube.EventKey{Kind: p.Kind, Namespace: ns, Name: p.Name, Topic: p.Message}
+		objNS, name := ns, p.Name
+		var obj client.Object
+		if i := strings.IndexByte(p.Name, '/'); i >= 0 { // a stray in another namespace
+			objNS, name = p.Name[:i], p.Name[i+1:]
+			obj = strayObject(p, objNS, name)
+		} else if obj = emptyObject(p.Kind); obj != nil {
+			if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, obj); err != nil {
+				obj = nil
+			}
+		}
+		key := kube.EventKey{Kind: p.Kind, Namespace: objNS, Name: name, Topic: p.Message}
 		current[key] = true
-		obj := emptyObject(p.Kind)
 		if obj == nil {
 			continue
 		}
-		if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, obj); err != nil {
-			continue
+		reason := ReasonInvalidConfiguration
+		if p.Warning {
+			reason = ReasonConfigurationWarning
 		}
-		if r.tell.Tell(obj, key, corev1.EventTypeWarning, ReasonInvalidConfiguration, "Validate", p.Message) {
+		if r.tell.Tell(obj, key, corev1.EventTypeWarning, reason, "Validate", p.Message) {
 			log.FromContext(ctx).Info("configuration problem", "kind", p.Kind, "name", p.Name, "problem", p.Message)
 		}
 	}
@@ -131,10 +173,13 @@ func emptyObject(kind string) client.Object {
 func (r *configReconciler) writeConfigurationState(ctx context.Context, problems config.Problems) error {
 	want := v1beta1.ConfigurationStateStatus{Result: v1beta1.ConfigurationStateValid}
 	cond := metav1.Condition{Type: v1beta1.ConditionValid, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonConfigurationValid, Message: "every configuration object is in use"}
-	if len(problems) > 0 {
+	if blocking := problems.Blocking(); len(blocking) > 0 {
 		want.Result = v1beta1.ConfigurationStateInvalid
-		want.ErrorSummary = problems.Error()
+		want.ErrorSummary = blocking.Error()
 		cond = metav1.Condition{Type: v1beta1.ConditionValid, Status: metav1.ConditionFalse, Reason: v1beta1.ReasonInvalidConfiguration, Message: want.ErrorSummary}
+	} else if len(problems) > 0 {
+		// Only warnings: valid, and the condition says what to know.
+		cond.Message += "; warnings: " + problems.Error()
 	}
 	var cs v1beta1.ConfigurationState
 	key := client.ObjectKey{Namespace: r.state.opts.Namespace, Name: "controller"}
@@ -150,11 +195,11 @@ func (r *configReconciler) writeConfigurationState(ctx context.Context, problems
 	} else if err != nil {
 		return err
 	}
-	if cs.Status.Result == want.Result && cs.Status.ErrorSummary == want.ErrorSummary {
+	want.Conditions = slices.Clone(cs.Status.Conditions)
+	if !v1beta1.SetCondition(&want.Conditions, cond, cs.Generation) &&
+		cs.Status.Result == want.Result && cs.Status.ErrorSummary == want.ErrorSummary {
 		return nil
 	}
-	want.Conditions = cs.Status.Conditions
-	v1beta1.SetCondition(&want.Conditions, cond, cs.Generation)
 	cs.Status = want
 	return r.Status().Update(ctx, &cs)
 }

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -136,4 +137,60 @@ func TestConfigurationProblemReportedAgainWhenItReturns(t *testing.T) {
 	if err := check.Poll(10*time.Second, func() bool { return count() >= 2 }); err != nil {
 		t.Fatalf("the returning problem got %d Events in all, want 2", count())
 	}
+}
+
+// TestStraysAndNotesReported: a configuration object outside barelb's
+// namespace is reported on the object and in the ConfigurationState; a
+// pool written with host bits says, in its condition and an Event, how it
+// was read.
+func TestStraysAndNotesReported(t *testing.T) {
+	f := newFixture(t)
+	f.stop()
+	f.strays = true
+	f.startController()
+	stray := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "stray"},
+		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.18.23.0/24"}}}
+	check.Must(t, f.c.Create(f.ctx, stray))
+	hostBits := f.pool("hostbits", nil, "198.18.24.10/24")
+
+	var cs v1beta1.ConfigurationState
+	if err := check.Poll(10*time.Second, func() bool {
+		if f.c.Get(f.ctx, client.ObjectKey{Namespace: f.cfgNS, Name: "controller"}, &cs) != nil {
+			return false
+		}
+		return strings.Contains(cs.Status.ErrorSummary, `IPAddressPool "`+f.ns+`/stray": this IPAddressPool is in namespace "`+f.ns+`"`)
+	}); err != nil {
+		t.Fatalf("ConfigurationState = %+v", cs.Status)
+	}
+	f.waitEvent(f.ns, "stray", "InvalidConfiguration", `barelb reads configuration only from "`+f.cfgNS+`"`)
+	f.waitEvent(f.cfgNS, "hostbits", "AddressesRead", "198.18.24.10/24 read as 198.18.24.0/24")
+	if err := check.Poll(10*time.Second, func() bool {
+		_ = f.c.Get(f.ctx, client.ObjectKeyFromObject(hostBits), hostBits)
+		c := meta.FindStatusCondition(hostBits.Status.Conditions, "Valid")
+		return c != nil && c.Status == metav1.ConditionTrue && strings.Contains(c.Message, "read as 198.18.24.0/24")
+	}); err != nil {
+		t.Fatalf("pool conditions = %+v", hostBits.Status.Conditions)
+	}
+}
+
+// TestWarningKeepsConfigurationValid: disableMP has no effect; the peer
+// is used, the ConfigurationState stays Valid and says so, and the peer
+// gets a Warning Event.
+func TestWarningKeepsConfigurationValid(t *testing.T) {
+	f := newFixture(t)
+	peer := &v1beta2.BGPPeer{ObjectMeta: metav1.ObjectMeta{Namespace: f.cfgNS, Name: "tor"},
+		Spec: v1beta2.BGPPeerSpec{MyASN: 64512, ASN: 64500, Address: "198.18.0.1", DisableMP: true}}
+	check.Must(t, f.c.Create(f.ctx, peer))
+	var cs v1beta1.ConfigurationState
+	if err := check.Poll(10*time.Second, func() bool {
+		if f.c.Get(f.ctx, client.ObjectKey{Namespace: f.cfgNS, Name: "controller"}, &cs) != nil {
+			return false
+		}
+		c := meta.FindStatusCondition(cs.Status.Conditions, "Valid")
+		return cs.Status.Result == v1beta1.ConfigurationStateValid && cs.Status.ErrorSummary == "" &&
+			c != nil && c.Status == metav1.ConditionTrue && strings.Contains(c.Message, "disableMP has no effect")
+	}); err != nil {
+		t.Fatalf("ConfigurationState = %+v", cs.Status)
+	}
+	f.waitEvent(f.cfgNS, "tor", "ConfigurationWarning", "disableMP has no effect")
 }

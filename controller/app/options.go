@@ -28,6 +28,10 @@ type Options struct {
 	APIBurst int
 	// StatusFlushInterval batches IPAddressPool status writes.
 	StatusFlushInterval time.Duration
+	// SkipStrayCheck turns off the report of metallb.io objects outside
+	// Namespace; only for test suites that run several controllers, each
+	// with its own namespace, against one API server.
+	SkipStrayCheck bool
 }
 
 // BindFlags registers the controller's flags on fs with their defaults.

@@ -79,7 +79,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := svcR.SetupWithManager(mgr, services, opts.Workers); err != nil {
 		return nil, err
 	}
-	cfgR := &configReconciler{Client: mgr.GetClient(), state: st, tell: kube.NewTeller(recorder), services: services}
+	cfgR := &configReconciler{Client: mgr.GetClient(), api: mgr.GetAPIReader(), state: st, tell: kube.NewTeller(recorder), services: services}
 	if err := cfgR.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}

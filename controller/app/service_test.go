@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -231,10 +232,16 @@ func TestExhaustionAndSelectors(t *testing.T) {
 	// The pending Service is retried when something changes; touching it
 	// is how a user would nudge it, but a freed address must be found on
 	// the next reconcile without a config change.
-	var c corev1.Service
-	check.Must(t, f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "c"}, &c))
-	c.Labels = map[string]string{"nudge": "1"}
-	check.Must(t, f.c.Update(f.ctx, &c))
+	// As a user's client does: read, change, write, again on a conflict
+	// (the controller writes the Service too).
+	check.Must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var c corev1.Service
+		if err := f.c.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "c"}, &c); err != nil {
+			return err
+		}
+		c.Labels = map[string]string{"nudge": "1"}
+		return f.c.Update(f.ctx, &c)
+	}))
 	f.waitIPs("c", inRange("198.18.17.1", "198.18.17.2"), "freed address reused")
 }
 

@@ -150,7 +150,7 @@ func (s *state) reloadConfig(ctx context.Context, c client.Reader) (bool, error)
 	})
 	ap := make([]allocator.Pool, 0, len(cfg.Pools))
 	for _, p := range cfg.Pools {
-		ap = append(ap, allocator.Pool{Name: p.Name, Ranges: p.Ranges, AutoAssign: p.AutoAssign, AvoidBuggyIPs: p.AvoidBuggyIPs, Priority: p.Priority})
+		ap = append(ap, allocator.Pool{Name: p.Name, Ranges: p.Ranges, AutoAssign: p.AutoAssign, AvoidBuggyIPs: p.AvoidBuggyIPs, Priority: p.Priority, Restricted: p.Restricted()})
 	}
 	if err := s.alloc.SetPools(ap); err != nil {
 		// config.Build already refuses what SetPools refuses; reaching
@@ -162,7 +162,7 @@ func (s *state) reloadConfig(ctx context.Context, c client.Reader) (bool, error)
 	s.poolsDirty = true
 	s.mu.Unlock()
 	s.m.configLoaded.Set(1)
-	if len(problems) > 0 {
+	if len(problems.Blocking()) > 0 {
 		s.m.configStale.Set(1)
 	} else {
 		s.m.configStale.Set(0)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,7 +50,7 @@ func (w *poolStatusWriter) flush(ctx context.Context) error {
 	if err := w.List(ctx, &pools, client.InNamespace(w.state.opts.Namespace)); err != nil {
 		return err
 	}
-	_, problems := w.state.config()
+	cfg, problems := w.state.config()
 	w.state.m.outOfPool.Set(float64(len(w.state.alloc.OutOfPool())))
 	var firstErr error
 	for i := range pools.Items {
@@ -68,6 +69,9 @@ func (w *poolStatusWriter) flush(ctx context.Context) error {
 			w.state.m.total.DeleteLabelValues(p.Name)
 		}
 		cond := metav1.Condition{Type: v1beta1.ConditionValid, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonInUse, Message: "the pool is used for allocation"}
+		if cp := cfg.Pools[p.Name]; cp != nil && len(cp.Notes) > 0 {
+			cond.Message += "; " + strings.Join(cp.Notes, "; ")
+		}
 		if msgs := problems.For(config.KindPool, p.Name); len(msgs) > 0 {
 			cond = metav1.Condition{Type: v1beta1.ConditionValid, Status: metav1.ConditionFalse, Reason: v1beta1.ReasonInvalidConfiguration, Message: config.Problems(problemsOf(p.Name, msgs)).Error()}
 		}

@@ -50,6 +50,8 @@ type fixture struct {
 	cfgNS string // barelb's configuration namespace
 	ns    string // where the test's Services live
 	stop  func()
+	// strays turns on the controller's report of objects outside cfgNS.
+	strays bool
 }
 
 // newFixture creates fresh namespaces and starts a controller watching the
@@ -82,6 +84,9 @@ func (f *fixture) startController() {
 		Namespace: f.cfgNS, MetricsAddr: "0", HealthAddr: "0", LeaderElect: true,
 		LeaseDuration: 15 * time.Second, Workers: 4, APIQPS: 500, APIBurst: 1000,
 		StatusFlushInterval: 100 * time.Millisecond,
+		// Every fixture has its own configuration namespace on one
+		// API server; TestStraysReported turns the check back on.
+		SkipStrayCheck: !f.strays,
 	}
 	mgr, err := app.NewManager(env.Config, opts)
 	check.Must(f.t, err)

@@ -263,6 +263,17 @@ func (a *Allocator) candidates(req *Request) ([]*pool, error) {
 		}
 	}
 	if len(out) > 0 {
+		// Restricted pools that admit the Service first (MetalLB's pinned
+		// pools); each group keeps priority and name order.
+		slices.SortStableFunc(out, func(x, y *pool) int {
+			switch {
+			case x.Restricted == y.Restricted:
+				return 0
+			case x.Restricted:
+				return -1
+			}
+			return 1
+		})
 		return out, nil
 	}
 	if len(a.ps.order) == 0 {

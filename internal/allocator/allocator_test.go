@@ -466,3 +466,20 @@ func TestConcurrent(t *testing.T) {
 		<-done
 	}
 }
+
+// TestRestrictedPoolsFirst: a pool whose serviceAllocation admits the
+// Service is preferred over open pools whatever the priorities (MetalLB's
+// pinned pools); when it is full the open pools still serve.
+func TestRestrictedPoolsFirst(t *testing.T) {
+	a := newAlloc(t,
+		Pool{Name: "default", Ranges: ranges("198.18.0.1-198.18.0.9"), AutoAssign: true, Priority: 1},
+		Pool{Name: "tenant", Ranges: ranges("198.18.1.1"), AutoAssign: true, Restricted: true},
+		Pool{Name: "other-tenant", Ranges: ranges("198.18.2.1"), AutoAssign: true, Restricted: true, Priority: 1},
+	)
+	tenant := func(p string) bool { return p != "other-tenant" }
+	open := func(p string) bool { return p == "default" }
+	want(t, a, Request{Key: "tenant/s1", Families: v4, Allowed: tenant}, "tenant", "198.18.1.1")
+	want(t, a, Request{Key: "web/s1", Families: v4, Allowed: open}, "default", "198.18.0.1")
+	// The tenant pool is full: the open pool is the fallback.
+	want(t, a, Request{Key: "tenant/s2", Families: v4, Allowed: tenant}, "default", "198.18.0.2")
+}

@@ -1,5 +1,6 @@
 // Package allocator hands out LoadBalancer IPs from address pools, with
-// MetalLB's semantics: pool priority and autoAssign, avoidBuggyIPs,
+// MetalLB's semantics: restricted pools that admit a Service before open
+// ones, then pool priority and autoAssign, avoidBuggyIPs,
 // requested IPs and named pools, dual-stack from a single pool, and IP
 // sharing between compatible Services.
 //

@@ -26,6 +26,12 @@ type Pool struct {
 	// tried first, 0 means no priority (after every prioritised pool), and
 	// ties go by Name so the choice is deterministic.
 	Priority int
+	// Restricted marks a pool whose serviceAllocation limits the Services
+	// it serves (namespaces, namespaceSelectors or serviceSelectors). As in
+	// MetalLB, a restricted pool that admits a Service is tried before
+	// every unrestricted one, whatever their priorities: a tenant's pool
+	// wins over the open default pool.
+	Restricted bool
 }
 
 // pool is a Pool with its free space and counters.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/barelb/barelb/internal/bgpmodel"
 )
@@ -48,8 +47,10 @@ type routeTable map[netip.Prefix]route
 // planRoutes works out, for every session, the prefixes it announces and
 // their attributes. An advertisement applies to the sessions it names (all
 // when it names none) that carry its prefix's family. It is refused for a
-// session, with an error, when it sets LocalPref and the session is eBGP;
-// it is refused entirely when its prefix is invalid.
+// session carry its LocalPref only when the session is iBGP: eBGP peers
+// still get the route, without LOCAL_PREF (RFC 4271 §5.1.5 keeps that
+// attribute inside the AS), as MetalLB does. An advertisement is refused
+// entirely when its prefix is invalid.
 func planRoutes(sessions map[string]sessionConfig, ads []bgpmodel.Advertisement) (map[string]routeTable, AdvertisementErrors) {
 	plan := make(map[string]routeTable, len(sessions))
 	for name := range sessions {
@@ -78,21 +79,18 @@ func planRoutes(sessions map[string]sessionConfig, ads []bgpmodel.Advertisement)
 			slices.Sort(targets)
 		}
 		fam := familyOf(ad.Prefix.Addr())
-		var ebgp []string
+		external := ad
+		external.LocalPref = 0
 		for _, name := range targets {
 			s := sessions[name]
 			if !s.carries(fam) {
 				continue
 			}
-			if ad.LocalPref != 0 && !s.internal {
-				ebgp = append(ebgp, name)
-				continue
+			if s.internal {
+				plan[name][ad.Prefix] = plan[name][ad.Prefix].merge(ad)
+			} else {
+				plan[name][ad.Prefix] = plan[name][ad.Prefix].merge(external)
 			}
-			plan[name][ad.Prefix] = plan[name][ad.Prefix].merge(ad)
-		}
-		if len(ebgp) > 0 {
-			errs[ad.Name] = fmt.Errorf("%w: localPref %d not sent to eBGP peer(s) %s, which do not get %s from this advertisement",
-				ErrLocalPrefEBGP, ad.LocalPref, strings.Join(ebgp, ", "), ad.Prefix)
 		}
 	}
 	if len(errs) == 0 {

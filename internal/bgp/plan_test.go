@@ -45,6 +45,7 @@ func TestPlanRoutes(t *testing.T) {
 	})
 
 	want := map[string]routeTable{
+		// pref-low reaches the eBGP peers without its LOCAL_PREF.
 		"tor":  {p4: {communities: []bgpmodel.Community{c1, c2, l1}}},
 		"ibgp": {p4: {communities: []bgpmodel.Community{c2, l1}, localPref: 200}},
 		"v6":   {p6: {}},
@@ -62,14 +63,11 @@ func TestPlanRoutes(t *testing.T) {
 			}
 		}
 	}
-	if !errors.Is(errs["pref-low"], ErrLocalPrefEBGP) {
-		t.Errorf("pref-low error = %v", errs["pref-low"])
-	}
 	if !errors.Is(errs["unmasked"], ErrInvalidAdvert) {
 		t.Errorf("unmasked error = %v", errs["unmasked"])
 	}
-	if len(errs) != 2 {
-		t.Errorf("errors %v, want pref-low and unmasked only", errs)
+	if len(errs) != 1 {
+		t.Errorf("errors %v, want unmasked only", errs)
 	}
 }
 
@@ -115,5 +113,26 @@ func TestDiffPeers(t *testing.T) {
 	add, change, remove := diffPeers(running, want)
 	if !slices.Equal(add, []string{"c"}) || !slices.Equal(change, []string{"b"}) || !slices.Equal(remove, []string{"gone"}) {
 		t.Errorf("add %v change %v remove %v", add, change, remove)
+	}
+}
+
+// TestLocalPrefSharedByIBGPAndEBGP: an advertisement with localPref that
+// names no peer reaches the eBGP peer too, without LOCAL_PREF, and is no
+// error (MetalLB's behaviour).
+func TestLocalPrefSharedByIBGPAndEBGP(t *testing.T) {
+	ebgp := validPeer()
+	ibgp := validPeer()
+	ibgp.Name, ibgp.PeerASN, ibgp.Address = "ibgp", 64512, netip.MustParseAddr("198.18.0.2")
+	p := netip.MustParsePrefix("198.19.0.7/32")
+	c := bgpmodel.StandardCommunity(64512, 9)
+	plan, errs := planRoutes(sessionsFor(t, ebgp, ibgp), []bgpmodel.Advertisement{{Name: "pref", Prefix: p, LocalPref: 250, Communities: []bgpmodel.Community{c}}})
+	if errs != nil {
+		t.Fatalf("errors %v", errs)
+	}
+	if r, ok := plan["ibgp"][p]; !ok || r.localPref != 250 || !slices.Equal(r.communities, []bgpmodel.Community{c}) {
+		t.Errorf("iBGP route %+v (present %v), want LOCAL_PREF 250 and the community", r, ok)
+	}
+	if r, ok := plan[ebgp.Name][p]; !ok || r.localPref != 0 || !slices.Equal(r.communities, []bgpmodel.Community{c}) {
+		t.Errorf("eBGP route %+v (present %v), want the route with the community and no LOCAL_PREF", r, ok)
 	}
 }

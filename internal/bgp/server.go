@@ -61,9 +61,7 @@ func New(log logr.Logger, reg prometheus.Registerer, opts Options) (*Server, err
 // Invalid peers are refused and returned in a PeerErrors (wrapping
 // ErrInvalidPeer, ErrUnsupported or ErrDuplicatePeer); a previously valid
 // session under a refused name is stopped, so what runs is always exactly
-// the valid part of the last call. Errors about advertisements that new
-// peers make invalid (LocalPref to an eBGP peer) surface on the next
-// SetAdvertisements.
+// the valid part of the last call.
 func (s *Server) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -121,9 +119,9 @@ func (s *Server) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
 // the union of their communities and large communities, and the highest
 // LOCAL_PREF. A prefix goes only to peers whose session carries its
 // family (IPv4 peers get IPv4 prefixes, IPv6 peers IPv6, DualStack peers
-// both). An advertisement with LocalPref is refused for eBGP peers, and
-// one with an invalid prefix entirely; these come back as
-// AdvertisementErrors while everything else is applied.
+// both). LocalPref goes to iBGP peers only; eBGP peers get the route
+// without it. An advertisement with an invalid prefix is refused; these
+// come back as AdvertisementErrors while everything else is applied.
 func (s *Server) SetAdvertisements(ctx context.Context, ads []bgpmodel.Advertisement) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

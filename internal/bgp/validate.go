@@ -26,7 +26,6 @@ const (
 var (
 	ErrUnsupported    = errors.New("not supported by the GoBGP speaker")
 	ErrInvalidPeer    = errors.New("invalid peer")
-	ErrLocalPrefEBGP  = errors.New("localPref is only valid on iBGP sessions")
 	ErrInvalidAdvert  = errors.New("invalid advertisement")
 	ErrDuplicatePeer  = errors.New("duplicate peer")
 	ErrServerShutDown = errors.New("bgp server is shut down")

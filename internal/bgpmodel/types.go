@@ -122,8 +122,8 @@ type Advertisement struct {
 	Prefix netip.Prefix
 	// Communities are attached to the route (standard and large).
 	Communities []Community
-	// LocalPref, when non-zero, sets LOCAL_PREF. It is meaningful only on
-	// iBGP sessions; naming an eBGP peer with it is an error.
+	// LocalPref, when non-zero, sets LOCAL_PREF on iBGP sessions; eBGP
+	// sessions get the route without it (LOCAL_PREF stays inside an AS).
 	LocalPref uint32
 	// Peers lists Peer.Name values; empty means every peer. Names of
 	// peers that are not configured are ignored (the BGPPeer may select
@@ -147,11 +147,11 @@ func (p Peer) Carries(prefix netip.Prefix) bool {
 }
 
 // Receives reports whether the session really gets prefix from ad: ad
-// names it (or names no peer), the session carries the family, and a
-// LOCAL_PREF, which only iBGP may carry, is not set towards an eBGP peer.
+// names it (or names no peer) and the session carries the family. A
+// LocalPref does not matter: eBGP peers get the route without it.
 func (p Peer) Receives(ad Advertisement) bool {
 	if len(ad.Peers) > 0 && !slices.Contains(ad.Peers, p.Name) {
 		return false
 	}
-	return p.Carries(ad.Prefix) && (ad.LocalPref == 0 || p.Internal())
+	return p.Carries(ad.Prefix)
 }

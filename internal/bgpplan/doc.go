@@ -14,7 +14,11 @@
 //     cannot honour (config.Peer.Unsupported) or whose passwordSecret
 //     cannot be read is refused and reported, never run without them.
 //   - An IP is advertised only when its pool is covered by a
-//     BGPAdvertisement whose nodeSelectors select this node.
+//     BGPAdvertisement whose serviceSelectors select the Service (none
+//     selects every Service) and whose nodeSelectors select this node.
+//     With several advertisements for one pool, each Service gets exactly
+//     those selecting it: their communities, localPref, aggregation and
+//     peers.
 //   - A Service with externalTrafficPolicy Cluster is advertised by every
 //     such node while it has any ready endpoint anywhere; with Local only
 //     by nodes holding a ready endpoint of it, so routers never send
@@ -24,12 +28,20 @@
 //     not matter here, unlike layer 2: a node whose speaker is down stops
 //     announcing by itself when its sessions drop.
 //   - Shared IPs (several Services on one address) are advertised when any
-//     of their Services may be; the prefix is bgp.Aggregate of the IP with
-//     the advertisement's aggregation lengths, and advertisements of one
-//     prefix merge inside internal/bgp.
+//     of their Services may be, each Service bringing the advertisements
+//     that select it (as in MetalLB); the prefix is bgpmodel.Aggregate of
+//     the IP with the advertisement's aggregation lengths, and
+//     advertisements of one prefix merge inside internal/bgp: communities
+//     are the union and the highest localPref wins. Two
+//     BGPAdvertisements giving one prefix different localPref towards the
+//     same iBGP peer are reported in Plan.Problems, naming both.
+//   - Nothing announced covers addresses outside its pool: a prefix
+//     reaching outside the pool's range is skipped and reported
+//     (config.Build already refuses such aggregation lengths).
+//   - localPref goes to iBGP peers only; eBGP peers get the same route
+//     without LOCAL_PREF, as in MetalLB.
 //
 // Each Service also gets the names of the peers it is advertised to on
 // this node (its ServiceBGPStatus), counting only peers whose session
-// carries the prefix's family and, for advertisements with localPref,
-// only iBGP peers, which is what internal/bgp actually sends.
+// carries the prefix's family, which is what internal/bgp actually sends.
 package bgpplan

@@ -84,6 +84,7 @@ func Compute(in Input) Plan {
 
 	ads := map[string]bgpmodel.Advertisement{}
 	comms := map[string][]bgpmodel.Community{}
+	from := map[string]string{} // advertisement name -> BGPAdvertisement
 	for _, s := range in.Services {
 		if nodeRefusal.Refused() {
 			p.NotAdvertised[s.Key] = nodeRefusal.Message
@@ -101,17 +102,24 @@ func Compute(in Input) Plan {
 				p.NotAdvertised[s.Key] = fmt.Sprintf("%s is in no IPAddressPool", ip)
 				continue
 			}
-			covered, selected := false, false
+			covered, svcSelected, selected := false, false, false
 			for _, a := range cfg.BGPAdvertisements {
 				if !a.Pools[pool] {
 					continue
 				}
 				covered = true
+				if !config.SelectsService(a.ServiceSelectors, s.Labels) {
+					continue
+				}
+				svcSelected = true
 				if !config.SelectsNode(a.NodeSelectors, self.Labels) {
 					continue
 				}
 				selected = true
 				prefix, err := bgpmodel.Aggregate(ip, a.AggregationLength, a.AggregationLengthV6)
+				if err == nil && !insidePool(cfg.Pools[pool], prefix) {
+					err = fmt.Errorf("aggregate %s of %s reaches outside IPAddressPool %s; not announced", prefix, ip, pool)
+				}
 				if err != nil {
 					p.Problems = append(p.Problems, fmt.Sprintf("BGPAdvertisement %q: %v", a.Name, err))
 					continue
@@ -135,10 +143,13 @@ func Compute(in Input) Plan {
 				// internal/bgp applies family and localPref rules itself
 				// and reports localPref sent towards eBGP peers.
 				ads[name] = bgpmodel.Advertisement{Name: name, Prefix: prefix, Communities: c, LocalPref: a.LocalPref, Peers: a.Peers}
+				from[name] = a.Name
 			}
 			switch {
 			case !covered:
 				p.NotAdvertised[s.Key] = "no BGPAdvertisement covers IPAddressPool " + pool
+			case !svcSelected:
+				p.NotAdvertised[s.Key] = "no BGPAdvertisement for IPAddressPool " + pool + " selects the Service (serviceSelectors)"
 			case !selected:
 				p.NotAdvertised[s.Key] = "no BGPAdvertisement for IPAddressPool " + pool + " selects node " + in.Node
 			}
@@ -152,6 +163,7 @@ func Compute(in Input) Plan {
 		p.Advertisements = append(p.Advertisements, a)
 	}
 	sort.Slice(p.Advertisements, func(i, j int) bool { return p.Advertisements[i].Name < p.Advertisements[j].Name })
+	p.Problems = append(p.Problems, localPrefConflicts(p.Advertisements, from, running)...)
 	sort.Strings(p.Problems)
 	return p
 }

@@ -168,12 +168,12 @@ func TestCompute(t *testing.T) {
 			services: map[string][]string{"ns/s": {"r1", "r6"}},
 		},
 		{
-			name: "localPref reaches only iBGP peers",
+			name: "localPref: eBGP peers get the route too (without LOCAL_PREF)",
 			in: config.Input{Peers: []v1beta2.BGPPeer{r1, ibgp}, BGPAdvertisements: []v1beta1.BGPAdvertisement{
 				adv("pref", func(s *v1beta1.BGPAdvertisementSpec) { s.LocalPref = 200 })}},
 			node: "a", svcs: []eligibility.Service{svc("ns/s", false, []string{"a"}, ip1)},
 			peers: []string{"ibgp", "r1"}, prefixes: []string{"198.19.0.1/32"},
-			services: map[string][]string{"ns/s": {"ibgp"}},
+			services: map[string][]string{"ns/s": {"ibgp", "r1"}},
 		},
 		{
 			name: "advertisement peers list",

@@ -57,8 +57,12 @@ func Build(in Input) (*Config, Problems) {
 		}
 	}
 	for i := range in.BGPAdvertisements {
-		if a := buildBGPAdv(&in.BGPAdvertisements[i], c.Pools, aliases, &ps); a != nil {
+		a, held := buildBGPAdv(&in.BGPAdvertisements[i], c.Pools, aliases, &ps)
+		if a != nil {
 			c.BGPAdvertisements = append(c.BGPAdvertisements, a)
+		}
+		if held {
+			c.HeldBack = append(c.HeldBack, in.BGPAdvertisements[i].Name)
 		}
 	}
 	bfd := make(map[string]*v1beta1.BFDProfile, len(in.BFDProfiles))
@@ -72,6 +76,7 @@ func Build(in Input) (*Config, Problems) {
 	}
 	sort.Slice(c.L2Advertisements, func(i, j int) bool { return c.L2Advertisements[i].Name < c.L2Advertisements[j].Name })
 	sort.Slice(c.BGPAdvertisements, func(i, j int) bool { return c.BGPAdvertisements[i].Name < c.BGPAdvertisements[j].Name })
+	localPrefConflicts(c.BGPAdvertisements, &ps)
 	sort.Slice(c.Peers, func(i, j int) bool { return c.Peers[i].Name < c.Peers[j].Name })
 	return c, ps.sorted()
 }
@@ -231,20 +236,20 @@ func buildL2(o *v1beta1.L2Advertisement, pools map[string]*Pool, ps *Problems) *
 	return a
 }
 
-func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases map[string]string, ps *Problems) *BGPAdvertisement {
+func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases map[string]string, ps *Problems) (_ *BGPAdvertisement, heldBack bool) {
 	set, ok := poolSet(KindBGPAdv, o.Name, o.Spec.IPAddressPools, o.Spec.IPAddressPoolSelectors, pools, ps)
 	if !ok {
-		return nil
+		return nil, false
 	}
 	nodes, err := selectors(o.Spec.NodeSelectors)
 	if err != nil {
 		ps.add(KindBGPAdv, o.Name, "nodeSelectors: %v", err)
-		return nil
+		return nil, false
 	}
 	svcs, err := selectors(o.Spec.ServiceSelectors)
 	if err != nil {
 		ps.add(KindBGPAdv, o.Name, "serviceSelectors: %v", err)
-		return nil
+		return nil, false
 	}
 	a := &BGPAdvertisement{
 		Name: o.Name, Pools: set, NodeSelectors: nodes, Peers: o.Spec.Peers, ServiceSelectors: svcs,
@@ -258,18 +263,33 @@ func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases ma
 	}
 	if a.AggregationLength < 0 || a.AggregationLength > 32 || a.AggregationLengthV6 < 0 || a.AggregationLengthV6 > 128 {
 		ps.add(KindBGPAdv, o.Name, "aggregation lengths must be 0-32 (IPv4) and 0-128 (IPv6)")
-		return nil
+		return nil, false
 	}
-	// An aggregation shorter than a pool's own ranges would advertise
-	// addresses the pool does not own.
+	// The CRD refuses this too; an object stored around it is refused
+	// here, as in MetalLB: an aggregate serves many Services at once.
+	if len(svcs) > 0 && (a.AggregationLength != 32 || a.AggregationLengthV6 != 128) {
+		ps.add(KindBGPAdv, o.Name, "serviceSelectors can only be used with the default aggregationLength (32) and aggregationLengthV6 (128)")
+		return nil, false
+	}
+	// An aggregate must never cover addresses the pools do not own, so
+	// every range has to be whole blocks of the aggregation length. MetalLB
+	// checks only the range's smallest CIDR and can announce a /24 for a
+	// 10-address range; barelb refuses the advertisement instead.
+	var names []string
 	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	refused := false
+	for _, n := range names {
 		for _, r := range pools[n].Ranges {
 			l := a.AggregationLength
 			if r.Family() == addr.IPv6 {
 				l = a.AggregationLengthV6
 			}
-			if p, ok := r.Prefix(); ok && l < p.Bits() {
-				ps.add(KindBGPAdv, o.Name, "aggregation length /%d is shorter than IPAddressPool %q's range %s", l, n, r)
+			if msg := aggregationMisfit(r, l); msg != "" {
+				ps.add(KindBGPAdv, o.Name, "IPAddressPool %q: %s; the advertisement is not used (its routes would cover addresses outside the pool)", n, msg)
+				refused = true
 			}
 		}
 	}
@@ -278,7 +298,11 @@ func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases ma
 		if !strings.Contains(v, ":") {
 			lit, ok := aliases[v]
 			if !ok {
-				ps.add(KindBGPAdv, o.Name, "community %q is not a literal and no Community object defines it", v)
+				// Applying it without the community would change the
+				// routes silently; Config.KeepHeldBack lets the speaker
+				// keep the previous version instead.
+				ps.add(KindBGPAdv, o.Name, "community %q is not a literal and no Community object defines it; the advertisement is not applied (a speaker keeps its previous version, if any)", v)
+				heldBack = true
 				continue
 			}
 			v = lit
@@ -288,7 +312,28 @@ func buildBGPAdv(o *v1beta1.BGPAdvertisement, pools map[string]*Pool, aliases ma
 		}
 		a.Communities = append(a.Communities, v)
 	}
-	return a
+	if refused || heldBack {
+		return nil, heldBack
+	}
+	return a, false
+}
+
+// aggregationMisfit says why range r cannot be announced aggregated to
+// length l without covering addresses outside it, or "" when it can: both
+// ends must fall on boundaries of /l blocks.
+func aggregationMisfit(r addr.Range, l int) string {
+	if l >= r.First.BitLen() {
+		return ""
+	}
+	first := netip.PrefixFrom(r.First, l).Masked()
+	last := netip.PrefixFrom(r.Last, l).Masked()
+	if first.Addr() == r.First && addr.PrefixRange(last).Last == r.Last {
+		return ""
+	}
+	if p, ok := r.Prefix(); ok {
+		return fmt.Sprintf("aggregation length /%d is shorter than its range %s", l, p)
+	}
+	return fmt.Sprintf("range %s is not a whole number of /%d blocks (not one CIDR) and aggregation is set", r, l)
 }
 
 func buildCommunities(in []v1beta1.Community, ps *Problems) map[string]string {
@@ -376,6 +421,11 @@ func buildPeer(o *v1beta2.BGPPeer, bfdProfiles map[string]*v1beta1.BFDProfile, p
 	default:
 		problem("dynamicASN %q is neither %q nor %q", s.DynamicASN, bgpmodel.DynamicASNInternal, bgpmodel.DynamicASNExternal)
 	}
+	// As MetalLB: multi-hop is an eBGP notion (iBGP never limits TTL), so
+	// asking for it on an iBGP peer is a mistake worth refusing.
+	if s.EBGPMultiHop && (s.DynamicASN == v1beta2.InternalASNMode || (s.ASN != 0 && s.ASN == s.MyASN)) {
+		problem("ebgpMultiHop is set but the peer is iBGP (peer AS = myASN %d): multi-hop applies to eBGP only", s.MyASN)
+	}
 	dur := func(d *metav1.Duration) time.Duration {
 		if d == nil {
 			return 0
@@ -383,6 +433,9 @@ func buildPeer(o *v1beta2.BGPPeer, bfdProfiles map[string]*v1beta1.BFDProfile, p
 		return d.Duration
 	}
 	p.HoldTime, p.KeepaliveTime, p.ConnectTime = dur(s.HoldTime), dur(s.KeepaliveTime), dur(s.ConnectTime)
+	if s.HoldTime == nil && p.KeepaliveTime > 0 {
+		p.HoldTime = 3 * p.KeepaliveTime // MetalLB's rule for keepaliveTime alone
+	}
 	if s.BFDProfile != "" {
 		if b, ok := bfdProfiles[s.BFDProfile]; !ok {
 			problem("bfdProfile %q: no BFDProfile of that name exists", s.BFDProfile)
@@ -398,6 +451,10 @@ func buildPeer(o *v1beta2.BGPPeer, bfdProfiles map[string]*v1beta1.BFDProfile, p
 	}
 	for _, u := range p.Unsupported {
 		ps.add(KindPeer, o.Name, "%s", u)
+	}
+	if s.DisableMP {
+		// Reported, not refused: the session runs as if it were unset.
+		ps.warn(KindPeer, o.Name, "disableMP has no effect (deprecated in MetalLB too): a session carries its own address family, and both only with dualStackAddressFamily")
 	}
 	var err error
 	if p.NodeSelectors, err = selectors(s.NodeSelectors); err != nil {

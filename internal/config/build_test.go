@@ -70,8 +70,10 @@ func TestEveryProblemCollected(t *testing.T) {
 	if len(c.L2Advertisements) != 1 || !c.L2Advertisements[0].Pools["good"] {
 		t.Errorf("L2Advertisement lost its valid pool: %+v", c.L2Advertisements)
 	}
-	if got := c.BGPAdvertisements[0].Communities; len(got) != 1 || got[0] != "large:1:2:3" {
-		t.Errorf("communities = %v, want only the resolved alias", got)
+	// An undefined alias holds the advertisement back rather than
+	// applying it without that community.
+	if len(c.BGPAdvertisements) != 0 || len(c.HeldBack) != 1 || c.HeldBack[0] != "b" {
+		t.Errorf("advertisements %+v held back %v, want b held back", c.BGPAdvertisements, c.HeldBack)
 	}
 }
 

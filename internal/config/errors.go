@@ -12,6 +12,10 @@ type Problem struct {
 	Kind    string // e.g. "IPAddressPool"
 	Name    string
 	Message string
+	// Warning marks a problem that changes nothing: the object is used
+	// as written (disableMP, which has no effect). Everything else means
+	// the object, or part of it, is not used.
+	Warning bool
 }
 
 func (p Problem) String() string { return fmt.Sprintf("%s %q: %s", p.Kind, p.Name, p.Message) }
@@ -30,6 +34,17 @@ func (ps Problems) Error() string {
 	return strings.Join(s, "; ")
 }
 
+// Blocking returns the problems that are not warnings.
+func (ps Problems) Blocking() Problems {
+	var out Problems
+	for _, p := range ps {
+		if !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // For returns the problems of one object.
 func (ps Problems) For(kind, name string) []string {
 	var out []string
@@ -43,6 +58,10 @@ func (ps Problems) For(kind, name string) []string {
 
 func (ps *Problems) add(kind, name, format string, args ...any) {
 	*ps = append(*ps, Problem{Kind: kind, Name: name, Message: fmt.Sprintf(format, args...)})
+}
+
+func (ps *Problems) warn(kind, name, format string, args ...any) {
+	*ps = append(*ps, Problem{Kind: kind, Name: name, Message: fmt.Sprintf(format, args...), Warning: true})
 }
 
 func (ps Problems) sorted() Problems {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"sort"
 
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -18,6 +19,29 @@ type Config struct {
 	BGPAdvertisements []*BGPAdvertisement
 	// Peers in name order.
 	Peers []*Peer
+	// HeldBack names the BGPAdvertisements left out only because they
+	// name a community alias no Community defines (see KeepHeldBack).
+	HeldBack []string
+}
+
+// KeepHeldBack puts back, for each held-back BGPAdvertisement, the version
+// of it in prev (the configuration the caller applied last), so an alias
+// that disappears or is mistyped leaves the routes as they were instead of
+// dropping or stripping them; the problem is reported either way. With no
+// previous version (a new advertisement, or a speaker that just started)
+// the advertisement stays out: barelb never guesses a community.
+func (c *Config) KeepHeldBack(prev *Config) {
+	if prev == nil || len(c.HeldBack) == 0 {
+		return
+	}
+	for _, name := range c.HeldBack {
+		for _, a := range prev.BGPAdvertisements {
+			if a.Name == name {
+				c.BGPAdvertisements = append(c.BGPAdvertisements, a)
+			}
+		}
+	}
+	sort.Slice(c.BGPAdvertisements, func(i, j int) bool { return c.BGPAdvertisements[i].Name < c.BGPAdvertisements[j].Name })
 }
 
 // Pool is a validated IPAddressPool.

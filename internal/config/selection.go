@@ -41,3 +41,9 @@ func anyMatch(sels []labels.Selector, l map[string]string) bool {
 	}
 	return false
 }
+
+// SelectsService reports whether Service labels match an advertisement's
+// serviceSelectors, where an empty list selects every Service.
+func SelectsService(sels []labels.Selector, svcLabels map[string]string) bool {
+	return len(sels) == 0 || anyMatch(sels, svcLabels)
+}

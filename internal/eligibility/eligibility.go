@@ -53,8 +53,12 @@ const (
 	ReasonNoLocalEndpoint    Reason = "NoLocalEndpoint"
 	ReasonNotInPool          Reason = "AddressNotInPool"
 	ReasonNoAdvertisement    Reason = "NoAdvertisement"
-	ReasonNotElected         Reason = "NotElected"
-	ReasonNoNodeEligible     Reason = "NoNodeEligible"
+	// ReasonSelectionDiffers: Services sharing one address are selected
+	// by different advertisements (serviceSelectors), so no single set of
+	// announcement attributes is right for the address.
+	ReasonSelectionDiffers Reason = "SharedIPSelectionDiffers"
+	ReasonNotElected       Reason = "NotElected"
+	ReasonNoNodeEligible   Reason = "NoNodeEligible"
 )
 
 // Refusal is why a node does not announce an address.

@@ -23,10 +23,38 @@
 //   - every Service on the address has a ready endpoint somewhere, and
 //     with externalTrafficPolicy Local, one on this node.
 //
+// Advertisements apply per Service: of the L2Advertisements covering the
+// pool, only those whose serviceSelectors select the Service count (for
+// node selection, interfaces and preferences). Services sharing an address
+// must be selected by the same advertisements, otherwise the address is
+// refused (ReasonSelectionDiffers): MetalLB elects per Service and could
+// then have two nodes answer for one IP.
+//
+// # Preferred nodes
+//
+// preferredNodeSelectors narrow the candidates before the election: a
+// node's weight is the sum of the weights of the preferences it matches
+// (of the advertisements that select it), and only the eligible nodes of
+// the highest weight present stay candidates. When that tier is empty (no
+// eligible node matches any preference) every eligible node stays, so a
+// preference never leaves an address unannounced, and when the preferred
+// node dies the address fails over to the next tier, then to any node.
+//
+// Preference beats the load cap: internal/election's cap (6/5 of the
+// average) spreads IPs only within each IP's candidate set, so all IPs
+// preferring one node sit on it however many they are. The election
+// places units with fewer candidates first, so those IPs fill the
+// preferred node's share before IPs without a preference are placed, and
+// the latter (which keep the even spread and minimal movement) go to
+// other nodes once it is full. A tier of several nodes shares its IPs
+// evenly, up to the cap each, then least loaded first.
+//
 // Among candidates, internal/election spreads IPs evenly and moves few.
 // An IP no node may announce keeps its Refusal (for the NotAnnounced
 // Event), and every Decision lists the refused nodes with their reasons.
 //
-// Cost: O(IPs × nodes × advertisements per pool) for the checks, plus the
-// election's own cost (see internal/election).
+// Cost: O(IPs × nodes × advertisements per pool) for the checks, plus
+// O(IPs × nodes × preferences) when preferences are set, plus the
+// election's own cost (see internal/election). BenchmarkPreferredNodes
+// measures both.
 package l2plan

@@ -77,6 +77,13 @@ func Compute(in Input) Plan {
 			out[ip] = d
 			continue
 		}
+		sort.Slice(ss, func(i, j int) bool { return ss[i].Key < ss[j].Key })
+		advs, r := forServices(pool, advs, ss)
+		if r.Refused() {
+			d.Refusal = r
+			out[ip] = d
+			continue
+		}
 		advsOf[ip] = advs
 		chain := eligibility.Chain{
 			eligibility.Alive, eligibility.NetworkAvailable, eligibility.NotExcluded,
@@ -86,7 +93,7 @@ func Compute(in Input) Plan {
 			carries(in.Carriers, ip, advs),
 			eligibility.Endpoints,
 		}
-		var cands []string
+		var cands []eligibility.Node
 		var first eligibility.Refusal
 		for _, n := range in.Nodes {
 			if r := chain.Evaluate(n, ss); r.Refused() {
@@ -99,7 +106,7 @@ func Compute(in Input) Plan {
 				}
 				continue
 			}
-			cands = append(cands, n.Name)
+			cands = append(cands, n)
 		}
 		if len(cands) == 0 {
 			d.Refusal = eligibility.Refusal{Reason: eligibility.ReasonNoNodeEligible, Message: "no node may announce it: " + first.Message}
@@ -108,7 +115,15 @@ func Compute(in Input) Plan {
 			}
 		}
 		out[ip] = d
-		candsOf[ip] = cands
+		// Preference narrows the candidates to the heaviest tier present
+		// (select.go) before the election, so failover still reaches any
+		// eligible node once no preferred one is left.
+		cands = preferred(advs, cands)
+		names := make([]string, len(cands))
+		for i, n := range cands {
+			names[i] = n.Name
+		}
+		candsOf[ip] = names
 	}
 	for key, ips := range electionUnits(byIP, candsOf) {
 		units = append(units, election.Unit{Key: key, Candidates: common(ips, candsOf)})

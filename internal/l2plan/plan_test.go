@@ -13,7 +13,7 @@ import (
 	"github.com/barelb/barelb/internal/eligibility"
 )
 
-func cfg(t *testing.T, advs ...v1beta1.L2Advertisement) *config.Config {
+func cfg(t testing.TB, advs ...v1beta1.L2Advertisement) *config.Config {
 	t.Helper()
 	c, ps := config.Build(config.Input{
 		Pools: []v1beta1.IPAddressPool{{

@@ -81,6 +81,10 @@ type BGPReconciler struct {
 	// advertised is how many advertisements the last reconcile set, to
 	// log each change once.
 	advertised int
+	// applied is the configuration of the last reconcile: advertisements
+	// held back for an undefined community alias keep their version from
+	// it (config.Config.KeepHeldBack).
+	applied *config.Config
 	// statuses writes ServiceBGPStatus objects off the reconcile path, so
 	// routes never wait for them; it runs in Start.
 	statuses *statusSyncer
@@ -131,6 +135,8 @@ func (b *BGPReconciler) reconcile(ctx context.Context, snap *snapshot) error {
 		return nil
 	}
 	cfg, byKey := snap.cfg, snap.byKey
+	cfg.KeepHeldBack(b.applied)
+	b.applied = cfg
 	var errs []error
 	errs = append(errs, b.syncPeerConditions(ctx, cfg, snap.peers))
 	// Without its Node object the node advertises nothing (bgpplan says

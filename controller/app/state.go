@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
@@ -54,8 +55,9 @@ func newState(opts Options, m *metrics) *state {
 }
 
 type written struct {
-	rvs []string
-	res allocator.Result
+	rvs  []string
+	res  allocator.Result
+	cond *metav1.Condition
 }
 
 // wrote records (or, with nil, forgets) the writes just made for key.
@@ -71,11 +73,14 @@ func (s *state) wrote(key string, w *written) {
 
 // inFlight reports whether the cached object (at rv) predates or sits
 // between our own writes of exactly res.
-func (s *state) inFlight(key, rv string, res allocator.Result) bool {
+func (s *state) inFlight(key, rv string, res allocator.Result, cond *metav1.Condition) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := s.lastWrite[key]
 	if w == nil || w.res.Pool != res.Pool || !slices.Equal(w.res.IPs, res.IPs) {
+		return false
+	}
+	if (w.cond == nil) != (cond == nil) || (cond != nil && !sameCondition(*w.cond, *cond)) {
 		return false
 	}
 	return slices.Contains(w.rvs, rv)

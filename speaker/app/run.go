@@ -93,6 +93,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			Help: "Addresses this speaker announces (1 per ip, node, protocol).",
 		}, []string{"ip", "node", "protocol"})),
 		submit: statuses.submit,
+		state:  &speakerState{Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts},
 	}
 	var ml *members.Members
 	if !opts.MemberlistDisabled {
@@ -109,7 +110,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		}); err != nil {
 			return err
 		}
-		r.alive = ml.Alive
+		r.alive, r.view = ml.Alive, ml.States
 		if err := mgr.Add(&joiner{c: mgr.GetClient(), ml: ml, opts: opts}); err != nil {
 			return err
 		}

@@ -2,14 +2,18 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -111,5 +115,47 @@ func TestSpeakerConfigurationStateInvalid(t *testing.T) {
 	cs := f.configurationState()
 	if cs.Status.Result != v1beta1.ConfigurationStateInvalid || cs.Status.ErrorSummary == "" || cs.Status.Members != nil {
 		t.Fatalf("status %+v", cs.Status)
+	}
+}
+
+// At 1,000 IPs the ConfigurationState stays one object per speaker: a
+// reconcile that changes nothing writes nothing, a change costs one write
+// however many IPs it touches, and the object stays far below etcd's
+// 1.5 MB limit.
+func TestSpeakerConfigurationStateCostAt1000IPs(t *testing.T) {
+	objs := []client.Object{pool("p", time.Now(), "198.18.64.0/22"), l2adv("all"), node("n1"), node("n2")}
+	for i := 0; i < 1000; i++ {
+		s, ep := lbService(fmt.Sprintf("s%d", i), fmt.Sprintf("198.18.%d.%d", 64+i/250, 1+i%250), "n1")
+		objs = append(objs, s, ep)
+	}
+	f := newL2Fixture(t, "n1", objs...)
+	f.rec = events.NewFakeRecorder(10000) // a nodeAssigned Event per IP
+	f.r.tell = kube.NewTeller(f.rec)
+	f.alive = map[string]bool{"n1": true, "n2": true}
+	writes := f.withState(map[string]string{"n1": "alive", "n2": "alive"})
+	f.reconcile()
+	f.reconcile()
+	if *writes != 2 {
+		t.Fatalf("%d writes for the first two reconciles, want 2 (create, status)", *writes)
+	}
+	cs := f.configurationState()
+	if len(cs.Status.Announcements) != 1000 {
+		t.Fatalf("%d announcements, want 1000", len(cs.Status.Announcements))
+	}
+	b, err := json.Marshal(cs)
+	check.Must(t, err)
+	t.Logf("1,000 IPs: ConfigurationState is %d bytes (%d per IP)", len(b), len(b)/1000)
+	if len(b) > 512<<10 {
+		t.Errorf("ConfigurationState is %d bytes at 1,000 IPs", len(b))
+	}
+	// n2 dies: every IP n2 announced moves to n1 in one write.
+	f.alive = map[string]bool{"n1": true}
+	f.r.view = func() map[string]string { return map[string]string{"n1": "alive"} }
+	f.reconcile()
+	if *writes != 3 {
+		t.Fatalf("%d writes after a failover, want 3", *writes)
+	}
+	if cs = f.configurationState(); cs.Status.Members == nil || len(cs.Status.Members.Dead) != 1 {
+		t.Fatalf("members %+v", cs.Status.Members)
 	}
 }

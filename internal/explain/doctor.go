@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/config"
 )
 
@@ -118,6 +119,11 @@ func missingSpeakers(c *Cluster) []Finding {
 	var out []Finding
 	for _, n := range c.Nodes {
 		if states[n.Name] != nil {
+			if who := deadTo(states, n.Name); who != nil {
+				out = append(out, Finding{Check: "speakers",
+					Problem: fmt.Sprintf("the speaker on node %s is dead to %s (memberlist): its ConfigurationState is stale and it announces nothing", n.Name, strings.Join(who, ", ")),
+					Fix:     "Check the speaker's pod on that node (kubectl -n " + c.Namespace + " get pods -o wide) and that UDP and TCP on the memberlist port pass between nodes."})
+			}
 			continue
 		}
 		var by []string
@@ -135,6 +141,28 @@ func missingSpeakers(c *Cluster) []Finding {
 			Fix:     "Check the speaker DaemonSet's pod on that node (taints, nodeSelector, crash loop: kubectl -n " + c.Namespace + " get pods -o wide)."})
 	}
 	return out
+}
+
+// deadTo lists the speakers whose memberlist sees node dead, when they are
+// a majority of the others that run memberlist; nil otherwise (one
+// speaker's split view is shown by status, not called a dead speaker).
+func deadTo(states map[string]*v1beta1.ConfigurationState, node string) []string {
+	var dead []string
+	others := 0
+	for name, st := range states {
+		if name == node || st.Status.Members == nil {
+			continue
+		}
+		others++
+		if slices.Contains(st.Status.Members.Dead, node) {
+			dead = append(dead, name)
+		}
+	}
+	if len(dead) == 0 || 2*len(dead) <= others {
+		return nil
+	}
+	sort.Strings(dead)
+	return dead
 }
 
 // memberlistSecret: without it gossip is unencrypted and a speaker

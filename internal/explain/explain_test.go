@@ -208,6 +208,17 @@ func TestDoctorChecks(t *testing.T) {
 			c.Nodes = []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, {ObjectMeta: metav1.ObjectMeta{Name: "n2"}}}
 			c.States = []v1beta1.ConfigurationState{{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{LabelComponentType: "speaker", LabelNodeName: "n1"}}}}
 		}, "node n2 is selected by L2Advertisement all"},
+		{"speaker dead to the others", func(c *Cluster) {
+			c.Nodes = []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, {ObjectMeta: metav1.ObjectMeta{Name: "n2"}}, {ObjectMeta: metav1.ObjectMeta{Name: "n3"}}}
+			for _, n := range []string{"n1", "n2", "n3"} {
+				st := v1beta1.ConfigurationState{ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{LabelComponentType: "speaker", LabelNodeName: n}}}
+				st.Status.Members = &v1beta1.MembersState{Alive: []string{"n1", "n2"}, Dead: []string{"n3"}}
+				if n == "n3" { // its own stale view
+					st.Status.Members = &v1beta1.MembersState{Alive: []string{"n1", "n2", "n3"}}
+				}
+				c.States = append(c.States, st)
+			}
+		}, "the speaker on node n3 is dead to n1, n2"},
 		{"clock ahead", func(c *Cluster) {
 			c.Leases = []coordinationv1.Lease{{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-node-lease", Name: "n1"},
 				Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("n1"), RenewTime: &metav1.MicroTime{Time: now.Add(time.Minute)}}}}

@@ -179,9 +179,10 @@ func TestExplainPending(t *testing.T) {
 		"Pending: Create an IPAddressPool in namespace "+f.cfgNS)
 	t.Logf("explain svc nopool:\n%s", out)
 
+	// The pool's one address goes to the pending Service; the next finds
+	// the pool full.
 	f.pool("small", "198.18.50.1/32")
-	f.svc("first")
-	f.explainUntil("first", "Assigned:     198.18.50.1 (pool small)")
+	f.explainUntil("nopool", "Assigned:     198.18.50.1 (pool small)")
 	f.svc("full")
 	out = f.explainUntil("full", "AddressPoolExhausted", `pool "small" has no free IPv4 address`, `Pending: Add addresses to pool "small"`)
 	t.Logf("explain svc full:\n%s", out)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -91,16 +90,8 @@ func (s *state) restore(ctx context.Context, c client.Reader) error {
 	if err := c.List(ctx, &svcs); err != nil {
 		return err
 	}
-	// Older Services first: if two claim one address, the older keeps it
-	// and the newer is given a fresh one when it is reconciled.
 	items := svcs.Items
-	sort.SliceStable(items, func(i, j int) bool {
-		a, b := &items[i].CreationTimestamp, &items[j].CreationTimestamp
-		if !a.Equal(b) {
-			return a.Before(b)
-		}
-		return lbspec.Key(&items[i]) < lbspec.Key(&items[j])
-	})
+	lbspec.SortForRestore(items)
 	for i := range items {
 		svc := &items[i]
 		if !lbspec.Handles(svc, s.opts.LBClass) {

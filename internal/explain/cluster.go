@@ -2,6 +2,7 @@ package explain
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -79,19 +80,11 @@ func (c *Cluster) model() *model {
 		ap = append(ap, allocator.Pool{Name: p.Name, Ranges: p.Ranges, AutoAssign: p.AutoAssign, AvoidBuggyIPs: p.AvoidBuggyIPs, Priority: p.Priority})
 	}
 	_ = m.alloc.SetPools(ap) // config.Build already refused what SetPools refuses
-	// Older Services first, as the controller restores them.
-	svcs := make([]*corev1.Service, 0, len(c.Services))
-	for i := range c.Services {
-		svcs = append(svcs, &c.Services[i])
-	}
-	sort.SliceStable(svcs, func(i, j int) bool {
-		a, b := &svcs[i].CreationTimestamp, &svcs[j].CreationTimestamp
-		if !a.Equal(b) {
-			return a.Before(b)
-		}
-		return lbspec.Key(svcs[i]) < lbspec.Key(svcs[j])
-	})
-	for _, svc := range svcs {
+	// In the controller's order, so the same Service keeps a contested address.
+	svcs := slices.Clone(c.Services)
+	lbspec.SortForRestore(svcs)
+	for i := range svcs {
+		svc := &svcs[i]
 		ips := lbspec.IngressIPs(svc)
 		if !lbspec.Handles(svc, c.LBClass) || len(ips) == 0 {
 			continue

@@ -156,9 +156,9 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 		if r.view != nil {
 			view = r.view()
 		}
-		st := speakerStatus(r.opts.NodeName, snap.problems, plan, carried, view, snap.nodes)
+		st, self := speakerStatus(r.opts.NodeName, snap.problems, plan, carried, view, snap.nodes), snap.self
 		r.submit("state", func(sctx context.Context) error {
-			if err := r.state.sync(sctx, st); err != nil {
+			if err := r.state.sync(sctx, st, self); err != nil {
 				lg.Error(err, "updating this speaker's ConfigurationState")
 				return err
 			}

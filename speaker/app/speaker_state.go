@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,8 +57,9 @@ type speakerState struct {
 	last *v1beta1.ConfigurationStateStatus // what we last wrote or read
 }
 
-// sync makes the object say want.
-func (s *speakerState) sync(ctx context.Context, want v1beta1.ConfigurationStateStatus) error {
+// sync makes the object say want. A new object is owned by node (when
+// known), so deleting the Node deletes its speaker's report with it.
+func (s *speakerState) sync(ctx context.Context, want v1beta1.ConfigurationStateStatus, node *corev1.Node) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.last != nil && equality.Semantic.DeepEqual(*s.last, want) {
@@ -71,6 +73,9 @@ func (s *speakerState) sync(ctx context.Context, want v1beta1.ConfigurationState
 			Namespace: s.opts.Namespace, Name: s.opts.NodeName,
 			Labels: map[string]string{LabelComponentType: "speaker", LabelNodeName: s.opts.NodeName},
 		}}
+		if node != nil && node.UID != "" {
+			obj.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
+		}
 		if err := s.Create(ctx, &obj); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -54,7 +55,13 @@ func TestSpeakerConfigurationState(t *testing.T) {
 	web, webEP := lbService("web", "198.18.62.5", "n1")
 	local, localEP := lbService("local", "198.18.62.6", "n2")
 	local.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
-	objs := []client.Object{pool("p", time.Now(), "198.18.62.0/24"), l2adv("all"), node("n1"), node("n2"), node("n3"), web, webEP, local, localEP}
+	var nodes []client.Object
+	for _, n := range []string{"n1", "n2", "n3"} {
+		o := node(n)
+		o.UID = types.UID("uid-" + n)
+		nodes = append(nodes, o)
+	}
+	objs := append([]client.Object{pool("p", time.Now(), "198.18.62.0/24"), l2adv("all"), web, webEP, local, localEP}, nodes...)
 	alive := map[string]bool{"n1": true, "n2": true}
 	view := map[string]string{"n1": "alive", "n2": "alive"}
 	states := map[string]v1beta1.ConfigurationState{}
@@ -70,6 +77,10 @@ func TestSpeakerConfigurationState(t *testing.T) {
 	for n, cs := range states {
 		if cs.Labels[LabelComponentType] != "speaker" || cs.Labels[LabelNodeName] != n || cs.Status.Result != v1beta1.ConfigurationStateValid {
 			t.Errorf("%s: labels %v result %q", n, cs.Labels, cs.Status.Result)
+		}
+		// Owned by its Node, so it goes when the Node does.
+		if o := cs.OwnerReferences; len(o) != 1 || o[0].Kind != "Node" || o[0].Name != n || o[0].UID != types.UID("uid-"+n) {
+			t.Errorf("%s: owners %+v", n, o)
 		}
 		if m := cs.Status.Members; m == nil || len(m.Alive) != 2 || len(m.Dead) != 1 || m.Dead[0] != "n3" {
 			t.Errorf("%s: members %+v, want n1 n2 alive and n3 dead", n, m)

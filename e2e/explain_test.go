@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -89,6 +90,51 @@ func TestExplainOnLab(t *testing.T) {
 		return nil
 	})
 	t.Logf("status:\n%s", out)
+
+	// A healthy lab passes doctor; a killed speaker is dead to the others
+	// in status and makes doctor fail, naming the node.
+	if out, err := plugin("doctor"); err != nil {
+		t.Fatalf("doctor on the healthy lab: %v\n%s", err, out)
+	}
+	var victim *lab.Node
+	for _, n := range l.Nodes {
+		if n.Name != winner.Name {
+			victim = n
+			break
+		}
+	}
+	t.Cleanup(func() { _ = victim.Speaker.Start() })
+	victim.Speaker.Kill()
+	check.Eventually(t, 30*time.Second, "doctor finding the killed speaker", func() error {
+		out, err := plugin("doctor")
+		if code := exitCode(err); code != 1 || !strings.Contains(out, "the speaker on node "+victim.Name+" is dead to") {
+			return fmt.Errorf("exit %d:\n%s", code, out)
+		}
+		return nil
+	})
+	st, _ := plugin("status")
+	t.Logf("status with %s's speaker killed:\n%s", victim.Name, st)
+	if !strings.Contains(lineWith(st, winner.Name+" "), "dead "+victim.Name) {
+		t.Errorf("status does not show %s dead to %s", victim.Name, winner.Name)
+	}
+	check.Must(t, victim.Speaker.Start())
+	check.Eventually(t, 30*time.Second, "doctor clean again", func() error {
+		if out, err := plugin("doctor"); err != nil {
+			return fmt.Errorf("%v:\n%s", err, out)
+		}
+		return nil
+	})
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }
 
 // lineWith is the first line of out containing s.

@@ -20,9 +20,10 @@ deps: ## Debian packages used by tests and the demo
 tools: ## control-plane and generator binaries (cached)
 	@hack/tools.sh dir
 
-build: ## bin/controller and bin/speaker
+build: ## bin/controller, bin/speaker and bin/kubectl-barelb (the kubectl plugin: copy it onto PATH)
 	$(GO) build -o $(BIN)/controller ./controller
 	$(GO) build -o $(BIN)/speaker ./speaker
+	$(GO) build -o $(BIN)/kubectl-barelb ./cmd/kubectl-barelb
 
 IMAGE_TAG ?= dev
 image: ## OCI images without a container engine: bin/image/oci (layout) and bin/image/*.tar (barelb; IMAGES=all adds the lab's pause and backend)

@@ -27,6 +27,55 @@ type ConfigurationStateStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Announcements are barelb's own: a speaker lists, per LoadBalancer
+	// IP it considered for layer 2, whether it announces the IP and, if
+	// not, why. Sorted by IP.
+	// +optional
+	// +listType=map
+	// +listMapKey=ip
+	// +kubebuilder:validation:MaxItems=4096
+	Announcements []AnnouncementState `json:"announcements,omitempty"`
+	// AnnouncementsOmitted counts the IPs left out of Announcements to
+	// keep the object small (beyond 4096 IPs).
+	// +optional
+	AnnouncementsOmitted int32 `json:"announcementsOmitted,omitempty"`
+	// Members is a speaker's memberlist view; absent when memberlist is
+	// disabled.
+	// +optional
+	Members *MembersState `json:"members,omitempty"`
+}
+
+// AnnouncementState is one speaker's verdict on one LoadBalancer IP.
+type AnnouncementState struct {
+	// IP is the LoadBalancer IP.
+	IP string `json:"ip"`
+	// Announced is true when this node answers ARP/NDP for the IP.
+	// +optional
+	Announced bool `json:"announced,omitempty"`
+	// Reason says why not, as a constant (NotElected, NodeNotSelected,
+	// NoLocalEndpoint, AnnounceInterfaceUnavailable, ...).
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message explains Reason in words.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Winner is the node that announces the IP instead (Reason NotElected).
+	// +optional
+	Winner string `json:"winner,omitempty"`
+}
+
+// MembersState is the memberlist view of one speaker.
+type MembersState struct {
+	// Alive members, this node included, sorted.
+	// +optional
+	Alive []string `json:"alive,omitempty"`
+	// Suspect members: they missed probes and may be declared dead soon.
+	// +optional
+	Suspect []string `json:"suspect,omitempty"`
+	// Dead are the cluster's Nodes memberlist does not list (dead, left
+	// or never joined).
+	// +optional
+	Dead []string `json:"dead,omitempty"`
 }
 
 // ConfigurationState is written by the controller and each speaker to say

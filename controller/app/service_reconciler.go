@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -106,14 +108,16 @@ func (r *serviceReconciler) reconcile(ctx context.Context, req reconcile.Request
 	req2, err := lbspec.Request(&svc)
 	if err != nil {
 		r.warn(&svc, ReasonInvalidRequest, err.Error())
-		return reconcile.Result{}, nil
+		cur, _ := r.state.alloc.Assignment(key)
+		return reconcile.Result{}, r.writeStatus(ctx, &svc, cur, refused(ReasonInvalidRequest, err.Error()))
 	}
 	cur, held := r.state.alloc.Assignment(key)
 	if held && cur.Pool == "" && keepOutOfPool(req2, cur.IPs) {
 		// The pool holding these addresses shrank or went away. Moving
 		// them would cut live traffic, so keep them and say so.
-		r.warn(&svc, ReasonOutOfPool, "addresses "+ipList(cur.IPs)+" are no longer in any IPAddressPool; they are kept until the Service is deleted or asks for other addresses")
-		return reconcile.Result{}, r.writeStatus(ctx, &svc, cur)
+		msg := "addresses " + ipList(cur.IPs) + " are no longer in any IPAddressPool; they are kept until the Service is deleted or asks for other addresses"
+		r.warn(&svc, ReasonOutOfPool, msg)
+		return reconcile.Result{}, r.writeStatus(ctx, &svc, cur, &metav1.Condition{Type: lbspec.ConditionAddressAssigned, Status: metav1.ConditionTrue, Reason: ReasonOutOfPool, Message: msg})
 	}
 	allowed, err := r.poolFilter(ctx, &svc)
 	if err != nil {
@@ -128,17 +132,23 @@ func (r *serviceReconciler) reconcile(ctx context.Context, req reconcile.Request
 		// Assign leaves a failed Service's previous addresses in place;
 		// status shows exactly what it still holds.
 		cur, _ := r.state.alloc.Assignment(key)
-		return reconcile.Result{}, r.writeStatus(ctx, &svc, cur)
+		return reconcile.Result{}, r.writeStatus(ctx, &svc, cur, refused(reason, err.Error()))
 	}
 	if !held || !slices.Equal(cur.IPs, res.IPs) {
 		r.state.markPoolsDirty()
 	}
-	if err := r.writeStatus(ctx, &svc, res); err != nil {
+	msg := fmt.Sprintf("Assigned IP %s from pool %q", ipList(res.IPs), res.Pool)
+	if err := r.writeStatus(ctx, &svc, res, &metav1.Condition{Type: lbspec.ConditionAddressAssigned, Status: metav1.ConditionTrue, Reason: ReasonAllocated, Message: msg}); err != nil {
 		return reconcile.Result{}, err
 	}
-	r.tell.Tell(&svc, allocationKey(&svc), corev1.EventTypeNormal, ReasonAllocated, "Allocate",
-		fmt.Sprintf("Assigned IP %s from pool %q", ipList(res.IPs), res.Pool))
+	r.tell.Tell(&svc, allocationKey(&svc), corev1.EventTypeNormal, ReasonAllocated, "Allocate", msg)
 	return reconcile.Result{}, nil
+}
+
+// refused is the AddressAssigned condition of a Service barelb could not
+// give (new) addresses, in the words of the Warning Event.
+func refused(reason, msg string) *metav1.Condition {
+	return &metav1.Condition{Type: lbspec.ConditionAddressAssigned, Status: metav1.ConditionFalse, Reason: reason, Message: msg}
 }
 
 // keepOutOfPool: an out-of-pool assignment is kept unless the Service now
@@ -163,9 +173,16 @@ func (r *serviceReconciler) notOurs(ctx context.Context, svc *corev1.Service, ke
 	r.tell.Tell(svc, allocationKey(svc), corev1.EventTypeNormal, ReasonReleased, "Release",
 		fmt.Sprintf("Released IP %s: the Service is no longer a LoadBalancer handled by barelb", ipList(held.IPs)))
 	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
-		return nil // another implementation's class: its status is not ours to clear
+		// Another implementation's class: its ingress is not ours to
+		// clear, but our condition is.
+		if meta.FindStatusCondition(svc.Status.Conditions, lbspec.ConditionAddressAssigned) == nil {
+			return nil
+		}
+		st := svc.DeepCopy()
+		meta.RemoveStatusCondition(&st.Status.Conditions, lbspec.ConditionAddressAssigned)
+		return r.Status().Patch(ctx, st, client.MergeFrom(svc))
 	}
-	return r.writeStatus(ctx, svc, allocator.Result{})
+	return r.writeStatus(ctx, svc, allocator.Result{}, nil)
 }
 
 // poolFilter evaluates the pools' serviceAllocation selectors for svc.
@@ -189,25 +206,29 @@ func (r *serviceReconciler) poolFilter(ctx context.Context, svc *corev1.Service)
 }
 
 // writeStatus makes status.loadBalancer.ingress and the pool annotation
-// say exactly res, writing only what differs. The two live in different
+// say exactly res, and barelb's AddressAssigned condition say cond (nil
+// removes it), writing only what differs. The condition travels in the
+// same status patch as the ingress, so a change of both is one request,
+// and an unchanged verdict costs none. The two live in different
 // subresources, so they are two requests, the annotation first: once a
 // user sees the address in status, barelb has finished writing the object,
 // so their next update of it does not race with ours.
-func (r *serviceReconciler) writeStatus(ctx context.Context, svc *corev1.Service, res allocator.Result) error {
+func (r *serviceReconciler) writeStatus(ctx context.Context, svc *corev1.Service, res allocator.Result, cond *metav1.Condition) error {
 	want := make([]corev1.LoadBalancerIngress, 0, len(res.IPs))
 	for _, ip := range res.IPs {
 		want = append(want, corev1.LoadBalancerIngress{IP: ip.String()})
 	}
 	annName := lbspec.Prefix + lbspec.KeyAllocatedFromPool
 	cur, ok := svc.Annotations[annName]
-	statusOK := sameIngress(svc.Status.LoadBalancer.Ingress, want)
+	conds := wantConditions(svc.Status.Conditions, cond)
+	statusOK := sameIngress(svc.Status.LoadBalancer.Ingress, want) && conds == nil
 	annOK := (ok && cur == res.Pool) || (!ok && res.Pool == "")
 	key := lbspec.Key(svc)
 	if statusOK && annOK {
 		r.state.wrote(key, nil)
 		return nil
 	}
-	if r.state.inFlight(key, svc.ResourceVersion, res) {
+	if r.state.inFlight(key, svc.ResourceVersion, res, cond) {
 		// The cache still shows the object from before (or between) our
 		// own writes of exactly this result: writing again would only
 		// repeat them.
@@ -233,6 +254,9 @@ func (r *serviceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 	if !statusOK {
 		st := svc.DeepCopy()
 		st.Status.LoadBalancer.Ingress = want
+		if conds != nil {
+			st.Status.Conditions = conds
+		}
 		if err := r.Status().Patch(ctx, st, client.MergeFrom(svc)); err != nil {
 			r.state.wrote(key, nil)
 			return fmt.Errorf("writing status.loadBalancer: %w", err)
@@ -240,8 +264,35 @@ func (r *serviceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 		rvs = append(rvs, st.ResourceVersion)
 	}
 	// The patched copies now carry the resourceVersions our writes made.
-	r.state.wrote(key, &written{rvs: rvs, res: res})
+	r.state.wrote(key, &written{rvs: rvs, res: res, cond: cond})
 	return nil
+}
+
+// wantConditions returns the Service's conditions with barelb's set to
+// cond (or removed when nil), or nil when they already say that. Only
+// status, reason and message count: the transition time changes with them.
+func wantConditions(cur []metav1.Condition, cond *metav1.Condition) []metav1.Condition {
+	have := meta.FindStatusCondition(cur, lbspec.ConditionAddressAssigned)
+	switch {
+	case cond == nil && have == nil:
+		return nil
+	case cond != nil && have != nil && sameCondition(*have, *cond):
+		return nil
+	}
+	out := slices.Clone(cur)
+	if cond == nil {
+		meta.RemoveStatusCondition(&out, lbspec.ConditionAddressAssigned)
+		if out == nil {
+			out = []metav1.Condition{}
+		}
+		return out
+	}
+	meta.SetStatusCondition(&out, *cond)
+	return out
+}
+
+func sameCondition(a, b metav1.Condition) bool {
+	return a.Status == b.Status && a.Reason == b.Reason && a.Message == b.Message
 }
 
 func sameIngress(a, b []corev1.LoadBalancerIngress) bool {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
@@ -51,8 +51,9 @@ func newState(opts Options, m *metrics) *state {
 }
 
 type written struct {
-	rvs []string
-	res allocator.Result
+	rvs  []string
+	res  allocator.Result
+	cond *metav1.Condition
 }
 
 // wrote records (or, with nil, forgets) the writes just made for key.
@@ -68,11 +69,14 @@ func (s *state) wrote(key string, w *written) {
 
 // inFlight reports whether the cached object (at rv) predates or sits
 // between our own writes of exactly res.
-func (s *state) inFlight(key, rv string, res allocator.Result) bool {
+func (s *state) inFlight(key, rv string, res allocator.Result, cond *metav1.Condition) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := s.lastWrite[key]
 	if w == nil || w.res.Pool != res.Pool || !slices.Equal(w.res.IPs, res.IPs) {
+		return false
+	}
+	if (w.cond == nil) != (cond == nil) || (cond != nil && !sameCondition(*w.cond, *cond)) {
 		return false
 	}
 	return slices.Contains(w.rvs, rv)
@@ -83,16 +87,8 @@ func (s *state) restore(ctx context.Context, c client.Reader) error {
 	if err := c.List(ctx, &svcs); err != nil {
 		return err
 	}
-	// Older Services first: if two claim one address, the older keeps it
-	// and the newer is given a fresh one when it is reconciled.
 	items := svcs.Items
-	sort.SliceStable(items, func(i, j int) bool {
-		a, b := &items[i].CreationTimestamp, &items[j].CreationTimestamp
-		if !a.Equal(b) {
-			return a.Before(b)
-		}
-		return lbspec.Key(&items[i]) < lbspec.Key(&items[j])
-	})
+	lbspec.SortForRestore(items)
 	for i := range items {
 		svc := &items[i]
 		if !lbspec.Handles(svc, s.opts.LBClass) {

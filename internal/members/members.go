@@ -256,6 +256,23 @@ func (m *Members) Alive() map[string]bool {
 	return out
 }
 
+// States returns every member memberlist still lists, this node
+// included, with its state: "alive" or "suspect" (missed probes, not yet
+// declared dead). Dead and departed members are not listed: memberlist
+// drops them from its member list.
+func (m *Members) States() map[string]string {
+	out := map[string]string{}
+	for _, n := range m.ml.Members() {
+		switch n.State {
+		case memberlist.StateAlive:
+			out[n.Name] = "alive"
+		case memberlist.StateSuspect:
+			out[n.Name] = "suspect"
+		}
+	}
+	return out
+}
+
 // Leave tells the others this node is going, so they take over at once
 // instead of waiting for failure detection, then stops gossip.
 func (m *Members) Leave(timeout time.Duration) error {

@@ -51,9 +51,17 @@ func TestCrashDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return len(a.Alive()) == 2 }, "both alive")
+	if st := a.States(); st["a"] != "alive" || st["b"] != "alive" || len(st) != 2 {
+		t.Fatalf("States with both up = %v", st)
+	}
 	start := time.Now()
 	_ = b.ml.Shutdown() // no Leave: looks like a crash
 	waitFor(t, func() bool { return !a.Alive()["b"] }, "b declared dead")
+	// Suspect or gone: never alive once probes fail.
+	if st := a.States(); st["b"] == "alive" {
+		t.Fatalf("States after the crash = %v", st)
+	}
+	waitFor(t, func() bool { _, listed := a.States()["b"]; return !listed }, "b dropped from States")
 	t.Logf("crash detected after %v", time.Since(start))
 }
 

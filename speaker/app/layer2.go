@@ -92,7 +92,12 @@ type layer2Reconciler struct {
 	// carriers, if set, is read once per pass: link-aware election from
 	// the gossiped link states (links.go). Nil: every node can carry
 	// every IP.
-	carriers  func() func(node string, ip netip.Addr, interfaces []string) ([]string, string)
+	carriers func() func(node string, ip netip.Addr, interfaces []string) ([]string, string)
+	// view is memberlist's view with suspects (nil: disabled), for the
+	// ConfigurationState.
+	view func() map[string]string
+	// state keeps this speaker's ConfigurationState; nil writes none.
+	state     *speakerState
 	tell      *kube.Teller
 	announced *prometheus.GaugeVec
 	// submit hands a status sync to the statusSyncer (tests run it inline).
@@ -172,6 +177,20 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	r.submit("l2", func(sctx context.Context) error {
 		return r.syncStatuses(log.IntoContext(sctx, lg), plan, carried, snap.byKey, alive, len(snap.nodes))
 	})
+	if r.state != nil {
+		var view map[string]string
+		if r.view != nil {
+			view = r.view()
+		}
+		st, self := speakerStatus(r.opts.NodeName, snap.problems, plan, carried, view, snap.nodes), snap.self
+		r.submit("state", func(sctx context.Context) error {
+			if err := r.state.sync(sctx, st, self); err != nil {
+				lg.Error(err, "updating this speaker's ConfigurationState")
+				return err
+			}
+			return nil
+		})
+	}
 	return reconcile.Result{}, nil
 }
 

@@ -69,7 +69,7 @@ type l2Fixture struct {
 func newL2Fixture(t *testing.T, node string, objs ...client.Object) *l2Fixture {
 	t.Helper()
 	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithObjects(objs...).
-		WithStatusSubresource(&v1beta1.ServiceL2Status{}, &corev1.Service{}).Build()
+		WithStatusSubresource(&v1beta1.ServiceL2Status{}, &corev1.Service{}, &v1beta1.ConfigurationState{}).Build()
 	f := &l2Fixture{t: t, c: c, rec: events.NewFakeRecorder(100), ann: &fakeAnnouncer{}}
 	f.r = &layer2Reconciler{
 		Client: c, api: c, opts: Options{NodeName: node, Namespace: testNS}, l2: f.ann,

@@ -119,6 +119,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			Help: "Addresses this speaker announces (1 per ip, node, protocol).",
 		}, []string{"ip", "node", "protocol"})),
 		submit: statuses.submit,
+		state:  &speakerState{Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts},
 	}
 	var ml *members.Members
 	if !opts.MemberlistDisabled {
@@ -146,7 +147,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			return err
 		}
 		started.Store(ml)
-		r.alive = ml.Alive
+		r.alive, r.view = ml.Alive, ml.States
 		r.carriers = func() func(string, netip.Addr, []string) ([]string, string) {
 			return carriersFrom(ml.Meta(), ignore)
 		}

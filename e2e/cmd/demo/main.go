@@ -70,7 +70,7 @@ func run() error {
 		}
 		return nil
 	}
-	for _, b := range []string{"controller", "speaker"} {
+	for _, b := range []string{"controller", "speaker", "kubectl-barelb"} {
 		if _, err := os.Stat(filepath.Join(root, "bin", b)); err != nil {
 			return fmt.Errorf("bin/%s is missing: run `make build` first (make demo does)", b)
 		}

@@ -119,7 +119,19 @@ same way; the image and the init container are accepted but not run.`)
 	}
 	if strings.Contains(out, "<pending>") {
 		say(`barelb's controller runs, but no IPAddressPool exists yet, so there is no
-address to give: the Service stays <pending> (its Events say why).`)
+address to give: the Service stays <pending>. The plugin says why, and what to change:`)
+	}
+	if err := poll(30*time.Second, "the controller's verdict on "+svc, func() error {
+		cond, err := d.jsonpath("svc/"+svc, `{.status.conditions[?(@.type=="barelb.io/AddressAssigned")].reason}`)
+		if err == nil && cond == "" {
+			err = fmt.Errorf("no barelb.io/AddressAssigned condition yet")
+		}
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if _, err := d.barelb("explain", "svc", svc, "-n", ns); err != nil {
+		return "", err
 	}
 
 	heading("5. The seed's IPAddressPool and L2Advertisement")
@@ -155,6 +167,9 @@ else changes. The L2Advertisement makes one node answer ARP for the address.`)
 		return "", err
 	}
 	if _, err := d.kubectl("get", "servicel2statuses", "-n", "metallb-system"); err != nil {
+		return "", err
+	}
+	if _, err := d.barelb("explain", "svc", svc, "-n", ns); err != nil {
 		return "", err
 	}
 
@@ -210,6 +225,23 @@ func (d *demo) kubectlQuiet(args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, d.in.Kubectl, append([]string{"--kubeconfig", d.in.HostKubeconfig}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// barelb runs `kubectl barelb`, the plugin found as bin/kubectl-barelb on
+// PATH. kubectl refuses flags before a plugin's name, so the kubeconfig
+// goes after it.
+func (d *demo) barelb(args ...string) (string, error) {
+	prompt("kubectl barelb " + strings.Join(args, " "))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, d.in.Kubectl, append([]string{"barelb", "--kubeconfig", d.in.HostKubeconfig}, args...)...)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Join(d.root, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	b, err := cmd.CombinedOutput()
+	fmt.Print(string(b))
+	if err != nil {
+		return string(b), fmt.Errorf("kubectl barelb %s: %w", strings.Join(args, " "), err)
+	}
+	return string(b), nil
 }
 
 // jsonpath reads one field of objects in the seed's namespace (what may

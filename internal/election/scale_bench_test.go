@@ -1,0 +1,170 @@
+package election
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+)
+
+// scaleCase is one size of the scale benchmarks: every unit may go to
+// every node (externalTrafficPolicy: Cluster, one L2Advertisement for all
+// nodes) except one in a hundred, which has a ready endpoint on two nodes
+// only (externalTrafficPolicy: Local).
+type scaleCase struct{ nodes, units int }
+
+var scaleCases = []scaleCase{{10, 1000}, {100, 10000}, {1000, 10000}, {1000, 50000}, {5000, 50000}}
+
+func (c scaleCase) String() string { return fmt.Sprintf("nodes=%d/ips=%d", c.nodes, c.units) }
+
+func (c scaleCase) nodeNames() []string {
+	out := make([]string, c.nodes)
+	for i := range out {
+		out[i] = fmt.Sprintf("worker-%d.example", i)
+	}
+	return out
+}
+
+// key spells unit i as an IP, alternating IPv4 and IPv6 (a dual-stack
+// mix).
+func key(i int) string {
+	if i%2 == 0 {
+		return fmt.Sprintf("198.18.%d.%d", i/2/256, i/2%256)
+	}
+	return fmt.Sprintf("2001:db8::%x", i/2)
+}
+
+func (c scaleCase) unit(i int, nodes []string) Unit {
+	u := Unit{Key: key(i), Group: "all"}
+	if i%100 == 0 {
+		u.Group, u.Candidates = "", []string{nodes[i%len(nodes)], nodes[(i*7+1)%len(nodes)]}
+	}
+	return u
+}
+
+func (c scaleCase) build() (*Election, []string) {
+	nodes := c.nodeNames()
+	e := New()
+	e.SetGroup("all", nodes)
+	for i := range c.units {
+		e.SetUnit(c.unit(i, nodes))
+	}
+	e.Place()
+	return e, nodes
+}
+
+// BenchmarkScaleFull is a cold election: every group and unit given to a
+// new Election, then Place.
+func BenchmarkScaleFull(b *testing.B) {
+	for _, c := range scaleCases {
+		b.Run(c.String(), func(b *testing.B) {
+			if testing.Short() && c.units > 1000 {
+				b.Skip("large")
+			}
+			for b.Loop() {
+				c.build()
+			}
+		})
+	}
+}
+
+// BenchmarkScaleServiceAdded is one new unit, then Place.
+func BenchmarkScaleServiceAdded(b *testing.B) {
+	for _, c := range scaleCases {
+		b.Run(c.String(), func(b *testing.B) {
+			if testing.Short() && c.units > 1000 {
+				b.Skip("large")
+			}
+			e, nodes := c.build()
+			i := c.units
+			for b.Loop() {
+				e.SetUnit(c.unit(i, nodes))
+				e.Place()
+				b.StopTimer()
+				e.DeleteUnit(key(i))
+				e.Place()
+				i++
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkScaleNodeGone is one node leaving the group every unit uses,
+// then Place; it also reports how many units moved and the load spread,
+// checked against the rendezvous property and the load bound.
+func BenchmarkScaleNodeGone(b *testing.B) {
+	for _, c := range scaleCases {
+		b.Run(c.String(), func(b *testing.B) {
+			if testing.Short() && c.units > 1000 {
+				b.Skip("large")
+			}
+			e, nodes := c.build()
+			var moved, owned, runs int
+			j := 0
+			for b.Loop() {
+				b.StopTimer()
+				gone := nodes[j%len(nodes)]
+				before := snapshot(e, c.units)
+				rest := slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return n == gone })
+				b.StartTimer()
+				e.SetGroup("all", rest)
+				changed := e.Place()
+				b.StopTimer()
+				for _, w := range before {
+					if w == gone {
+						owned++
+					}
+				}
+				moved += len(changed)
+				runs++
+				e.SetGroup("all", nodes)
+				e.Place()
+				j += 7
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(moved)/float64(runs), "moved/op")
+			b.ReportMetric(float64(owned)/float64(runs), "leaver-held/op")
+			b.ReportMetric(float64(moved)/float64(runs)/float64(c.units)*float64(c.nodes), "moved×N/ips")
+			lo, hi := spread(e, c.units)
+			b.ReportMetric(float64(lo), "min-load")
+			b.ReportMetric(float64(hi), "max-load")
+			b.ReportMetric(float64(capacity(c.units, c.nodes)), "load-bound")
+			if hi > capacity(c.units, c.nodes) {
+				b.Errorf("a node holds %d units, above the bound %d", hi, capacity(c.units, c.nodes))
+			}
+			// Rendezvous: what moves is about what the leaver held
+			// (units/nodes); allow a few times that for the capacity shift.
+			if per := float64(moved) / float64(runs); per > 4*math.Max(1, float64(c.units)/float64(c.nodes)) {
+				b.Errorf("a node leaving moved %.1f units, want about %d", per, c.units/c.nodes)
+			}
+		})
+	}
+}
+
+func snapshot(e *Election, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = e.Winner(key(i))
+	}
+	return out
+}
+
+// spread returns the least and most units a node holds, counting only the
+// units every node may take (the Local ones are pinned to their two).
+func spread(e *Election, n int) (lo, hi int) {
+	load := map[string]int{}
+	for nd := range e.groups["all"].members {
+		load[nd.name] = 0
+	}
+	for i := range n {
+		if i%100 != 0 {
+			load[e.Winner(key(i))]++
+		}
+	}
+	lo = math.MaxInt
+	for _, l := range load {
+		lo, hi = min(lo, l), max(hi, l)
+	}
+	return lo, hi
+}

@@ -1,8 +1,8 @@
 package election
 
 import (
+	"fmt"
 	"slices"
-	"strings"
 )
 
 // Unit is one thing to place on exactly one node: one LoadBalancer IP.
@@ -52,7 +52,13 @@ func Assign(units []Unit) map[string]string {
 		cands[u.Key] = append(cands[u.Key], u.Candidates...)
 	}
 	e := New()
-	groups := map[string]bool{}
+	// Identical lists are found by a hash of the sorted names, then
+	// compared, without building a string of them.
+	type shared struct {
+		names []string
+		group string
+	}
+	groups := map[uint64][]shared{}
 	for key, cs := range cands {
 		slices.Sort(cs)
 		cs = slices.Compact(cs)
@@ -63,12 +69,17 @@ func Assign(units []Unit) map[string]string {
 			e.SetUnit(Unit{Key: key, Candidates: cs})
 			continue
 		}
-		name := strings.Join(cs, "\x00")
-		if !groups[name] {
-			groups[name] = true
-			e.SetGroup(name, cs)
+		h := uint64(fnvOffset)
+		for _, c := range cs {
+			h = fnvByte(fnvString(h, c), 0)
 		}
-		e.SetUnit(Unit{Key: key, Group: name})
+		i := slices.IndexFunc(groups[h], func(s shared) bool { return slices.Equal(s.names, cs) })
+		if i < 0 {
+			i = len(groups[h])
+			groups[h] = append(groups[h], shared{cs, fmt.Sprintf("%x/%d", h, i)})
+			e.SetGroup(groups[h][i].group, cs)
+		}
+		e.SetUnit(Unit{Key: key, Group: groups[h][i].group})
 	}
 	e.Place()
 	result := make(map[string]string, len(cands))

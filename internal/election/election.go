@@ -104,21 +104,27 @@ func (e *Election) group(name string) *group {
 // U units are ranked again at the next Place.
 func (e *Election) SetGroup(name string, nodes []string) {
 	g := e.group(name)
-	want := map[string]bool{}
-	for _, n := range nodes {
-		if n != "" {
-			want[n] = true
-		}
-	}
+	// Stamp the named nodes instead of building a set of names: a node
+	// list of thousands costs map reads, not map writes.
+	e.walk++
 	var removed, added []*node
-	for n := range g.members {
-		if !want[n.name] {
-			removed = append(removed, n)
+	for _, name := range nodes {
+		if name == "" {
+			continue
 		}
+		n := e.nodes[name]
+		if n != nil && n.seen == e.walk {
+			continue // a duplicate
+		}
+		if n == nil || !g.members[n] {
+			n = e.node(name)
+			added = append(added, n)
+		}
+		n.seen = e.walk
 	}
-	for name := range want {
-		if n := e.nodes[name]; n == nil || !g.members[n] {
-			added = append(added, e.node(name))
+	for n := range g.members {
+		if n.seen != e.walk {
+			removed = append(removed, n)
 		}
 	}
 	if len(removed) == 0 && len(added) == 0 {
@@ -142,7 +148,7 @@ func (e *Election) SetGroup(name string, nodes []string) {
 		g.ring = mergePoints(ring, pointsOf(added))
 	}
 	for _, u := range g.units {
-		e.regroup(u, added)
+		e.regroup(u, removed, added)
 	}
 	for _, n := range removed {
 		n.leaving = false
@@ -166,7 +172,7 @@ func (e *Election) dropIfUnused(g *group) {
 }
 
 // regroup updates a unit of a group whose members changed.
-func (e *Election) regroup(u *unit, added []*node) {
+func (e *Election) regroup(u *unit, removed, added []*node) {
 	old := u.ncand
 	complete := u.top != nil && len(u.top) == old
 	u.ncand = u.count()
@@ -176,7 +182,7 @@ func (e *Election) regroup(u *unit, added []*node) {
 	if u.top == nil {
 		return
 	}
-	if len(added) > smallChange || slices.ContainsFunc(u.top, func(c cand) bool { return c.n.leaving }) {
+	if len(added) > smallChange || holdsAny(u.top, removed) {
 		u.top = nil
 		return
 	}
@@ -442,4 +448,21 @@ func placeOrder(a, b *unit) int {
 		return cmp.Compare(a.order, b.order)
 	}
 	return cmp.Compare(a.key, b.key)
+}
+
+// holdsAny tells whether top holds one of the removed nodes. For one or two
+// (a node gone) it compares pointers, without touching the nodes.
+func holdsAny(top []cand, removed []*node) bool {
+	switch len(removed) {
+	case 0:
+		return false
+	case 1, 2:
+		for _, c := range top {
+			if c.n == removed[0] || c.n == removed[len(removed)-1] {
+				return true
+			}
+		}
+		return false
+	}
+	return slices.ContainsFunc(top, func(c cand) bool { return c.n.leaving })
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/barelb/barelb/testsupport/cputime"
 )
 
 // scaleCase is one size of the scale benchmarks: every unit may go to
@@ -61,9 +63,11 @@ func BenchmarkScaleFull(b *testing.B) {
 			if testing.Short() && c.units > 1000 {
 				b.Skip("large")
 			}
+			cpu := cputime.Start()
 			for b.Loop() {
 				c.build()
 			}
+			cpu.Report(b)
 		})
 	}
 }
@@ -77,15 +81,19 @@ func BenchmarkScaleServiceAdded(b *testing.B) {
 			}
 			e, nodes := c.build()
 			i := c.units
+			cpu := cputime.Start()
 			for b.Loop() {
 				e.SetUnit(c.unit(i, nodes))
 				e.Place()
 				b.StopTimer()
+				cpu.Stop()
 				e.DeleteUnit(key(i))
 				e.Place()
 				i++
+				cpu.Start()
 				b.StartTimer()
 			}
+			cpu.Report(b)
 		})
 	}
 }
@@ -102,15 +110,19 @@ func BenchmarkScaleNodeGone(b *testing.B) {
 			e, nodes := c.build()
 			var moved, owned, runs int
 			j := 0
+			cpu := cputime.Start()
 			for b.Loop() {
 				b.StopTimer()
+				cpu.Stop()
 				gone := nodes[j%len(nodes)]
 				before := snapshot(e, c.units)
 				rest := slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return n == gone })
+				cpu.Start()
 				b.StartTimer()
 				e.SetGroup("all", rest)
 				changed := e.Place()
 				b.StopTimer()
+				cpu.Stop()
 				for _, w := range before {
 					if w == gone {
 						owned++
@@ -121,8 +133,10 @@ func BenchmarkScaleNodeGone(b *testing.B) {
 				e.SetGroup("all", nodes)
 				e.Place()
 				j += 7
+				cpu.Start()
 				b.StartTimer()
 			}
+			cpu.Report(b)
 			b.ReportMetric(float64(moved)/float64(runs), "moved/op")
 			b.ReportMetric(float64(owned)/float64(runs), "leaver-held/op")
 			b.ReportMetric(float64(moved)/float64(runs)/float64(c.units)*float64(c.nodes), "moved×N/ips")

@@ -3,14 +3,15 @@
 // layer 2 election against its targets at 5,000 nodes and 50,000 IPs:
 //
 //   - a cold election under 1 s, one IP added and one node gone under
-//     10 ms each (printed as met or MISSED: timing depends on the
-//     machine's load, so these never fail the run);
-//
+//     10 ms each, printed as met or MISSED for wall and CPU time (timing
+//     depends on the machine's load, so these never fail the run);
 //   - a node leaving moves about 1/N of the IPs (moved×N/ips near 1; the
 //     run fails above 4) and no node holds more than the documented load
 //     bound (the run fails when one does).
 //
-//     go run ./hack/bench/scale [-benchtime 300ms] [-bench Scale] [packages]
+// Usage:
+//
+//	go run ./hack/bench/scale [-benchtime 300ms] [-bench Scale] [packages]
 //
 // With no packages it runs internal/config, internal/allocator,
 // internal/election, internal/l2plan and internal/bgpplan.

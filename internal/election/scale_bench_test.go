@@ -182,3 +182,44 @@ func spread(e *Election, n int) (lo, hi int) {
 	}
 	return lo, hi
 }
+
+// TestScaleSmoke is the scale benchmarks' checks at a size that runs by
+// default: nodes leaving one after another move about what they held, the
+// load stays within the bound, and the incremental Election still answers
+// what Assign answers from scratch.
+func TestScaleSmoke(t *testing.T) {
+	c := scaleCase{100, 3000}
+	e, nodes := c.build()
+	moved, held := 0, 0
+	for j := range 10 {
+		before := snapshot(e, c.units)
+		for _, w := range before {
+			if w == nodes[j] {
+				held++
+			}
+		}
+		e.SetGroup("all", nodes[j+1:])
+		moved += len(e.Place())
+	}
+	t.Logf("10 nodes left one by one: %d IPs moved, they held %d", moved, held)
+	if moved > 2*held {
+		t.Errorf("%d IPs moved, want about the %d the leavers held", moved, held)
+	}
+	if lo, hi := spread(e, c.units); hi > capacity(c.units, c.nodes-10) {
+		t.Errorf("load %d..%d, above the bound %d", lo, hi, capacity(c.units, c.nodes-10))
+	}
+	var in []Unit
+	for i := range c.units {
+		u := c.unit(i, nodes)
+		if u.Group == "all" {
+			u.Group, u.Candidates = "", nodes[10:]
+		}
+		in = append(in, u)
+	}
+	want := Assign(in)
+	for k, w := range want {
+		if e.Winner(k) != w {
+			t.Fatalf("%s: the Election says %q, Assign %q", k, e.Winner(k), w)
+		}
+	}
+}

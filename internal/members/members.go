@@ -51,6 +51,16 @@ type Members struct {
 
 // New starts gossip on opts.BindAddr:BindPort.
 func New(opts Options) (*Members, error) {
+	ml, err := memberlist.Create(config(opts))
+	if err != nil {
+		return nil, fmt.Errorf("starting memberlist on %s: %w", net.JoinHostPort(opts.BindAddr, strconv.Itoa(opts.BindPort)), err)
+	}
+	return &Members{ml: ml, log: opts.Log}, nil
+}
+
+// config is barelb's memberlist configuration for opts; the simulation
+// in sim_test.go runs it over an in-memory transport.
+func config(opts Options) *memberlist.Config {
 	c := memberlist.DefaultLANConfig()
 	c.Name = opts.NodeName
 	c.BindAddr, c.BindPort = opts.BindAddr, opts.BindPort
@@ -73,11 +83,7 @@ func New(opts Options) (*Members, error) {
 	}
 	c.Logger = log.New(logWriter{opts.Log}, "", 0)
 	c.Events = &events{onChange: opts.OnChange, onJoin: opts.OnJoin, log: opts.Log}
-	ml, err := memberlist.Create(c)
-	if err != nil {
-		return nil, fmt.Errorf("starting memberlist on %s: %w", net.JoinHostPort(opts.BindAddr, strconv.Itoa(opts.BindPort)), err)
-	}
-	return &Members{ml: ml, log: opts.Log}, nil
+	return c
 }
 
 func orDur(d, def time.Duration) time.Duration {

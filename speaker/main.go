@@ -5,6 +5,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof" // served only with --pprof-addr
 	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -18,8 +20,17 @@ func main() {
 	opts.BindFlags(flag.CommandLine)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
+	pprofAddr := flag.String("pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (empty: off)")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if *pprofAddr != "" {
+		go func() {
+			// Profiling is a debugging aid: if it cannot listen, say so and
+			// keep announcing.
+			err := http.ListenAndServe(*pprofAddr, nil)
+			fmt.Fprintln(os.Stderr, "barelb speaker: --pprof-addr:", err)
+		}()
+	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "barelb speaker: no Kubernetes configuration:", err)

@@ -24,6 +24,12 @@
 // 1/2,200 of the units instead of the ideal 1/5,000; the excess is the
 // load cap's cascade (a moved unit takes room another unit then lacks).
 //
+// The ring replaced rendezvous hashing over every node (one hash per node
+// and unit: 250 million at 5,000 nodes and 50,000 IPs). The two pick
+// different nodes, so during a rolling upgrade between them speakers of
+// the old and the new version disagree on the owner of most IPs until the
+// last speaker is replaced.
+//
 // # Load bound
 //
 // The capacities add up to ceil(6/5 · units), spread as evenly as integers

@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/hashicorp/memberlist"
+
+	"github.com/barelb/barelb/testsupport/cputime"
 )
 
 // BenchmarkMembersSim runs many memberlist instances in one process over
@@ -20,36 +22,49 @@ import (
 //   - detect-p50-s, detect-p99-s, detect-max-s: from a member's crash
 //     (no Leave: its transport stops answering and its memberlist stops)
 //     to each surviving member declaring it dead, over every survivor of
-//     every trial;
-//   - first-s: the same to the first survivor, averaged over trials;
-//   - B/s/member and pkt/s/member: what a member sends in steady state
-//     (payload plus 28 bytes of IPv4 and UDP headers a packet, and TCP
-//     push/pull payload), over a window covering two push/pull rounds;
-//   - false-dead: members declared dead that never crashed.
+//     every trial; first-s: the same to the first survivor, averaged;
+//   - gossip-B/s/member and pkt/s/member: the UDP a member sends in steady
+//     state (payload plus 28 bytes of IPv4 and UDP headers a packet);
+//     pushpull-B/s/member: the TCP push/pull state exchange, as measured
+//     bytes per exchange over memberlist's push/pull interval for the
+//     cluster size (5 s, scaled up from 33 members), since that interval
+//     is longer than the measuring window;
+//   - false-dead: members declared dead that never crashed;
+//   - cpu-millicores/member: CPU per member in steady state.
+//
+// Time dilation: 200 members gossiping every 50 ms need more CPU than two
+// shared cores give, and a starved process misses its own probe timeouts
+// until every member suspects every other. So the larger runs multiply
+// every memberlist interval and timeout by dilation (the protocol has no
+// other clock) and divide the times measured by it (bandwidth multiplied);
+// the 50-member case runs both ways to show the figures agree.
 //
 // It needs -bench (and is meant for -benchtime 1x): make bench-members.
 func BenchmarkMembersSim(b *testing.B) {
 	for _, c := range []struct {
-		members int
-		probe   time.Duration
-		mult    int
+		members  int
+		probe    time.Duration
+		mult     int
+		dilation int
 	}{
-		{50, 200 * time.Millisecond, 2},
-		{200, 200 * time.Millisecond, 2},
-		{200, 200 * time.Millisecond, 4},
-		{200, 500 * time.Millisecond, 2},
-		{200, time.Second, 4},
+		{50, 200 * time.Millisecond, 2, 1},
+		{50, 200 * time.Millisecond, 2, 10},
+		{200, 200 * time.Millisecond, 2, 10},
+		{200, 200 * time.Millisecond, 4, 10},
+		{200, 500 * time.Millisecond, 2, 10},
 	} {
-		name := fmt.Sprintf("members=%d/probe=%v/suspicion=%d", c.members, c.probe, c.mult)
+		name := fmt.Sprintf("members=%d/probe=%v/suspicion=%d/dilation=%d", c.members, c.probe, c.mult, c.dilation)
 		b.Run(name, func(b *testing.B) {
-			r := simulate(b, c.members, c.probe, c.mult, 5)
+			r := simulate(b, c.members, c.probe, c.mult, c.dilation, 5)
 			b.ReportMetric(r.percentile(50), "detect-p50-s")
 			b.ReportMetric(r.percentile(99), "detect-p99-s")
 			b.ReportMetric(r.percentile(100), "detect-max-s")
 			b.ReportMetric(r.first, "first-s")
-			b.ReportMetric(r.bytesPerSec, "B/s/member")
+			b.ReportMetric(r.bytesPerSec, "gossip-B/s/member")
 			b.ReportMetric(r.pktsPerSec, "pkt/s/member")
+			b.ReportMetric(r.pushPull, "pushpull-B/s/member")
 			b.ReportMetric(float64(r.falseDead), "false-dead")
+			b.ReportMetric(r.cores/float64(c.members)*1000, "cpu-millicores/member")
 		})
 	}
 }
@@ -59,7 +74,9 @@ type simResult struct {
 	first       float64
 	bytesPerSec float64
 	pktsPerSec  float64
+	pushPull    float64
 	falseDead   int
+	cores       float64 // CPU the whole simulation used in steady state, in simulated time
 }
 
 func (r simResult) percentile(p float64) float64 {
@@ -88,6 +105,16 @@ func (d *deaths) record(observer, victim string) {
 	}
 }
 
+// forget drops what was recorded of victim: deaths declared before its
+// crash were false (it refuted them) and are counted apart.
+func (d *deaths) forget(victim string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := len(d.seen[victim])
+	delete(d.seen, victim)
+	return n
+}
+
 func (d *deaths) of(victim string) map[string]time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -106,7 +133,17 @@ func (r recorder) NotifyLeave(n *memberlist.Node) {
 	r.EventDelegate.NotifyLeave(n)
 }
 
-func simulate(b *testing.B, n int, probe time.Duration, mult, trials int) simResult {
+// pushPullInterval is memberlist's push/pull period for n members:
+// barelb's 5 s, times one more for every doubling beyond 32.
+func pushPullInterval(n int) time.Duration {
+	if n <= 32 {
+		return 5 * time.Second
+	}
+	return 5 * time.Second * time.Duration(math.Ceil(math.Log2(float64(n))-5)+1)
+}
+
+func simulate(b *testing.B, n int, probe time.Duration, mult, dilation, trials int) simResult {
+	dil := time.Duration(dilation)
 	var network simNet
 	d := &deaths{seen: map[string]map[string]time.Time{}}
 	type member struct {
@@ -118,6 +155,9 @@ func simulate(b *testing.B, n int, probe time.Duration, mult, trials int) simRes
 	for i := range ms {
 		name := fmt.Sprintf("worker-%04d", i)
 		c := config(Options{NodeName: name, ProbeInterval: probe, SuspicionMult: mult, Secret: []byte("sim"), Log: logr.Discard()})
+		for _, d := range []*time.Duration{&c.ProbeInterval, &c.ProbeTimeout, &c.GossipInterval, &c.PushPullInterval, &c.TCPTimeout, &c.GossipToTheDeadTime} {
+			*d *= dil
+		}
 		tr := network.transport()
 		c.Transport = tr
 		c.Events = recorder{c.Events, name, d}
@@ -128,7 +168,18 @@ func simulate(b *testing.B, n int, probe time.Duration, mult, trials int) simRes
 		ms[i] = member{name, ml, tr}
 		b.Cleanup(func() { _ = ml.Shutdown() })
 		if i > 0 {
-			if _, err := ml.Join([]string{ms[0].ml.LocalNode().Address()}); err != nil {
+			// Join through an earlier member chosen to spread the
+			// push/pull load (member 0 alone times out at 200), as
+			// speakers joining a large cluster name several peers.
+			// A push/pull can time out (1 s) on a loaded machine: retry.
+			seeds := []string{ms[i/2].ml.LocalNode().Address(), ms[i-1].ml.LocalNode().Address()}
+			var err error
+			for range 5 {
+				if _, err = ml.Join(seeds); err == nil {
+					break
+				}
+			}
+			if err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -143,36 +194,50 @@ func simulate(b *testing.B, n int, probe time.Duration, mult, trials int) simRes
 	})
 
 	// Steady state: two push/pull rounds (every 5 s).
-	var before, beforePkts int64
+	var before, beforePkts, beforeStream, beforeDials int64
 	for _, m := range ms {
 		before += m.tr.sent.Load()
 		beforePkts += m.tr.pkts.Load()
+		beforeStream += m.tr.streamd.Load()
+		beforeDials += m.tr.dials.Load()
 	}
-	start := time.Now()
-	window := 10 * time.Second
+	start, cpu := time.Now(), cputime.Start()
+	window := 3 * time.Second * dil
 	poll(b, window+time.Minute, "the measuring window", func() bool { return time.Since(start) >= window })
-	var after, afterPkts int64
+	var after, afterPkts, stream, dials int64
 	for _, m := range ms {
 		after += m.tr.sent.Load()
 		afterPkts += m.tr.pkts.Load()
+		stream += m.tr.streamd.Load()
+		dials += m.tr.dials.Load()
 	}
-	secs := time.Since(start).Seconds()
+	secs := time.Since(start).Seconds() / float64(dilation) // simulated
 	r := simResult{
 		bytesPerSec: float64(after-before) / secs / float64(n),
 		pktsPerSec:  float64(afterPkts-beforePkts) / secs / float64(n),
+		cores:       cpu.Total().Seconds() / secs,
+	}
+	// Exchanges in the window, or else all since the start (joins
+	// included, whose state is smaller, so an underestimate).
+	if dials-beforeDials > 0 {
+		stream, dials = stream-beforeStream, dials-beforeDials
+	}
+	if dials > 0 {
+		r.pushPull = float64(stream) / float64(dials) / pushPullInterval(n).Seconds()
 	}
 
 	crashed := map[string]bool{}
 	for trial := range trials {
 		v := ms[1+trial*(n/trials)%(n-1)]
 		crashed[v.name] = true
+		r.falseDead += d.forget(v.name)
 		t0 := time.Now()
 		v.tr.down.Store(true)
 		_ = v.ml.Shutdown()
-		poll(b, time.Minute, "every survivor declares "+v.name+" dead", func() bool {
+		poll(b, time.Minute*dil, "every survivor declares "+v.name+" dead", func() bool {
 			seen := d.of(v.name)
 			for _, m := range ms {
-				if !crashed[m.name] && seen[m.name].IsZero() {
+				if !crashed[m.name] && seen[m.name].IsZero() && sees(m.ml, v.name) {
 					return false
 				}
 			}
@@ -181,7 +246,7 @@ func simulate(b *testing.B, n int, probe time.Duration, mult, trials int) simRes
 		first := math.Inf(1)
 		for obs, at := range d.of(v.name) {
 			if !crashed[obs] {
-				s := at.Sub(t0).Seconds()
+				s := at.Sub(t0).Seconds() / float64(dilation)
 				r.detect = append(r.detect, s)
 				first = math.Min(first, s)
 			}
@@ -207,4 +272,15 @@ func poll(b *testing.B, timeout time.Duration, what string, cond func() bool) {
 		}
 	}
 	b.Fatalf("timed out waiting for %s", what)
+}
+
+// sees tells whether ml counts name among its live (or suspected) members;
+// one that still had it dead from a false death records no new one.
+func sees(ml *memberlist.Memberlist, name string) bool {
+	for _, n := range ml.Members() {
+		if n.Name == name {
+			return true
+		}
+	}
+	return false
 }

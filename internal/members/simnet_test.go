@@ -59,8 +59,10 @@ type simTransport struct {
 	packets chan *memberlist.Packet
 	streams chan net.Conn
 	down    atomic.Bool  // crashed: receives nothing, dials fail
-	sent    atomic.Int64 // bytes sent, packets with headers, streams' payload
+	sent    atomic.Int64 // packet bytes sent, headers included
 	pkts    atomic.Int64 // packets sent
+	streamd atomic.Int64 // stream bytes written
+	dials   atomic.Int64 // streams opened
 }
 
 var _ memberlist.Transport = (*simTransport)(nil)
@@ -89,6 +91,7 @@ func (t *simTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn
 	if dest == nil {
 		return nil, errors.New("connection refused")
 	}
+	t.dials.Add(1)
 	ours, theirs := net.Pipe()
 	select {
 	case dest.streams <- countingConn{theirs, dest}:
@@ -112,6 +115,6 @@ type countingConn struct {
 
 func (c countingConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
-	c.owner.sent.Add(int64(n))
+	c.owner.streamd.Add(int64(n))
 	return n, err
 }

@@ -33,6 +33,9 @@ func (c *Clock) Stop() {
 	}
 }
 
+// Total returns the CPU time counted so far (the clock stopped).
+func (c *Clock) Total() time.Duration { c.Stop(); return c.total }
+
 // Report stops the clock and reports CPU milliseconds per operation.
 func (c *Clock) Report(b *testing.B) {
 	c.Stop()

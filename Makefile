@@ -10,7 +10,7 @@ TOOLS = $(shell hack/tools.sh dir)
 ENVTEST_ASSETS = $(shell hack/tools.sh envtest)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated bench bench-alloc bench-controller bench-failover bench-bgp bench-scale demo demo-down deps tools clean
+.PHONY: all build test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated bench bench-alloc bench-controller bench-failover bench-bgp bench-scale bench-members demo demo-down deps tools clean
 
 all: build
 
@@ -74,6 +74,9 @@ bench-controller: ## N pending Services, then the controller starts: time to all
 
 bench-scale: ## the pure packages at 10-5,000 nodes and 1,000-50,000 Services: time, CPU and allocations per full plan and per change; election targets and properties
 	$(GO) run ./hack/bench/scale
+
+bench-members: ## 50-200 memberlist instances in one process: crash detection time, gossip bandwidth, probe interval and suspicion multiplier
+	$(GO) test -count=1 -run '^$$' -bench MembersSim -benchtime 1x -timeout 40m ./internal/members/
 
 bench-failover: deps build tools ## client outage on node death, link loss and speaker crash (p50/p99/max); speaker RSS at 1,000 IPs
 	$(GO) run ./hack/bench/failover

@@ -42,7 +42,7 @@ func BenchmarkScalePlan(b *testing.B) {
 			name := fmt.Sprintf("%s/nodes=%d/services=%d", mix, sz.nodes, sz.services)
 			skip := func(b *testing.B) {
 				if sz.nodes*sz.services > maxPairs {
-					b.Skipf("%d IPs × nodes candidate entries: Plan is O(IPs × nodes) in time and memory", sz.nodes*sz.services)
+					b.Skipf("%d Services × nodes: Plan is O(IPs × nodes) in time and memory (a candidate list over every node per IP)", sz.nodes*sz.services)
 				}
 			}
 			b.Run("full/"+name, func(b *testing.B) {

@@ -193,7 +193,13 @@ func simulate(b *testing.B, n int, probe time.Duration, mult, dilation, trials i
 		return true
 	})
 
-	// Steady state: two push/pull rounds (every 5 s).
+	// Let the joins' broadcasts drain (each is retransmitted 4·log10(n+1)
+	// times, so a few seconds of simulated time) before measuring: joins
+	// take wall time, so a dilated run packs them into a moment of its
+	// own time and would measure their tail as steady state.
+	settled := time.Now()
+	poll(b, 10*time.Second*dil+time.Minute, "the joins to settle", func() bool { return time.Since(settled) >= 5*time.Second*dil })
+
 	var before, beforePkts, beforeStream, beforeDials int64
 	for _, m := range ms {
 		before += m.tr.sent.Load()

@@ -86,21 +86,21 @@ func run(pkg, bench, benchtime string) ([]result, map[string]string, error) {
 	}
 	var rs []result
 	skips := map[string]string{}
-	pendingSkip := ""
+	lastMessage := ""
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		line := sc.Text()
 		fmt.Fprintln(os.Stderr, line)
+		// go test prints a benchmark's skip message before its
+		// "--- SKIP" line.
 		if m := skipRE.FindStringSubmatch(line); m != nil {
-			pendingSkip = m[1]
+			skips[m[1]] = lastMessage
 			continue
 		}
-		if pendingSkip != "" {
-			if msg := strings.TrimSpace(line); msg != "" && !strings.HasPrefix(msg, "---") && !strings.HasPrefix(msg, "===") {
-				_, after, _ := strings.Cut(msg, ": ")
-				skips[pendingSkip] = after
-			}
-			pendingSkip = ""
+		if strings.HasPrefix(line, "    ") {
+			_, lastMessage, _ = strings.Cut(strings.TrimSpace(line), ": ")
+		} else {
+			lastMessage = ""
 		}
 		if r, ok := parse(line); ok {
 			rs = append(rs, r)

@@ -25,10 +25,11 @@ import (
 //     every trial; first-s: the same to the first survivor, averaged;
 //   - gossip-B/s/member and pkt/s/member: the UDP a member sends in steady
 //     state (payload plus 28 bytes of IPv4 and UDP headers a packet);
-//     pushpull-B/s/member: the TCP push/pull state exchange, as measured
-//     bytes per exchange over memberlist's push/pull interval for the
-//     cluster size (5 s, scaled up from 33 members), since that interval
-//     is longer than the measuring window;
+//     pushpull-B/exchange: one TCP push/pull of the full state, both ways,
+//     measured; pushpull-B/s/member: that over memberlist's push/pull
+//     interval for the cluster size (5 s, scaled up from 33 members), as
+//     each member starts one exchange an interval and answers one on
+//     average;
 //   - false-dead: members declared dead that never crashed;
 //   - cpu-millicores/member: CPU per member in steady state.
 //
@@ -63,6 +64,7 @@ func BenchmarkMembersSim(b *testing.B) {
 			b.ReportMetric(r.bytesPerSec, "gossip-B/s/member")
 			b.ReportMetric(r.pktsPerSec, "pkt/s/member")
 			b.ReportMetric(r.pushPull, "pushpull-B/s/member")
+			b.ReportMetric(r.exchange, "pushpull-B/exchange")
 			b.ReportMetric(float64(r.falseDead), "false-dead")
 			b.ReportMetric(r.cores/float64(c.members)*1000, "cpu-millicores/member")
 		})
@@ -75,6 +77,7 @@ type simResult struct {
 	bytesPerSec float64
 	pktsPerSec  float64
 	pushPull    float64
+	exchange    float64 // bytes of one push/pull, both ways
 	falseDead   int
 	cores       float64 // CPU the whole simulation used in steady state, in simulated time
 }
@@ -184,7 +187,7 @@ func simulate(b *testing.B, n int, probe time.Duration, mult, dilation, trials i
 			}
 		}
 	}
-	poll(b, 2*time.Minute, "every member sees all alive", func() bool {
+	poll(b, 5*time.Minute, "every member sees all alive", func() bool {
 		for _, m := range ms {
 			if m.ml.NumMembers() != n {
 				return false
@@ -200,22 +203,18 @@ func simulate(b *testing.B, n int, probe time.Duration, mult, dilation, trials i
 	settled := time.Now()
 	poll(b, 10*time.Second*dil+time.Minute, "the joins to settle", func() bool { return time.Since(settled) >= 5*time.Second*dil })
 
-	var before, beforePkts, beforeStream, beforeDials int64
+	var before, beforePkts int64
 	for _, m := range ms {
 		before += m.tr.sent.Load()
 		beforePkts += m.tr.pkts.Load()
-		beforeStream += m.tr.streamd.Load()
-		beforeDials += m.tr.dials.Load()
 	}
 	start, cpu := time.Now(), cputime.Start()
 	window := 3 * time.Second * dil
 	poll(b, window+time.Minute, "the measuring window", func() bool { return time.Since(start) >= window })
-	var after, afterPkts, stream, dials int64
+	var after, afterPkts int64
 	for _, m := range ms {
 		after += m.tr.sent.Load()
 		afterPkts += m.tr.pkts.Load()
-		stream += m.tr.streamd.Load()
-		dials += m.tr.dials.Load()
 	}
 	secs := time.Since(start).Seconds() / float64(dilation) // simulated
 	r := simResult{
@@ -223,14 +222,21 @@ func simulate(b *testing.B, n int, probe time.Duration, mult, dilation, trials i
 		pktsPerSec:  float64(afterPkts-beforePkts) / secs / float64(n),
 		cores:       cpu.Total().Seconds() / secs,
 	}
-	// Exchanges in the window, or else all since the start (joins
-	// included, whose state is smaller, so an underestimate).
-	if dials-beforeDials > 0 {
-		stream, dials = stream-beforeStream, dials-beforeDials
+	// One push/pull exchange, measured: Join runs one with the member it
+	// names (the window is shorter than the push/pull interval, and the
+	// streams in it also carry small TCP ping fallbacks).
+	streamBytes := func() (sum int64) {
+		for _, m := range ms {
+			sum += m.tr.streamd.Load()
+		}
+		return sum
 	}
-	if dials > 0 {
-		r.pushPull = float64(stream) / float64(dials) / pushPullInterval(n).Seconds()
+	s0 := streamBytes()
+	if _, err := ms[1].ml.Join([]string{ms[n/2].ml.LocalNode().Address()}); err != nil {
+		b.Fatal(err)
 	}
+	r.exchange = float64(streamBytes() - s0)
+	r.pushPull = r.exchange / pushPullInterval(n).Seconds()
 
 	crashed := map[string]bool{}
 	for trial := range trials {

@@ -10,7 +10,7 @@ TOOLS = $(shell hack/tools.sh dir)
 ENVTEST_ASSETS = $(shell hack/tools.sh envtest)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build image image-test test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated chart-test bench bench-alloc bench-controller bench-failover bench-bgp bench-bfd demo demo-down deps tools clean
+.PHONY: all build image image-test test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated chart-test bench bench-alloc bench-controller bench-failover bench-bgp bench-bfd bench-scale bench-members demo demo-down deps tools clean
 
 all: build
 
@@ -98,6 +98,12 @@ bench-alloc:
 
 bench-controller: ## N pending Services, then the controller starts: time to all assigned, peak RSS
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) run ./hack/bench/controller -services 1000,10000
+
+bench-scale: ## the pure packages at 10-5,000 nodes and 1,000-50,000 Services: time, CPU and allocations per full plan and per change; election targets and properties
+	$(GO) run ./hack/bench/scale
+
+bench-members: ## 50-200 memberlist instances in one process: crash detection time, gossip bandwidth, probe interval and suspicion multiplier
+	$(GO) test -count=1 -run '^$$' -bench MembersSim -benchtime 1x -timeout 40m ./internal/members/
 
 bench-failover: deps build tools ## client outage on node death, link loss, speaker crash and LAN cut with gossip on mgmt (p50/p99/max); speaker RSS at 1,000 IPs
 	$(GO) run ./hack/bench/failover

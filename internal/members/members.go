@@ -84,6 +84,20 @@ type metaStore struct {
 
 // New starts gossip on opts.BindAddr:BindPort.
 func New(opts Options) (*Members, error) {
+	c, store, err := config(opts)
+	if err != nil {
+		return nil, err
+	}
+	ml, err := memberlist.Create(c)
+	if err != nil {
+		return nil, fmt.Errorf("starting memberlist on %s: %w", net.JoinHostPort(opts.BindAddr, strconv.Itoa(opts.BindPort)), err)
+	}
+	return &Members{ml: ml, log: opts.Log, metas: store}, nil
+}
+
+// config is barelb's memberlist configuration for opts; the simulation
+// in sim_test.go runs it over an in-memory transport.
+func config(opts Options) (*memberlist.Config, *metaStore, error) {
 	c := memberlist.DefaultLANConfig()
 	c.Name = opts.NodeName
 	c.BindAddr, c.BindPort = opts.BindAddr, opts.BindPort
@@ -107,16 +121,12 @@ func New(opts Options) (*Members, error) {
 	c.Logger = log.New(logWriter{opts.Log}, "", 0)
 	local, err := EncodeMeta(opts.Meta)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	store := &metaStore{onMeta: opts.OnMeta, log: opts.Log, local: local, seen: map[string]NodeMeta{}, bad: map[string]string{}}
 	c.Delegate = store
 	c.Events = &events{onChange: opts.OnChange, onJoin: opts.OnJoin, log: opts.Log, metas: store}
-	ml, err := memberlist.Create(c)
-	if err != nil {
-		return nil, fmt.Errorf("starting memberlist on %s: %w", net.JoinHostPort(opts.BindAddr, strconv.Itoa(opts.BindPort)), err)
-	}
-	return &Members{ml: ml, log: opts.Log, metas: store}, nil
+	return c, store, nil
 }
 
 // SetMeta replaces this node's metadata and re-advertises it, waiting at

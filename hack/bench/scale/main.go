@@ -1,0 +1,194 @@
+// Command scale runs the scale benchmarks of the pure packages (make
+// bench-scale) and prints them as one table per package, then checks the
+// layer 2 election against its targets at 5,000 nodes and 50,000 IPs:
+//
+//   - a cold election under 1 s, one IP added and one node gone under
+//     10 ms each, printed as met or MISSED for wall and CPU time (timing
+//     depends on the machine's load, so these never fail the run);
+//   - a node leaving moves about 1/N of the IPs (moved×N/ips near 1; the
+//     run fails above 4) and no node holds more than the documented load
+//     bound (the run fails when one does).
+//
+// Usage:
+//
+//	go run ./hack/bench/scale [-benchtime 300ms] [-bench Scale] [packages]
+//
+// With no packages it runs internal/config, internal/allocator,
+// internal/election, internal/l2plan and internal/bgpplan.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var defaultPackages = []string{
+	"./internal/config/", "./internal/allocator/", "./internal/election/",
+	"./internal/l2plan/", "./internal/bgpplan/",
+}
+
+// result is one benchmark line.
+type result struct {
+	name    string
+	n       int
+	metrics map[string]float64
+	order   []string // metric units in the order printed
+}
+
+var (
+	lineRE = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+(\d+)\s+(.*)$`)
+	skipRE = regexp.MustCompile(`^\s*--- SKIP: (Benchmark\S+)`)
+)
+
+func main() {
+	benchtime := flag.String("benchtime", "300ms", "go test -benchtime")
+	bench := flag.String("bench", "Scale", "go test -bench pattern")
+	flag.Parse()
+	pkgs := flag.Args()
+	if len(pkgs) == 0 {
+		pkgs = defaultPackages
+	}
+	all := map[string]result{}
+	failed := false
+	for _, pkg := range pkgs {
+		rs, skips, err := run(pkg, *bench, *benchtime)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", pkg, err)
+			failed = true
+		}
+		table(os.Stdout, pkg, rs, skips)
+		for _, r := range rs {
+			all[r.name] = r
+		}
+	}
+	if !checks(os.Stdout, all) || failed {
+		os.Exit(1)
+	}
+}
+
+// run runs one package's benchmarks, echoing go test's output to stderr.
+func run(pkg, bench, benchtime string) ([]result, map[string]string, error) {
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", bench, "-benchmem", "-benchtime", benchtime, "-v", pkg)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	var rs []result
+	skips := map[string]string{}
+	lastMessage := ""
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(os.Stderr, line)
+		// go test prints a benchmark's skip message before its
+		// "--- SKIP" line.
+		if m := skipRE.FindStringSubmatch(line); m != nil {
+			skips[m[1]] = lastMessage
+			continue
+		}
+		if strings.HasPrefix(line, "    ") {
+			_, lastMessage, _ = strings.Cut(strings.TrimSpace(line), ": ")
+		} else {
+			lastMessage = ""
+		}
+		if r, ok := parse(line); ok {
+			rs = append(rs, r)
+		}
+	}
+	return rs, skips, cmd.Wait()
+}
+
+func parse(line string) (result, bool) {
+	m := lineRE.FindStringSubmatch(line)
+	if m == nil {
+		return result{}, false
+	}
+	n, _ := strconv.Atoi(m[3])
+	r := result{name: m[1], n: n, metrics: map[string]float64{}}
+	f := strings.Fields(m[4])
+	for i := 0; i+1 < len(f); i += 2 {
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return result{}, false
+		}
+		r.metrics[f[i+1]] = v
+		r.order = append(r.order, f[i+1])
+	}
+	return r, true
+}
+
+// table prints time as milliseconds, memory as MB and allocations per
+// operation, then any custom metrics.
+func table(w io.Writer, pkg string, rs []result, skips map[string]string) {
+	fmt.Fprintf(w, "\n## %s\n\n", strings.Trim(pkg, "./"))
+	fmt.Fprintf(w, "%-72s %12s %10s %12s  %s\n", "benchmark", "ms/op", "MB/op", "allocs/op", "other")
+	for _, r := range rs {
+		var other []string
+		for _, u := range r.order {
+			switch u {
+			case "ns/op", "B/op", "allocs/op":
+			default:
+				other = append(other, fmt.Sprintf("%s=%g", u, r.metrics[u]))
+			}
+		}
+		fmt.Fprintf(w, "%-72s %12.3f %10.2f %12.0f  %s\n", strings.TrimPrefix(r.name, "Benchmark"),
+			r.metrics["ns/op"]/1e6, r.metrics["B/op"]/1e6, r.metrics["allocs/op"], strings.Join(other, " "))
+	}
+	for name, why := range skips {
+		fmt.Fprintf(w, "%-72s %12s  %s\n", strings.TrimPrefix(name, "Benchmark"), "skipped", why)
+	}
+}
+
+// checks prints the layer 2 election targets; it returns false when a
+// property (not a timing) fails.
+func checks(w io.Writer, all map[string]result) bool {
+	const size = "nodes=5000/ips=50000"
+	fmt.Fprintf(w, "\n## layer 2 election at 5,000 nodes and 50,000 IPs (internal/election)\n\n")
+	ok := true
+	timing := func(what, name string, limit float64) {
+		r, found := all["BenchmarkScale"+name+"/"+size]
+		if !found {
+			fmt.Fprintf(w, "%-40s not measured\n", what)
+			return
+		}
+		verdict := func(ms float64) string {
+			if ms >= limit {
+				return "MISSED"
+			}
+			return "met"
+		}
+		ms, cpu := r.metrics["ns/op"]/1e6, r.metrics["cpu-ms/op"]
+		fmt.Fprintf(w, "%-40s wall %10.3f ms (%s), CPU %10.3f ms (%s); target < %g ms\n", what, ms, verdict(ms), cpu, verdict(cpu), limit)
+	}
+	timing("full election", "Full", 1000)
+	timing("one IP added", "ServiceAdded", 10)
+	timing("one node gone", "NodeGone", 10)
+	r, found := all["BenchmarkScaleNodeGone/"+size]
+	if !found {
+		return ok
+	}
+	m := r.metrics
+	fmt.Fprintf(w, "%-40s %10.1f IPs of 50,000 (the leaver held %.1f): 1/%.0f of the IPs, ideal 1/5000; moved×N/ips = %.2f (fails above 4)\n",
+		"a node leaving moves", m["moved/op"], m["leaver-held/op"], 50000/m["moved/op"], m["moved×N/ips"])
+	if m["moved×N/ips"] > 4 {
+		ok = false
+	}
+	verdict := "within"
+	if m["max-load"] > m["load-bound"] {
+		verdict, ok = "ABOVE", false
+	}
+	fmt.Fprintf(w, "%-40s min %.0f, max %.0f IPs a node; bound ceil(6/5 · IPs/nodes) = %.0f: %s\n",
+		"load spread", m["min-load"], m["max-load"], m["load-bound"], verdict)
+	return ok
+}

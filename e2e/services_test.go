@@ -113,18 +113,26 @@ func TestExternalTrafficPolicyLocal(t *testing.T) {
 			}
 			// kube-proxy's health check, which load balancers use to find
 			// nodes with local endpoints, says so.
-			body, err := lab.Curl(context.Background(), l.ClientNS, lab.URL(n.IPv4, int(svc.Spec.HealthCheckNodePort)))
-			if err != nil || !strings.Contains(body, `"localEndpoints": 1`) {
-				t.Errorf("health check on %s: %q, %v; want localEndpoints 1", n.Name, body, err)
-			}
+			// kube-proxy updates it asynchronously, so poll.
+			healthCheck(t, l, n.Name, lab.URL(n.IPv4, int(svc.Spec.HealthCheckNodePort)), `"localEndpoints": 1`)
 			continue
 		}
 		unreachable(t, l.ClientNS, lab.URL(n.IPv4, np))
-		body, _ := lab.Curl(context.Background(), l.ClientNS, lab.URL(n.IPv4, int(svc.Spec.HealthCheckNodePort)))
-		if !strings.Contains(body, `"localEndpoints": 0`) {
-			t.Errorf("health check on %s (no local endpoint): %q; want localEndpoints 0", n.Name, body)
-		}
+		healthCheck(t, l, n.Name+" (no local endpoint)", lab.URL(n.IPv4, int(svc.Spec.HealthCheckNodePort)), `"localEndpoints": 0`)
 	}
+}
+
+// healthCheck polls kube-proxy's health check URL until its body says
+// want (a node without a local endpoint answers 503 with a body too).
+func healthCheck(t *testing.T, l *lab.Lab, what, url, want string) {
+	t.Helper()
+	check.Eventually(t, 15*time.Second, "health check on "+what, func() error {
+		body, err := lab.Curl(context.Background(), l.ClientNS, url)
+		if !strings.Contains(body, want) {
+			return fmt.Errorf("%q, %v; want %s", body, err, want)
+		}
+		return nil
+	})
 }
 
 // TestPodReadinessAndDeletion: the lab's readiness toggle takes a Pod out of

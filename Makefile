@@ -91,7 +91,7 @@ test: deps lint verify-generated build ## every test: lint, generated files, uni
 	$(MAKE) fuzz
 	$(MAKE) image-test
 
-bench: bench-alloc bench-controller bench-bgp bench-bfd bench-failover ## every benchmark; prints figures
+bench: bench-alloc bench-scale bench-controller bench-bgp bench-bfd bench-failover ## every benchmark but the long memberlist simulation (make bench-members); prints figures
 
 bench-alloc:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/allocator/ ./internal/addr/

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ func TestExplainOnLab(t *testing.T) {
 	l := lbLab(t)
 	defer timed("explain: pending and announced Services")()
 	bin := filepath.Join(t.TempDir(), "kubectl-barelb")
-	if out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "../cmd/kubectl-barelb").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kubectl-barelb").CombinedOutput(); err != nil {
 		t.Fatalf("building kubectl-barelb: %v\n%s", err, out)
 	}
 	plugin := func(args ...string) (string, error) {

@@ -74,11 +74,10 @@ var nsCounter int
 
 // fixture is a test's configuration and Service namespaces.
 type fixture struct {
-	t          *testing.T
-	ctx        context.Context
-	c          client.Client
-	cfgNS, ns  string
-	controller bool
+	t         *testing.T
+	ctx       context.Context
+	c         client.Client
+	cfgNS, ns string
 }
 
 func newFixture(t *testing.T, controller bool) *fixture {

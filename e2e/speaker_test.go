@@ -13,12 +13,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -147,14 +146,7 @@ var (
 func cr(t *testing.T, l *lab.Lab) client.Client {
 	t.Helper()
 	crOnce.Do(func() {
-		s := runtime.NewScheme()
-		if crErr = clientgoscheme.AddToScheme(s); crErr != nil {
-			return
-		}
-		if crErr = v1beta1.AddToScheme(s); crErr != nil {
-			return
-		}
-		crClient, crErr = client.New(l.RESTConfig, client.Options{Scheme: s})
+		crClient, crErr = client.New(l.RESTConfig, client.Options{Scheme: kube.Scheme()})
 	})
 	if crErr != nil {
 		t.Fatal(crErr)

@@ -50,14 +50,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/internal/kube"
 )
 
 const (
@@ -218,15 +217,8 @@ type bench struct {
 }
 
 func (b *bench) setup() error {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return err
-	}
-	if err := v1beta1.AddToScheme(s); err != nil {
-		return err
-	}
 	var err error
-	if b.c, err = client.New(b.l.RESTConfig, client.Options{Scheme: s}); err != nil {
+	if b.c, err = client.New(b.l.RESTConfig, client.Options{Scheme: kube.Scheme()}); err != nil {
 		return err
 	}
 	b.ip = netip.MustParseAddr(foIP)

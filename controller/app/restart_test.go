@@ -31,6 +31,9 @@ func TestRestartUnderChurn(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	// The churn stops on every exit path: left running after a failure it
+	// would load the shared API server and fail every later test.
+	t.Cleanup(func() { cancel(); wg.Wait() })
 	wg.Add(1)
 	go func() { // churn: create and delete Services as fast as the API allows
 		defer wg.Done()

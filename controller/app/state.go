@@ -10,10 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/allocator"
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/lbspec"
 )
 
@@ -114,19 +113,9 @@ func (s *state) restore(ctx context.Context, c client.Reader) error {
 // reloadConfig rebuilds the model from the cached objects and hands the
 // pools to the allocator. It returns whether anything changed.
 func (s *state) reloadConfig(ctx context.Context, c client.Reader) (bool, error) {
-	ns := client.InNamespace(s.opts.Namespace)
-	var (
-		pools v1beta1.IPAddressPoolList
-		l2    v1beta1.L2AdvertisementList
-		bgp   v1beta1.BGPAdvertisementList
-		peers v1beta2.BGPPeerList
-		comms v1beta1.CommunityList
-		bfd   v1beta1.BFDProfileList
-	)
-	for _, l := range []client.ObjectList{&pools, &l2, &bgp, &peers, &comms, &bfd} {
-		if err := c.List(ctx, l, ns); err != nil {
-			return false, err
-		}
+	in, err := kube.ListConfig(ctx, c, s.opts.Namespace)
+	if err != nil {
+		return false, err
 	}
 	// Pools in use: those Services were allocated from (what every
 	// speaker uses too, so all keep the same pool of two overlapping ones
@@ -140,10 +129,8 @@ func (s *state) reloadConfig(ctx context.Context, c client.Reader) (bool, error)
 	for name := range prev.Pools {
 		inUse[name] = true
 	}
-	cfg, problems := config.Build(config.Input{
-		Pools: pools.Items, L2Advertisements: l2.Items, BGPAdvertisements: bgp.Items,
-		Peers: peers.Items, Communities: comms.Items, BFDProfiles: bfd.Items, InUse: inUse,
-	})
+	in.InUse = inUse
+	cfg, problems := config.Build(in)
 	ap := make([]allocator.Pool, 0, len(cfg.Pools))
 	for _, p := range cfg.Pools {
 		ap = append(ap, allocator.Pool{Name: p.Name, Ranges: p.Ranges, AutoAssign: p.AutoAssign, AvoidBuggyIPs: p.AvoidBuggyIPs, Priority: p.Priority, Restricted: p.Restricted()})

@@ -12,6 +12,7 @@ import (
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/eligibility"
+	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/lbspec"
 )
 
@@ -35,38 +36,26 @@ type snapshot struct {
 // readSnapshot lists the inputs. alive is memberlist's view; nil (memberlist
 // disabled, or BGP mode, which does not use liveness) means Node readiness.
 func readSnapshot(ctx context.Context, c client.Reader, opts Options, alive map[string]bool) (*snapshot, error) {
-	ns := client.InNamespace(opts.Namespace)
+	in, err := kube.ListConfig(ctx, c, opts.Namespace)
+	if err != nil {
+		return nil, err
+	}
 	var (
-		pools   v1beta1.IPAddressPoolList
-		l2Advs  v1beta1.L2AdvertisementList
-		bgpAdvs v1beta1.BGPAdvertisementList
-		peers   v1beta2.BGPPeerList
-		comms   v1beta1.CommunityList
-		bfds    v1beta1.BFDProfileList
-		nodes   corev1.NodeList
-		svcs    corev1.ServiceList
-		slices  discoveryv1.EndpointSliceList
+		nodes  corev1.NodeList
+		svcs   corev1.ServiceList
+		slices discoveryv1.EndpointSliceList
 	)
 	for _, l := range []struct {
 		list client.ObjectList
-		opts []client.ListOption
 		what string
-	}{
-		{&pools, []client.ListOption{ns}, "IPAddressPools"}, {&l2Advs, []client.ListOption{ns}, "L2Advertisements"},
-		{&bgpAdvs, []client.ListOption{ns}, "BGPAdvertisements"}, {&peers, []client.ListOption{ns}, "BGPPeers"},
-		{&comms, []client.ListOption{ns}, "Communities"}, {&bfds, []client.ListOption{ns}, "BFDProfiles"},
-		{&nodes, nil, "Nodes"}, {&svcs, nil, "Services"}, {&slices, nil, "EndpointSlices"},
-	} {
-		if err := c.List(ctx, l.list, l.opts...); err != nil {
+	}{{&nodes, "Nodes"}, {&svcs, "Services"}, {&slices, "EndpointSlices"}} {
+		if err := c.List(ctx, l.list); err != nil {
 			return nil, fmt.Errorf("listing %s: %w", l.what, err)
 		}
 	}
-	s := &snapshot{byKey: map[string]*corev1.Service{}, peers: peers.Items, bgpAdvs: bgpAdvs.Items}
-	s.cfg, s.problems = config.Build(config.Input{
-		Pools: pools.Items, L2Advertisements: l2Advs.Items, BGPAdvertisements: bgpAdvs.Items,
-		Peers: peers.Items, Communities: comms.Items, BFDProfiles: bfds.Items,
-		InUse: lbspec.PoolsInUse(svcs.Items, opts.LBClass),
-	})
+	s := &snapshot{byKey: map[string]*corev1.Service{}, peers: in.Peers, bgpAdvs: in.BGPAdvertisements}
+	in.InUse = lbspec.PoolsInUse(svcs.Items, opts.LBClass)
+	s.cfg, s.problems = config.Build(in)
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
 		if n.Name == opts.NodeName {

@@ -122,5 +122,5 @@ func SpeakerArgsGossipOnMgmt(nodes int) []string {
 	for i := 1; i <= nodes; i++ {
 		seeds = append(seeds, net.JoinHostPort(planNode(i).Mgmt.String(), "7946"))
 	}
-	return []string{"--node-name=$(NODE_NAME)", "--ml-bind-addr=$(NODE_MGMT_IP)", "--ml-join=" + strings.Join(seeds, ","), "--ignore-interfaces=" + mgmtDev}
+	return []string{"--node-name=$(NODE_NAME)", "--ml-bind-addr=$(NODE_MGMT_IP)", "--ml-join=" + strings.Join(seeds, ","), "--ignore-interfaces=" + mgmtDev, "--link-aware-election"}
 }

@@ -148,8 +148,10 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		}
 		started.Store(ml)
 		r.alive, r.view = ml.Alive, ml.States
-		r.carriers = func() func(string, netip.Addr, []string) ([]string, string) {
-			return carriersFrom(ml.Meta(), ignore)
+		if opts.LinkAware {
+			r.carriers = func() func(string, netip.Addr, []string) ([]string, string) {
+				return carriersFrom(ml.Meta(), ignore)
+			}
 		}
 		// Conflict detection must know the other speakers before this one
 		// announces anything, or the old owner answering during a

@@ -93,6 +93,9 @@ type layer2Reconciler struct {
 	// the gossiped link states (links.go). Nil: every node can carry
 	// every IP.
 	carriers func() func(node string, ip netip.Addr, interfaces []string) ([]string, string)
+	// settling, if set, says which nodes are settling (damped
+	// fail-back, from the gossiped metadata); nil: none.
+	settling func() map[string]bool
 	// view is memberlist's view with suspects (nil: disabled), for the
 	// ConfigurationState.
 	view func() map[string]string
@@ -155,6 +158,12 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	snap, err := readSnapshot(ctx, r.Client, r.opts, alive)
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("layer 2: %w", err)
+	}
+	if r.settling != nil {
+		settling := r.settling()
+		for i := range snap.nodes {
+			snap.nodes[i].Settling = settling[snap.nodes[i].Name]
+		}
 	}
 	in := l2plan.Input{Config: snap.cfg, Nodes: snap.nodes, Services: snap.svcs}
 	if r.carriers != nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"sort"
 	"sync"
 
@@ -112,8 +113,9 @@ func speakerStatus(node string, problems config.Problems, plan map[netip.Addr]l2
 		st.AnnouncementsOmitted = int32(len(ips) - maxAnnouncements)
 		ips = ips[:maxAnnouncements]
 	}
+	settling := slices.ContainsFunc(nodes, func(n eligibility.Node) bool { return n.Name == node && n.Settling })
 	for _, ip := range ips {
-		st.Announcements = append(st.Announcements, announcementOf(node, ip, plan[ip], carried[ip]))
+		st.Announcements = append(st.Announcements, announcementOf(node, settling, ip, plan[ip], carried[ip]))
 	}
 	if view != nil {
 		m := &v1beta1.MembersState{}
@@ -138,8 +140,9 @@ func speakerStatus(node string, problems config.Problems, plan map[netip.Addr]l2
 }
 
 // announcementOf is node's verdict on ip: announced, refused (this node's
-// own refusal first, then the IP's), or not elected (naming the winner).
-func announcementOf(node string, ip netip.Addr, d l2plan.Decision, carried []string) v1beta1.AnnouncementState {
+// own refusal first, then the IP's), or not elected (naming the winner,
+// and saying so when this node lost because it is settling).
+func announcementOf(node string, settling bool, ip netip.Addr, d l2plan.Decision, carried []string) v1beta1.AnnouncementState {
 	a := v1beta1.AnnouncementState{IP: ip.String()}
 	switch {
 	case d.Node == node && len(carried) > 0:
@@ -153,6 +156,9 @@ func announcementOf(node string, ip netip.Addr, d l2plan.Decision, carried []str
 	default:
 		a.Reason, a.Winner = string(eligibility.ReasonNotElected), d.Node
 		a.Message = "node " + d.Node + " won the election for this IP"
+		if settling {
+			a.Message = "node " + d.Node + " announces this IP while this node settles after coming back (damped fail-back, --failback-delay)"
+		}
 	}
 	return a
 }

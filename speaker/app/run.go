@@ -336,7 +336,13 @@ func (j *joiner) joinMissing(ctx context.Context) {
 		}
 	}
 	if len(addrs) > 0 {
-		_, _ = j.ml.Join(addrs)
+		n, err := j.ml.Join(addrs)
+		lg := log.FromContext(ctx).WithName("joiner")
+		if err != nil {
+			lg.V(1).Info("joining missing members", "addrs", addrs, "contacted", n, "error", err.Error())
+		} else {
+			lg.V(1).Info("joined missing members", "addrs", addrs, "contacted", n)
+		}
 	}
 }
 

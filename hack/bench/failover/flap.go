@@ -3,9 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/e2e/lab"
 )
 
@@ -30,17 +35,25 @@ type flapCase struct {
 var flapCases = []flapCase{
 	{"undamped (--failback-delay=0)", []string{"--failback-delay=0"}},
 	{"damped (default --failback-delay)", nil},
+	// The node cut off sees nobody else and elects itself for
+	// everything; on link-up its gratuitous bursts pull the client
+	// over until the membership heals. With link-aware election it
+	// never elects itself while its LAN link is down.
+	{"damped, --link-aware-election", []string{"--link-aware-election"}},
 }
 
-// runFlaps runs every flapCase on a lab of its own and prints moves per
-// flap.
-func runFlaps(ctx context.Context, root string, extra []string) error {
+// runFlaps runs every flapCase (whose name contains only, when set) on
+// a lab of its own and prints moves per flap.
+func runFlaps(ctx context.Context, root string, extra []string, only string) error {
 	type result struct {
 		name         string
 		flaps, moves int
 	}
 	var out []result
 	for i, fc := range flapCases {
+		if only != "" && !strings.Contains(fc.name, only) {
+			continue
+		}
 		flaps, moves, err := flapLab(ctx, root, fmt.Sprintf("bff%d", i), append(append(lab.SpeakerArgs(), extra...), fc.extra...))
 		if err != nil {
 			return fmt.Errorf("flap, %s: %w", fc.name, err)
@@ -71,6 +84,14 @@ func flapLab(ctx context.Context, root, prefix string, speakerArgs []string) (fl
 		return 0, 0, err
 	}
 	v := b.home
+	// A ping stream keeps the client's neighbour entry in use (an idle
+	// one expires) and the kernel's answers from every node keep it
+	// confirmed; only the speakers' gratuitous bursts change its MAC.
+	p, err := startPing(l, foIP)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer p.stop()
 	// Sample the client's entry until told to stop.
 	stop, done := make(chan struct{}), make(chan int)
 	go func() {
@@ -111,6 +132,7 @@ func flapLab(ctx context.Context, root, prefix string, speakerArgs []string) (fl
 		time.Sleep(flapPeriod / 2)
 	}
 	if _, err := b.settled(v, 60*time.Second); err != nil {
+		b.dumpStates()
 		return flaps, 0, fmt.Errorf("after flapping, %s does not take %s back: %w", v.Name, foIP, err)
 	}
 	close(stop)
@@ -118,4 +140,38 @@ func flapLab(ctx context.Context, root, prefix string, speakerArgs []string) (fl
 	stop = nil
 	fmt.Printf("  %s: %d flaps of %s, %d moves\n", prefix, flaps, v.Name, moves)
 	return flaps, moves, nil
+}
+
+// dumpStates prints every speaker's ConfigurationState view of the
+// membership and of the bench's IP, for a run that did not settle.
+func (b *bench) dumpStates() {
+	var list v1beta1.ConfigurationStateList
+	if err := b.c.List(b.ctx, &list, client.InNamespace(lab.ConfigNamespace)); err != nil {
+		fmt.Fprintln(os.Stderr, "listing ConfigurationStates:", err)
+		return
+	}
+	for _, c := range b.l.Components() {
+		if !strings.HasPrefix(c.Name, "barelb-speaker") {
+			continue
+		}
+		data, _ := os.ReadFile(c.Log)
+		var keep []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, "member joined") || strings.Contains(line, "member left") || strings.Contains(line, "ERR") || strings.Contains(line, "Refuting") || strings.Contains(line, "joine") {
+				keep = append(keep, line)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "---- %s membership (%d lines):\n", c.Name, len(keep))
+		for _, l := range keep[max(0, len(keep)-25):] {
+			fmt.Fprintln(os.Stderr, "   ", l[:min(len(l), 300)])
+		}
+	}
+	for _, st := range list.Items {
+		fmt.Fprintf(os.Stderr, "  %s: members %+v\n", st.Name, st.Status.Members)
+		for _, a := range st.Status.Announcements {
+			if a.IP == foIP {
+				fmt.Fprintf(os.Stderr, "    %s announced=%v %s %s\n", a.IP, a.Announced, a.Reason, a.Message)
+			}
+		}
+	}
 }

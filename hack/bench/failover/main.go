@@ -93,14 +93,15 @@ func main() {
 	ips := flag.Int("ips", 1000, "announced IPs for the memory figure (0 skips it)")
 	labs := flag.String("labs", "lan,mgmt,flap", "labs to run: lan (gossip on the node LAN: node death, link loss, speaker crash, memory), mgmt (gossip on the management LAN: LAN cut), flap (a node flapping for a minute, with and without damped fail-back)")
 	extra := flag.String("speaker-args", "", "extra speaker flags, space-separated (--conflict-detection=false, say, to measure without the probe wait)")
+	flapOnly := flag.String("flap-case", "", "run only the flap cases whose name contains this")
 	flag.Parse()
-	if err := run(*runs, *ips, strings.Split(*labs, ","), strings.Fields(*extra)); err != nil {
+	if err := run(*runs, *ips, strings.Split(*labs, ","), strings.Fields(*extra), *flapOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-failover:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs, ips int, labs, extra []string) error {
+func run(runs, ips int, labs, extra []string, flapOnly string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces)")
 	}
@@ -142,7 +143,7 @@ func run(runs, ips int, labs, extra []string) error {
 		report(ran, results, runs)
 	}
 	if flap {
-		if err := runFlaps(ctx, root, extra); err != nil {
+		if err := runFlaps(ctx, root, extra, flapOnly); err != nil {
 			return err
 		}
 	}

@@ -18,11 +18,10 @@ import (
 	"github.com/barelb/barelb/testsupport/check"
 )
 
-// withState gives the fixture's reconciler a ConfigurationState writer
-// and memberlist view, and returns a counter of the writes it makes.
-func (f *l2Fixture) withState(view map[string]string) *int {
-	writes := new(int)
-	c := interceptor.NewClient(f.c.(client.WithWatch), interceptor.Funcs{
+// countStateWrites wraps c to count the ConfigurationState writes
+// (creates and status updates) in *writes.
+func countStateWrites(c client.WithWatch, writes *int) client.WithWatch {
+	return interceptor.NewClient(c, interceptor.Funcs{
 		Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
 			if _, ok := o.(*v1beta1.ConfigurationState); ok {
 				*writes++
@@ -36,6 +35,13 @@ func (f *l2Fixture) withState(view map[string]string) *int {
 			return c.SubResource(sub).Update(ctx, o, opts...)
 		},
 	})
+}
+
+// withState gives the fixture's reconciler a ConfigurationState writer
+// and memberlist view, and returns a counter of the writes it makes.
+func (f *l2Fixture) withState(view map[string]string) *int {
+	writes := new(int)
+	c := countStateWrites(f.c.(client.WithWatch), writes)
 	f.r.state = &speakerState{Client: c, api: c, opts: f.r.opts}
 	f.r.view = func() map[string]string { return view }
 	return writes

@@ -54,7 +54,7 @@ type ConfigurationStateStatus struct {
 	// +kubebuilder:validation:MaxItems=4096
 	BGPAnnouncements []BGPAnnouncementState `json:"bgpAnnouncements,omitempty"`
 	// BGPAnnouncementsOmitted counts the IPs left out of BGPAnnouncements
-	// (beyond 4096 IPs).
+	// (the two lists together hold at most 4096 entries).
 	// +optional
 	BGPAnnouncementsOmitted int32 `json:"bgpAnnouncementsOmitted,omitempty"`
 	// BGPSessions are this node's BGP sessions, one per BGPPeer it runs,

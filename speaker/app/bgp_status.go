@@ -186,9 +186,10 @@ const ReasonPeerNotEstablished = "PeerNotEstablished"
 // the plan's verdict with the session states applied, and the sessions.
 // Nothing is listed when the configuration has no BGPPeer and no
 // BGPAdvertisement (a layer 2 cluster pays nothing), nor the IPs of pools
-// only L2Advertisements cover (Announcements has them). Session messages
-// are kept only for sessions that are down, so a session that stays up
-// costs no write when GoBGP's last error text changes.
+// only L2Advertisements cover (Announcements has them), whatever their
+// verdict. Session messages are kept only for sessions that are down, so
+// a session that stays up costs no write when GoBGP's last error text
+// changes.
 func bgpStateOf(cfg *config.Config, verdicts map[netip.Addr]bgpplan.IPVerdict, sessions []bgp.PeerState) bgpPart {
 	var part bgpPart
 	if cfg == nil || (len(cfg.Peers) == 0 && len(cfg.BGPAdvertisements) == 0) {
@@ -207,7 +208,12 @@ func bgpStateOf(cfg *config.Config, verdicts map[netip.Addr]bgpplan.IPVerdict, s
 		part.Sessions = append(part.Sessions, s)
 	}
 	sort.Slice(part.Sessions, func(i, j int) bool { return part.Sessions[i].Peer < part.Sessions[j].Peer })
+	// By pool, not by reason: an IP of a layer 2 pool refused for another
+	// reason first (no ready endpoint) must stay out too.
 	l2Only := func(ip netip.Addr) bool {
+		if bgpCovers(cfg, ip) {
+			return false
+		}
 		pool := cfg.PoolOf(ip)
 		for _, a := range cfg.L2Advertisements {
 			if a.Pools[pool] {
@@ -217,11 +223,10 @@ func bgpStateOf(cfg *config.Config, verdicts map[netip.Addr]bgpplan.IPVerdict, s
 		return false
 	}
 	ips := make([]netip.Addr, 0, len(verdicts))
-	for ip, v := range verdicts {
-		if v.Reason == bgpplan.ReasonNoBGPAdvertisement && l2Only(ip) {
-			continue
+	for ip := range verdicts {
+		if !l2Only(ip) {
+			ips = append(ips, ip)
 		}
-		ips = append(ips, ip)
 	}
 	ips, part.Omitted = listed(ips)
 	for _, ip := range ips {

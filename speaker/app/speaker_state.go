@@ -24,8 +24,10 @@ const (
 	LabelNodeName      = "metallb.io/node-name"
 )
 
-// maxAnnouncements bounds the per-IP list of a ConfigurationState: at
-// about 100 bytes an entry the object stays far below etcd's 1.5 MB.
+// maxAnnouncements bounds the per-IP lists of a ConfigurationState, both
+// lists together (merged cuts the BGP list to what the layer 2 list
+// leaves): at 100 to 150 bytes an entry the object stays below 600 KB,
+// well under etcd's 1.5 MB.
 const maxAnnouncements = 4096
 
 // +kubebuilder:rbac:groups=metallb.io,resources=configurationstates,verbs=get;list;watch;create;update;patch
@@ -150,6 +152,10 @@ func (s *speakerState) merged() *v1beta1.ConfigurationStateStatus {
 		if a.Reason != string(eligibility.ReasonNoAdvertisement) || err != nil || !s.bgpPool(ip) {
 			st.Announcements = append(st.Announcements, a)
 		}
+	}
+	if room := maxAnnouncements - len(st.Announcements); len(st.BGPAnnouncements) > room {
+		st.BGPAnnouncementsOmitted += int32(len(st.BGPAnnouncements) - room)
+		st.BGPAnnouncements = st.BGPAnnouncements[:room]
 	}
 	return &st
 }

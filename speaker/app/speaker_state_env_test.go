@@ -316,6 +316,16 @@ func TestSpeakerBGPReasonsOnAPIServer(t *testing.T) {
 		if a := bgpByIP(e.state("n1"), "198.18.72.9"); a.Reason != "NoReadyEndpoints" {
 			t.Errorf("s7 after its endpoint went: %+v", a)
 		}
+		// A layer 2 Service changing leaves the BGP list as it was.
+		figure("the layer 2 Service's endpoint goes unready", func() {
+			var s discoveryv1.EndpointSlice
+			check.Must(t, c.Get(ctx, client.ObjectKey{Namespace: "apps", Name: "web-l2-1"}, &s))
+			s.Endpoints[0].Conditions.Ready = ptr.To(false)
+			check.Must(t, c.Update(ctx, &s))
+			for _, sp := range speakers {
+				sp.reconcile()
+			}
+		})
 		figure("n1's session to tor goes down", func() {
 			speakers["n1"].srv.set(torDown, downPr)
 			for _, sp := range speakers {

@@ -193,6 +193,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	bgpR := NewBGPReconciler(mgr.GetClient(), mgr.GetAPIReader(), recorder, opts, func(routerID netip.Addr) (BGPServer, error) {
 		return bgp.New(logger.WithName("bgp"), crmetrics.Registry, bgp.Options{RouterID: routerID})
 	})
+	bgpR.useState(r.state) // one ConfigurationState for both modes
 	if err := mgr.Add(bgpR); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
@@ -94,6 +95,9 @@ type layer2Reconciler struct {
 	// the gossiped link states (links.go). Nil: every node can carry
 	// every IP.
 	carriers func() func(node string, ip netip.Addr, interfaces []string) ([]string, string)
+	// cutOff, if set, holds announcements right after this node's link
+	// came back while it sees no other speaker (links.go).
+	cutOff *cutOff
 	// settling, if set, says which nodes are settling (damped
 	// fail-back, from the gossiped metadata); nil: none.
 	settling func() map[string]bool
@@ -165,6 +169,13 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 		for i := range snap.nodes {
 			snap.nodes[i].Settling = settling[snap.nodes[i].Name]
 		}
+	}
+	if hold := r.cutOff.hold(alive, len(snap.nodes)); hold > 0 {
+		// Statuses, Events and the ConfigurationState wait as well:
+		// they would tell of a plan made without the other speakers.
+		r.l2.SetAnnounced(nil)
+		log.FromContext(ctx).Info("an interface came up while no other speaker is seen: announcing nothing until they are, or for at most the rest of the grace", "for", hold.Round(time.Millisecond))
+		return reconcile.Result{RequeueAfter: hold}, nil
 	}
 	in := l2plan.Input{Config: snap.cfg, Nodes: snap.nodes, Services: snap.svcs}
 	if r.carriers != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -74,6 +75,41 @@ type metaPublisher struct {
 	// links and membership are signalled (non-blocking, capacity 1) on
 	// link and membership changes.
 	links, membership <-chan struct{}
+	// cutOff records when one of this node's interfaces last came up
+	// (see cutOff); rejoin (capacity 1) asks the joiner to look for the
+	// other speakers at once; trigger re-plans.
+	cutOff  *cutOff
+	rejoin  chan<- struct{}
+	trigger func()
+}
+
+// rejoinGrace bounds how long a node that sees no other speaker after
+// one of its interfaces came up announces nothing (cutOff.hold).
+const rejoinGrace = 2 * time.Second
+
+// cutOff tells a node that was cut off from the LAN from one whose peers
+// died. A node whose link was down sees every other speaker dead and,
+// alone, elects itself for every address; when the link comes back, its
+// gratuitous bursts would pull the clients over from the nodes that
+// really own the addresses now, until the membership heals a moment
+// later. So for rejoinGrace after an interface of this node came up,
+// while it still sees no other speaker, it announces nothing: long enough
+// for one join round, and short for a node that really is the last one.
+type cutOff struct{ lastUp atomic.Int64 }
+
+// hold is how much longer to announce nothing: positive only when this
+// node sees no other speaker alive (alive is memberlist's view, this
+// node included) in a cluster of several nodes and one of its
+// interfaces came up less than rejoinGrace ago.
+func (c *cutOff) hold(alive map[string]bool, nodes int) time.Duration {
+	if c == nil || len(alive) > 1 || nodes < 2 {
+		return 0
+	}
+	up := c.lastUp.Load()
+	if up == 0 {
+		return 0
+	}
+	return max(0, rejoinGrace-time.Since(time.Unix(0, up)))
 }
 
 func (p *metaPublisher) run(ctx context.Context) {
@@ -91,6 +127,14 @@ func (p *metaPublisher) run(ctx context.Context) {
 		// counted; any later difference is a link changing state.
 		if len(prevUp) > 0 && !maps.Equal(prevUp, up) {
 			p.settle.Kick(now)
+			if cameUp(prevUp, up) && p.cutOff != nil {
+				p.cutOff.lastUp.Store(now.UnixNano())
+				select {
+				case p.rejoin <- struct{}{}:
+				default:
+				}
+				p.trigger()
+			}
 		}
 		prevUp = up
 		p.settle.Alone(now, len(p.ml.Alive()) <= 1)
@@ -112,4 +156,14 @@ func (p *metaPublisher) run(ctx context.Context) {
 		case <-timer.C:
 		}
 	}
+}
+
+// cameUp reports whether an interface is up in cur that was not in prev.
+func cameUp(prev, cur map[string]bool) bool {
+	for name, up := range cur {
+		if up && !prev[name] {
+			return true
+		}
+	}
+	return false
 }

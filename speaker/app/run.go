@@ -87,6 +87,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	// membership is signalled on memberlist changes, for the same
 	// publisher (being alone makes this node settle, see damping).
 	membership := make(chan struct{}, 1)
+	// rejoin asks the joiner to look for the other speakers at once (an
+	// interface of this node came up: see cutOff).
+	rejoin := make(chan struct{}, 1)
 	// Damped fail-back starts at start-up: a restarted node takes its
 	// addresses back only once it has been stable for the delay.
 	settle := damping.Tracker{Delay: opts.FailbackDelay}
@@ -182,7 +185,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			l2.SetSpeakerMACs(ml.SpeakerMACs())
 			close(joined)
 		}
-		if err := mgr.Add(&joiner{c: mgr.GetClient(), ml: ml, opts: opts, first: first}); err != nil {
+		r.cutOff = &cutOff{}
+		if err := mgr.Add(&joiner{c: mgr.GetClient(), ml: ml, opts: opts, first: first, nudge: rejoin}); err != nil {
 			return err
 		}
 	}
@@ -214,7 +218,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	go func() { l2done <- l2.Run(l2ctx) }()
 	defer func() { stopL2(); <-l2done }()
 	if ml != nil {
-		p := &metaPublisher{ml: ml, l2: l2, log: logger, settle: settle, links: links, membership: membership}
+		p := &metaPublisher{ml: ml, l2: l2, log: logger, settle: settle, links: links, membership: membership,
+			cutOff: r.cutOff, rejoin: rejoin, trigger: trigger}
 		go p.run(l2ctx)
 	}
 
@@ -290,6 +295,8 @@ type joiner struct {
 	opts Options
 	// first, if set, runs once after the first join attempt.
 	first func()
+	// nudge, if set, starts a join round before the next tick.
+	nudge <-chan struct{}
 }
 
 func (j *joiner) Start(ctx context.Context) error {
@@ -305,6 +312,7 @@ func (j *joiner) Start(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-j.nudge:
 		}
 	}
 }

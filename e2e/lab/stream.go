@@ -20,10 +20,14 @@ import (
 // successes and failures: failed connection attempts (no node took the
 // SYN: nobody answered ARP/NDP, or the answer led nowhere) apart from
 // other failures (a connection reset or cut mid-request). A failover or
-// upgrade test reads the counts; each request has a 1 s connect and 3 s
-// overall timeout, so a stall counts as a failure rather than hiding.
+// upgrade test reads the counts; each request has a connect timeout (1 s
+// by default) and a 3 s overall timeout, so a stall counts as a failure
+// rather than hiding.
 type RequestStream struct {
 	OK, DialFailed, OtherFailed atomic.Int64
+	// Slow counts the successful requests that took over a second: a SYN
+	// or a packet the kernel had to send again.
+	Slow atomic.Int64
 
 	mu          sync.Mutex
 	errs        []string
@@ -31,15 +35,23 @@ type RequestStream struct {
 	once        sync.Once
 }
 
-// StartStream starts a stream of requests to url from ns.
+// StartStream starts a stream of requests to url from ns, each allowed
+// 1 s to connect: no SYN may need sending again.
 func StartStream(ns *netlab.Namespace, url string) *RequestStream {
+	return StartStreamWith(ns, url, time.Second)
+}
+
+// StartStreamWith is StartStream with another connect timeout. Above 1 s
+// a connection whose first SYN was lost (TCP sends it again after 1 s)
+// succeeds, and is counted in Slow.
+func StartStreamWith(ns *netlab.Namespace, url string, connect time.Duration) *RequestStream {
 	s := &RequestStream{stopc: make(chan struct{}), done: make(chan struct{})}
 	dial := dialerIn(ns)
 	var dialFailed atomic.Bool
 	tr := &http.Transport{
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			ctx, cancel := context.WithTimeout(ctx, connect)
 			defer cancel()
 			c, err := dial(ctx, network, addr)
 			if err != nil {
@@ -70,6 +82,9 @@ func StartStream(ns *netlab.Namespace, url string) *RequestStream {
 			switch {
 			case err == nil:
 				s.OK.Add(1)
+				if time.Since(at) > time.Second {
+					s.Slow.Add(1)
+				}
 			case dialFailed.Load():
 				s.DialFailed.Add(1)
 			default:
@@ -105,7 +120,7 @@ func (s *RequestStream) Errors() string {
 
 // String reports the counts.
 func (s *RequestStream) String() string {
-	return fmt.Sprintf("%d ok, %d failed connection attempts, %d other failures", s.OK.Load(), s.DialFailed.Load(), s.OtherFailed.Load())
+	return fmt.Sprintf("%d ok (%d over 1 s), %d failed connection attempts, %d other failures", s.OK.Load(), s.Slow.Load(), s.DialFailed.Load(), s.OtherFailed.Load())
 }
 
 // WaitOK waits up to timeout until n more requests have succeeded.

@@ -34,6 +34,12 @@ func helmValues(tag string) []string {
 	}
 }
 
+// streamConnect is the request streams' connect timeout: 3 s, so that a
+// SYN lost on this busy shared host and sent again after 1 s (once in six
+// runs, during an upgrade) makes a slow request, counted and reported,
+// not a failed one; an address nobody answers for still fails requests.
+const streamConnect = 3 * time.Second
+
 // TestRealNodesHelmLifecycle goes through an operator's life with barelb
 // on real kubelets, with the real helm and the chart as published:
 //
@@ -102,7 +108,7 @@ func TestRealNodesHelmLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := lab.StartStream(l.ClientNS, url)
+	s := lab.StartStreamWith(l.ClientNS, url, streamConnect)
 	defer s.Stop()
 	check.Must(t, s.WaitOK(30*time.Second, 20))
 	stop := watch(ctx, l, appNS, "web", ip)
@@ -140,7 +146,7 @@ func TestRealNodesHelmLifecycle(t *testing.T) {
 		t.Fatalf("the client's neighbour entry for %s names no lab node", ip)
 	}
 	old := speakerOn(t, ctx, l, owner.Name)
-	s = lab.StartStream(l.ClientNS, url)
+	s = lab.StartStreamWith(l.ClientNS, url, streamConnect)
 	defer s.Stop()
 	check.Must(t, s.WaitOK(30*time.Second, 20))
 	stop = watch(ctx, l, appNS, "web", ip)

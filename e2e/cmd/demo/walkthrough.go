@@ -144,29 +144,8 @@ else changes. The L2Advertisement makes one node answer ARP for the address.`)
 			return "", err
 		}
 	}
-	var ip string
-	if err := poll(60*time.Second, "an EXTERNAL-IP for "+svc, func() error {
-		ip, err = d.jsonpath("svc/"+svc, "{.status.loadBalancer.ingress[0].ip}")
-		if err == nil && ip == "" {
-			err = fmt.Errorf("still <pending>")
-		}
-		return err
-	}); err != nil {
-		return "", err
-	}
-	if _, err := d.kubectl("get", "svc", "-n", ns); err != nil {
-		return "", err
-	}
-	if err := poll(30*time.Second, "a node announcing "+ip, func() error {
-		node, err := d.jsonpath("servicel2statuses -n metallb-system", "{.items[*].status.node}")
-		if err == nil && node == "" {
-			err = fmt.Errorf("no ServiceL2Status yet")
-		}
-		return err
-	}); err != nil {
-		return "", err
-	}
-	if _, err := d.kubectl("get", "servicel2statuses", "-n", "metallb-system"); err != nil {
+	ip, err := d.announced(ns, svc)
+	if err != nil {
 		return "", err
 	}
 	if _, err := d.barelb("explain", "svc", svc, "-n", ns); err != nil {
@@ -188,6 +167,36 @@ else changes. The L2Advertisement makes one node answer ARP for the address.`)
 	d.sh(client, "ip", "neigh", "show", ip)
 	say(fmt.Sprintf("%d different backends answered the six requests to %s; the MAC above is the announcing node's.", len(seen), ip))
 	return ip, nil
+}
+
+// announced waits for the Service's EXTERNAL-IP and for a node announcing
+// it, shows both (kubectl get svc, servicel2statuses) and returns the IP.
+func (d *demo) announced(namespace, name string) (string, error) {
+	var ip string
+	if err := poll(60*time.Second, "an EXTERNAL-IP for "+name, func() error {
+		var err error
+		ip, err = d.jsonpath("svc/"+name+" -n "+namespace, "{.status.loadBalancer.ingress[0].ip}")
+		if err == nil && ip == "" {
+			err = fmt.Errorf("still <pending>")
+		}
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if _, err := d.kubectl("get", "svc", "-n", namespace); err != nil {
+		return "", err
+	}
+	if err := poll(30*time.Second, "a node announcing "+ip, func() error {
+		node, err := d.jsonpath("servicel2statuses -n metallb-system", "{.items[*].status.node}")
+		if err == nil && node == "" {
+			err = fmt.Errorf("no ServiceL2Status yet")
+		}
+		return err
+	}); err != nil {
+		return "", err
+	}
+	_, err := d.kubectl("get", "servicel2statuses", "-n", "metallb-system")
+	return ip, err
 }
 
 // file is the path of a seed manifest relative to the checkout.

@@ -94,30 +94,8 @@ the Service an address and one node's speaker answers ARP for it.`)
 			return "", err
 		}
 	}
-	var ip string
-	if err := poll(60*time.Second, "an EXTERNAL-IP for "+vmSvc, func() error {
-		var err error
-		ip, err = d.jsonpath("svc/"+vmSvc+" -n "+vmNS, "{.status.loadBalancer.ingress[0].ip}")
-		if err == nil && ip == "" {
-			err = fmt.Errorf("still <pending>")
-		}
-		return err
-	}); err != nil {
-		return "", err
-	}
-	if _, err := d.kubectl("get", "service", "-n", vmNS); err != nil {
-		return "", err
-	}
-	if err := poll(30*time.Second, "a node announcing "+ip, func() error {
-		node, err := d.jsonpath("servicel2statuses -n metallb-system", "{.items[*].status.node}")
-		if err == nil && node == "" {
-			err = fmt.Errorf("no ServiceL2Status yet")
-		}
-		return err
-	}); err != nil {
-		return "", err
-	}
-	if _, err := d.kubectl("get", "servicel2statuses", "-n", "metallb-system"); err != nil {
+	ip, err := d.announced(vmNS, vmSvc)
+	if err != nil {
 		return "", err
 	}
 	say("The client " + client + " (" + d.in.ClientIPs[0] + ") reaches the VM through the LoadBalancer IP:")

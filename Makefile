@@ -10,7 +10,7 @@ TOOLS = $(shell hack/tools.sh dir)
 ENVTEST_ASSETS = $(shell hack/tools.sh envtest)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build image image-test test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated chart-test bench bench-alloc bench-controller bench-failover bench-bgp bench-bfd bench-scale bench-members demo demo-down deps tools clean
+.PHONY: all build image image-test test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated chart-test bench bench-alloc bench-controller bench-failover bench-bgp bench-bfd bench-scale bench-members demo demo-nodes demo-down deps tools clean
 
 all: build
 
@@ -119,6 +119,9 @@ bench-bfd: deps ## BFD: detection time against FRR's bfdd (p50/p99, 300ms x 3) a
 
 demo: deps tools build
 	$(GO) run ./e2e/cmd/demo
+
+demo-nodes: deps tools ## the demo on real kubelets + containerd: helm install, Pods Ready, seeds 000/001 (a Service for a VM's Pod) through a LoadBalancer IP
+	$(GO) run ./e2e/cmd/demo -real-nodes
 
 demo-down:
 	$(GO) run ./e2e/cmd/lab down

@@ -3,17 +3,12 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/netip"
 	"os/exec"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -295,84 +290,6 @@ func damped(t *testing.T, a *lab.Node, ip netip.Addr, took time.Duration) {
 	}
 }
 
-// requestStream sends HTTP requests, each on a new connection, from the
-// client namespace until stopped, counting failed connection attempts
-// apart from other failures.
-type requestStream struct {
-	ok, dialFailed, otherFailed atomic.Int64
-	mu                          sync.Mutex
-	errs                        []string
-	stopc, done                 chan struct{}
-}
-
-func startStream(l *lab.Lab, url string) *requestStream {
-	s := &requestStream{stopc: make(chan struct{}), done: make(chan struct{})}
-	dial := lab.DialerIn(l.ClientNS)
-	var dialFailed atomic.Bool
-	tr := &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			ctx, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			c, err := dial(ctx, network, addr)
-			if err != nil {
-				dialFailed.Store(true)
-			}
-			return c, err
-		},
-	}
-	hc := &http.Client{Transport: tr, Timeout: 3 * time.Second}
-	go func() {
-		defer close(s.done)
-		for {
-			select {
-			case <-s.stopc:
-				return
-			default:
-			}
-			dialFailed.Store(false)
-			at := time.Now()
-			resp, err := hc.Get(url)
-			if err == nil {
-				_, err = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if err == nil && resp.StatusCode != http.StatusOK {
-					err = fmt.Errorf("HTTP %s", resp.Status)
-				}
-			}
-			switch {
-			case err == nil:
-				s.ok.Add(1)
-			case dialFailed.Load():
-				s.dialFailed.Add(1)
-			default:
-				s.otherFailed.Add(1)
-			}
-			if err != nil {
-				s.mu.Lock()
-				s.errs = append(s.errs, fmt.Sprintf("%s: %v", at.Format("15:04:05.000"), err))
-				s.mu.Unlock()
-			}
-			time.Sleep(5 * time.Millisecond) // pacing, not synchronisation
-		}
-	}()
-	return s
-}
-
-func (s *requestStream) stop() { close(s.stopc); <-s.done }
-
-// waitOK waits until n more requests have succeeded.
-func (s *requestStream) waitOK(t *testing.T, n int64) {
-	t.Helper()
-	want := s.ok.Load() + n
-	check.Eventually(t, 30*time.Second, fmt.Sprintf("%d more successful requests", n), func() error {
-		if got := s.ok.Load(); got < want {
-			return fmt.Errorf("%d of %d", got, want)
-		}
-		return nil
-	})
-}
-
 // TestL2RollingRestartLosesNothing: a continuous stream of new connections
 // to the LoadBalancer IP while the announcing speaker is stopped with
 // SIGTERM (it leaves the membership and keeps answering while the new
@@ -385,36 +302,30 @@ func TestL2RollingRestartLosesNothing(t *testing.T) {
 	ip, a := l2Failover(t, l, ns)
 	t.Cleanup(func() { _ = a.Speaker.Start() })
 
-	s := startStream(l, lab.URL(ip, 80))
-	defer func() {
-		select {
-		case <-s.done:
-		default:
-			s.stop()
-		}
-	}()
-	s.waitOK(t, 20)
+	s := lab.StartStream(l.ClientNS, lab.URL(ip, 80))
+	defer s.Stop()
+	check.Must(t, s.WaitOK(30*time.Second, 20))
 	a.Speaker.Stop() // SIGTERM; returns when the speaker has exited
 	b := movedOff(t, l, ip, a)
 	if nodes := statusNames(t, l, ns, "web", b); len(nodes) > 1 {
 		t.Logf("ServiceL2Status objects name %v after %s's speaker exited: its own is left behind", nodes, a.Name)
 	}
-	s.waitOK(t, 20)
+	check.Must(t, s.WaitOK(30*time.Second, 20))
 	if err := a.Speaker.Start(); err != nil {
 		t.Fatal(err)
 	}
 	comesBack(t, l, ns, ip, a)
-	s.waitOK(t, 20)
-	s.stop()
+	check.Must(t, s.WaitOK(30*time.Second, 20))
+	s.Stop()
 	t.Logf("%s stopped (SIGTERM) and restarted, %s took over meanwhile: %d requests succeeded, %d connection attempts failed, %d requests failed otherwise",
-		a.Name, b.Name, s.ok.Load(), s.dialFailed.Load(), s.otherFailed.Load())
+		a.Name, b.Name, s.OK.Load(), s.DialFailed.Load(), s.OtherFailed.Load())
 	// The promise is about connection attempts. A request already
 	// in flight when the client's neighbour entry moves reaches a node
 	// whose conntrack does not know it and is reset: inherent to layer 2
 	// failover (MetalLB behaves the same), so it is reported, not failed.
-	if s.dialFailed.Load() > 0 {
-		t.Errorf("connection attempts failed during the rolling restart:\n%s", strings.Join(s.errs, "\n"))
-	} else if s.otherFailed.Load() > 0 {
-		t.Logf("in-flight requests reset when the address moved (not connection attempts):\n%s", strings.Join(s.errs, "\n"))
+	if s.DialFailed.Load() > 0 {
+		t.Errorf("connection attempts failed during the rolling restart:\n%s", s.Errors())
+	} else if s.OtherFailed.Load() > 0 {
+		t.Logf("in-flight requests reset when the address moved (not connection attempts):\n%s", s.Errors())
 	}
 }

@@ -26,6 +26,12 @@ func (l *Lab) Apply(ctx context.Context, yaml string) (string, error) {
 	return l.kubectlIn(ctx, strings.NewReader(yaml), "apply", "-f", "-")
 }
 
+// KubectlStdin runs kubectl with stdin as its standard input (for
+// `-f -`).
+func (l *Lab) KubectlStdin(ctx context.Context, stdin string, args ...string) (string, error) {
+	return l.kubectlIn(ctx, strings.NewReader(stdin), args...)
+}
+
 func (l *Lab) kubectlIn(ctx context.Context, stdin *strings.Reader, args ...string) (string, error) {
 	argv := append([]string{"netns", "exec", l.CP.Name, l.tool("kubectl"), "--kubeconfig=" + l.Kubeconfig}, args...)
 	cmd := exec.CommandContext(ctx, "ip", argv...)

@@ -34,8 +34,9 @@ import (
 //     containerd share it, as volume mounts must be seen by both.
 //   - files: everything under <state>/nodes/<node>.
 
-// toolsRealNodes are the tools a real-node lab needs beyond toolNames.
-var toolsRealNodes = []string{"kubelet", "kube-scheduler"}
+// toolsRealNodes are the tools a real-node lab needs beyond toolNames
+// (helm installs barelb onto the real nodes, see Lab.Helm).
+var toolsRealNodes = []string{"kubelet", "kube-scheduler", "helm"}
 
 // systemBinaries a real-node lab runs from the host (Debian packages, see
 // hack/install-deps.sh).
@@ -240,11 +241,17 @@ func waitSocket(ctx context.Context, c *Component, sock string) error {
 // namespace the CRI plugin uses.
 func (l *Lab) importImages(ctx context.Context, n *Node) error {
 	for _, name := range labImages {
-		tar := filepath.Join(l.imageDir, name+".tar")
-		cmd := exec.CommandContext(ctx, l.tool("ctr"), "--address", n.rt.sock, "--namespace", "k8s.io", "images", "import", tar)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("ctr images import %s: %v: %s", tar, err, out)
+		if err := l.importImage(ctx, n, filepath.Join(l.imageDir, name+".tar")); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+func (l *Lab) importImage(ctx context.Context, n *Node, tar string) error {
+	cmd := exec.CommandContext(ctx, l.tool("ctr"), "--address", n.rt.sock, "--namespace", "k8s.io", "images", "import", tar)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("ctr images import %s: %v: %s", tar, err, out)
 	}
 	return nil
 }

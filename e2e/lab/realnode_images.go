@@ -42,11 +42,33 @@ func (l *Lab) buildImages(ctx context.Context) error {
 		return nil
 	}
 	l.imageDir = filepath.Join(l.StateDir, "images")
-	args := append([]string{"run", ".", "-root", l.opts.RepoRoot, "-out", l.imageDir, "-tag", ImageTag}, labImages...)
+	return l.hackImage(ctx, l.imageDir, ImageTag, labImages...)
+}
+
+// hackImage runs hack/image: the named images, tagged tag, into out.
+func (l *Lab) hackImage(ctx context.Context, out, tag string, names ...string) error {
+	args := append([]string{"run", ".", "-root", l.opts.RepoRoot, "-out", out, "-tag", tag}, names...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = filepath.Join(l.opts.RepoRoot, "hack", "image")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build images (hack/image): %v: %s", err, out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build images (hack/image): %v: %s", err, b)
 	}
 	return nil
+}
+
+// LoadBarelbImage builds barelb's image as `make image IMAGE_TAG=tag`
+// does and imports it into every node's containerd, as an operator pushes
+// a new release to the registry their nodes pull from: the second tag an
+// upgrade test rolls to. It returns the image reference (barelb:<tag>).
+// Real-node labs only; go build's cache makes it take seconds.
+func (l *Lab) LoadBarelbImage(ctx context.Context, tag string) (string, error) {
+	if !l.opts.RealNodes {
+		return "", fmt.Errorf("LoadBarelbImage: not a real-node lab")
+	}
+	dir := filepath.Join(l.StateDir, "images-"+tag)
+	if err := l.hackImage(ctx, dir, tag, "barelb"); err != nil {
+		return "", err
+	}
+	err := l.forEachNode(func(n *Node) error { return l.importImage(ctx, n, filepath.Join(dir, "barelb.tar")) })
+	return "barelb:" + tag, err
 }

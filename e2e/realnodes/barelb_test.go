@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,10 +16,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/barelb/barelb/e2e/backend"
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/testsupport/check"
 )
 
 // deployManifests reads config/deploy's plain manifests as an operator
@@ -64,6 +63,20 @@ func TestRealNodesBarelbPods(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c := l.Client
+	root, err := lab.FindRepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := filepath.Join(root, "config", "crd", "bases")
+	manifest := deployManifests(t)
+	// Everything this test applies goes again, so the next test can
+	// install barelb with helm into the same lab: helm refuses to take
+	// over objects it did not create, and two speakers per node would
+	// fight over the host ports.
+	t.Cleanup(func() { removeDeploy(t, l, crds, manifest) })
+	if out, err := l.Kubectl(ctx, "apply", "--server-side", "-f", crds); err != nil {
+		t.Fatalf("apply config/crd: %v: %s", err, out)
+	}
 	key := make([]byte, 96)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
@@ -76,7 +89,7 @@ func TestRealNodesBarelbPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	if out, err := l.Apply(ctx, deployManifests(t)); err != nil {
+	if out, err := l.Apply(ctx, manifest); err != nil {
 		t.Fatalf("apply config/deploy: %v: %s", err, out)
 	}
 	pods := waitPodsReady(t, ctx, l, lab.ConfigNamespace, 2+len(l.Nodes))
@@ -111,57 +124,10 @@ func TestRealNodesBarelbPods(t *testing.T) {
 	}
 
 	// A pool, a backend and its LoadBalancer Service.
-	pool := fmt.Sprintf("%s-%s", lab.PoolV4[0], lab.PoolV4[1])
-	if out, err := l.Apply(ctx, fmt.Sprintf(`apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata:
-  name: realnodes
-  namespace: metallb-system
-spec:
-  addresses: [%q]
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata:
-  name: realnodes
-  namespace: metallb-system
-spec:
-  ipAddressPools: [realnodes]
-`, pool)); err != nil {
-		t.Fatalf("apply pool: %v: %s", err, out)
-	}
-	ns := "lb"
-	labels := createBackends(t, ctx, l, ns, "web", false)
-	if _, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeLoadBalancer,
-			Selector: labels,
-			Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(80)}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	backends := waitPodsReady(t, ctx, l, ns, 2)
+	ip, backends := lbService(t, ctx, l, "realnodes", "lb", false)
 	names := map[string]bool{}
 	for _, p := range backends {
 		names[p.Name] = true
-	}
-
-	var ip netip.Addr
-	deadline := time.Now().Add(60 * time.Second)
-	for !ip.IsValid() {
-		svc, err := c.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
-		if err == nil && len(svc.Status.LoadBalancer.Ingress) > 0 {
-			ip, _ = netip.ParseAddr(svc.Status.LoadBalancer.Ingress[0].IP)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Service %s/web got no LoadBalancer address in 60s (last: %v)", ns, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if ip.Less(lab.PoolV4[0]) || lab.PoolV4[1].Less(ip) {
-		t.Fatalf("Service got %s, outside the pool %s", ip, pool)
 	}
 	assigned := time.Since(began)
 
@@ -169,17 +135,11 @@ spec:
 	// speaker answering ARP for the address.
 	url := "http://" + ip.String() + "/"
 	var body string
-	var err error
-	for deadline := time.Now().Add(60 * time.Second); ; {
+	check.Eventually(t, 60*time.Second, "curl "+url+" from the client", func() error {
+		var err error
 		body, err = l.ClientNS.Output("curl", "-sS", "--max-time", "3", url)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("curl %s from the client: %v", url, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return err
+	})
 	r, perr := backend.Parse(body)
 	if perr != nil {
 		t.Fatal(perr)
@@ -243,4 +203,47 @@ func speakerPID(t *testing.T, node *lab.Node) int {
 	}
 	t.Fatalf("no /speaker process in %s", node.NS.Name)
 	return 0
+}
+
+// removeDeploy deletes what TestRealNodesBarelbPods applied: the
+// manifest's objects but its Namespace (the lab's, shared), the memberlist
+// Secret, the test's namespace and the CRDs (with every IPAddressPool and
+// L2Advertisement), and waits until no barelb Pod is left.
+func removeDeploy(t *testing.T, l *lab.Lab, crds, manifest string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var docs []string
+	for _, d := range strings.Split(manifest, "\n---\n") {
+		if !strings.Contains(d, "\nkind: Namespace\n") {
+			docs = append(docs, d)
+		}
+	}
+	for _, args := range [][]string{
+		{"delete", "--ignore-not-found", "--wait=false", "-f", "-"},
+		{"delete", "--ignore-not-found", "-n", lab.ConfigNamespace, "secret", "barelb-memberlist"},
+		{"delete", "--ignore-not-found", "--wait=false", "namespace", "lb"},
+		{"delete", "--ignore-not-found", "-f", crds},
+	} {
+		var out string
+		var err error
+		if args[len(args)-1] == "-" {
+			out, err = l.KubectlStdin(ctx, strings.Join(docs, "\n---\n"), args...)
+		} else {
+			out, err = l.Kubectl(ctx, args...)
+		}
+		if err != nil {
+			t.Errorf("clean up: %v: %s", err, out)
+		}
+	}
+	check.Eventually(t, 90*time.Second, "barelb Pods of config/deploy gone", func() error {
+		pods, err := l.Client.CoreV1().Pods(lab.ConfigNamespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		if n := len(pods.Items); n > 0 {
+			return fmt.Errorf("%d Pods left, %s", n, describePod(&pods.Items[0]))
+		}
+		return nil
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,9 +59,10 @@ func run(m *testing.M) int {
 	theLab, labErr = lab.Start(ctx, lab.Options{
 		Prefix: "rn", Nodes: 2, RealNodes: true, Log: os.Stdout,
 		StartTimeout: 6 * time.Minute,
-		// CRDs and RBAC (service accounts, roles, bindings), as an
-		// operator applies them before the Deployment and DaemonSet.
-		Manifests: []string{filepath.Join(root, "config", "crd"), filepath.Join(root, "config", "rbac")},
+		// No manifests: each test installs barelb, CRDs and RBAC
+		// included, as an operator does (helm install, or kubectl apply
+		// of config/crd and config/deploy), and removes it again.
+		RepoRoot: root,
 	})
 	if theLab != nil {
 		var phases []string

@@ -13,6 +13,14 @@
 // barelb assigns, and six curls from the outside client answered by
 // different backends.
 //
+// With -real-nodes (`make demo-nodes`) the lab's nodes are real kubelets
+// with containerd instead: barelb is installed as an operator installs it,
+// `helm install` of charts/barelb with the image hack/image built, its
+// Pods shown Ready on every node, and then seeds 000/001 (a Service that
+// selects a KubeVirt VM's Pod by a label of the VM's template) replayed,
+// first as the seed's NodePort, then as a LoadBalancer (see
+// walkthrough_nodes.go).
+//
 // It installs nothing: the Makefile builds the tools and bin/controller,
 // bin/speaker first. The lab itself is started with `go run ./e2e/cmd/lab
 // up`, so it is the same detached lab `lab up` makes. If the demo lab is
@@ -33,13 +41,19 @@ import (
 )
 
 // tag names the demo lab's namespaces: barelb-node1, barelb-client, ...
-const tag = "barelb"
+// (-tag changes it, so a second demo can run beside a first).
+var tag = "barelb"
+
+// realNodes is -real-nodes.
+var realNodes bool
 
 func main() {
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: demo\n\nBrings up the demo lab %q, replays seed 002 on it and leaves it running.\n", tag)
 		flag.PrintDefaults()
 	}
+	flag.StringVar(&tag, "tag", tag, "lab tag: namespaces <tag>-node1 ... and <tag>-client (at most 6 characters)")
+	flag.BoolVar(&realNodes, "real-nodes", false, "real kubelets and containerd on 2 nodes; barelb installed with helm; seeds 000/001 (a Service for a VM's Pod)")
 	flag.Parse()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
@@ -65,19 +79,31 @@ func run() error {
 		fmt.Println("demo: `make demo-down` removes it; `make demo` afterwards replays the walkthrough on a fresh lab.")
 		if in, err := lab.ReadInfo(dir); err == nil {
 			d := &demo{in: in, root: root}
-			ip, _ := d.jsonpath("svc/"+svc, "{.status.loadBalancer.ingress[0].ip}")
+			what := "svc/" + svc
+			if realNodes {
+				what = "svc/" + vmSvc + " -n " + vmNS
+			}
+			ip, _ := d.jsonpath(what, "{.status.loadBalancer.ingress[0].ip}")
 			printHowTo(in, ip)
 		}
 		return nil
 	}
-	for _, b := range []string{"controller", "speaker", "kubectl-barelb"} {
-		if _, err := os.Stat(filepath.Join(root, "bin", b)); err != nil {
-			return fmt.Errorf("bin/%s is missing: run `make build` first (make demo does)", b)
+	if !realNodes {
+		for _, b := range []string{"controller", "speaker", "kubectl-barelb"} {
+			if _, err := os.Stat(filepath.Join(root, "bin", b)); err != nil {
+				return fmt.Errorf("bin/%s is missing: run `make build` first (make demo does)", b)
+			}
 		}
 	}
 
-	heading("Bringing up the lab: etcd, kube-apiserver, kube-controller-manager, 3 nodes with kube-proxy (nftables) and the barelb speaker, the barelb controller, an outside client")
-	up := exec.Command(goTool(), "run", "./e2e/cmd/lab", "up", "--tag="+tag)
+	upArgs := []string{"run", "./e2e/cmd/lab", "up", "--tag=" + tag}
+	if realNodes {
+		heading("Bringing up the lab: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, 2 nodes each with containerd, a real kubelet and kube-proxy (nftables), an outside client; images built by hack/image and imported, nothing pulled")
+		upArgs = append(upArgs, "--real-nodes", "--nodes=2")
+	} else {
+		heading("Bringing up the lab: etcd, kube-apiserver, kube-controller-manager, 3 nodes with kube-proxy (nftables) and the barelb speaker, the barelb controller, an outside client")
+	}
+	up := exec.Command(goTool(), upArgs...)
 	up.Stdout, up.Stderr = os.Stdout, os.Stderr
 	if err := up.Run(); err != nil {
 		return fmt.Errorf("lab up: %w", err)
@@ -88,7 +114,11 @@ func run() error {
 	}
 	labUp := time.Since(began)
 	d := &demo{in: in, root: root}
-	ip, err := d.walkthrough()
+	walk := d.walkthrough
+	if realNodes {
+		walk = d.walkthroughNodes
+	}
+	ip, err := walk()
 	if err != nil {
 		fmt.Println()
 		fmt.Println("demo: the walkthrough failed; the lab is still running for a look (`make demo-down` removes it).")
@@ -116,6 +146,10 @@ func printHowTo(in lab.Info, lbIP string) {
 	if lbIP == "" {
 		lbIP = "<EXTERNAL-IP>"
 	}
+	lbURL := url(lbIP, 8080) // seed 002's Service port
+	if realNodes {
+		lbURL = url(lbIP, 80) // seeds 000/001's
+	}
 	nodes := make([]string, 0, len(in.Nodes))
 	for _, n := range in.Nodes {
 		nodes = append(nodes, n.Name)
@@ -127,12 +161,20 @@ The lab %[1]s keeps running. Use it from this machine:
   alias kubectl=%[3]s
   kubectl get svc -A
   kubectl get servicel2statuses -n metallb-system       # which node answers ARP for the IP
-  ip netns exec %[4]s curl http://%[5]s:8080/   # the LoadBalancer IP, from the client outside the cluster
+  ip netns exec %[4]s curl %[5]s   # the LoadBalancer IP, from the client outside the cluster
   ip netns exec %[4]s ip neigh                  # the MAC the client learned for it
 
 namespaces: %[6]s (nodes), %[4]s (client %[7]s), %[8]s (control plane)
 logs:       %[9]s
-stop:       make demo-down    (go run ./e2e/cmd/lab down)
-`, in.Tag, in.HostKubeconfig, in.Kubectl, in.ClientNS, lbIP, strings.Join(nodes, " "),
-		strings.Join(in.ClientIPs, ", "), in.CPNamespace, filepath.Join(in.StateDir, "logs"))
+stop:       %[10]s
+`, in.Tag, in.HostKubeconfig, in.Kubectl, in.ClientNS, lbURL, strings.Join(nodes, " "),
+		strings.Join(in.ClientIPs, ", "), in.CPNamespace, filepath.Join(in.StateDir, "logs"), stopCommand())
+}
+
+// stopCommand is how to remove the lab the demo leaves.
+func stopCommand() string {
+	if tag == "barelb" {
+		return "make demo-down    (go run ./e2e/cmd/lab down)"
+	}
+	return "go run ./e2e/cmd/lab down --tag=" + tag
 }

@@ -42,7 +42,7 @@ httpd Pods whose page names their node and Pod. In the lab every Pod is a
 network namespace on its node running a small web server that answers the
 same way; the image and the init container are accepted but not run.`)
 	for _, f := range []string{"service-test-namespace.yaml", "httpd-deployment.yaml"} {
-		d.cat(f)
+		d.cat(d.file(f))
 		if _, err := d.kubectl("apply", "-f", d.file(f)); err != nil {
 			return "", err
 		}
@@ -65,7 +65,7 @@ same way; the image and the init container are accepted but not run.`)
 	}
 
 	heading("2. A ClusterIP Service: reachable inside the cluster only")
-	d.cat("clusterip-service.yaml")
+	d.cat(d.file("clusterip-service.yaml"))
 	if _, err := d.kubectl("apply", "-f", d.file("clusterip-service.yaml")); err != nil {
 		return "", err
 	}
@@ -89,7 +89,7 @@ same way; the image and the init container are accepted but not run.`)
 	}
 
 	heading("3. A NodePort Service: port 30080 on every node")
-	d.cat("nodeport-service.yaml")
+	d.cat(d.file("nodeport-service.yaml"))
 	if _, err := d.kubectl("apply", "-f", d.file("nodeport-service.yaml")); err != nil {
 		return "", err
 	}
@@ -109,7 +109,7 @@ same way; the image and the init container are accepted but not run.`)
 	}
 
 	heading("4. A LoadBalancer Service: EXTERNAL-IP <pending>")
-	d.cat("loadbalancer-service.yaml")
+	d.cat(d.file("loadbalancer-service.yaml"))
 	if _, err := d.kubectl("apply", "-f", d.file("loadbalancer-service.yaml")); err != nil {
 		return "", err
 	}
@@ -139,34 +139,13 @@ address to give: the Service stays <pending>. The plugin says why, and what to c
 on the lab's LAN (198.18.1.0/24 mirrors the seed's 192.168.11.0/24); nothing
 else changes. The L2Advertisement makes one node answer ARP for the address.`)
 	for _, f := range []string{"ipaddresspool.yaml", "l2advertisement.yaml"} {
-		d.cat(f)
+		d.cat(d.file(f))
 		if _, err := d.kubectl("apply", "-f", d.file(f)); err != nil {
 			return "", err
 		}
 	}
-	var ip string
-	if err := poll(60*time.Second, "an EXTERNAL-IP for "+svc, func() error {
-		ip, err = d.jsonpath("svc/"+svc, "{.status.loadBalancer.ingress[0].ip}")
-		if err == nil && ip == "" {
-			err = fmt.Errorf("still <pending>")
-		}
-		return err
-	}); err != nil {
-		return "", err
-	}
-	if _, err := d.kubectl("get", "svc", "-n", ns); err != nil {
-		return "", err
-	}
-	if err := poll(30*time.Second, "a node announcing "+ip, func() error {
-		node, err := d.jsonpath("servicel2statuses -n metallb-system", "{.items[*].status.node}")
-		if err == nil && node == "" {
-			err = fmt.Errorf("no ServiceL2Status yet")
-		}
-		return err
-	}); err != nil {
-		return "", err
-	}
-	if _, err := d.kubectl("get", "servicel2statuses", "-n", "metallb-system"); err != nil {
+	ip, err := d.announced(ns, svc)
+	if err != nil {
 		return "", err
 	}
 	if _, err := d.barelb("explain", "svc", svc, "-n", ns); err != nil {
@@ -190,17 +169,48 @@ else changes. The L2Advertisement makes one node answer ARP for the address.`)
 	return ip, nil
 }
 
+// announced waits for the Service's EXTERNAL-IP and for a node announcing
+// it, shows both (kubectl get svc, servicel2statuses) and returns the IP.
+func (d *demo) announced(namespace, name string) (string, error) {
+	var ip string
+	if err := poll(60*time.Second, "an EXTERNAL-IP for "+name, func() error {
+		var err error
+		ip, err = d.jsonpath("svc/"+name+" -n "+namespace, "{.status.loadBalancer.ingress[0].ip}")
+		if err == nil && ip == "" {
+			err = fmt.Errorf("still <pending>")
+		}
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if _, err := d.kubectl("get", "svc", "-n", namespace); err != nil {
+		return "", err
+	}
+	if err := poll(30*time.Second, "a node announcing "+ip, func() error {
+		node, err := d.jsonpath("servicel2statuses -n metallb-system", "{.items[*].status.node}")
+		if err == nil && node == "" {
+			err = fmt.Errorf("no ServiceL2Status yet")
+		}
+		return err
+	}); err != nil {
+		return "", err
+	}
+	_, err := d.kubectl("get", "servicel2statuses", "-n", "metallb-system")
+	return ip, err
+}
+
 // file is the path of a seed manifest relative to the checkout.
 func (d *demo) file(name string) string { return filepath.Join(seedDir, name) }
 
-// cat prints a manifest as `cat` would.
-func (d *demo) cat(name string) {
-	b, err := os.ReadFile(filepath.Join(d.root, d.file(name)))
+// cat prints a manifest (a path relative to the checkout) as `cat`
+// would.
+func (d *demo) cat(path string) {
+	b, err := os.ReadFile(filepath.Join(d.root, path))
 	if err != nil {
-		fmt.Printf("(cannot read %s: %v)\n", name, err)
+		fmt.Printf("(cannot read %s: %v)\n", path, err)
 		return
 	}
-	prompt("cat " + d.file(name))
+	prompt("cat " + path)
 	fmt.Print(string(b))
 	if !bytes.HasSuffix(b, []byte("\n")) {
 		fmt.Println()

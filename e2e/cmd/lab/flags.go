@@ -47,7 +47,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.speaker, "speaker", filepath.Join(root, "bin", "speaker"), "barelb speaker binary (skipped if missing)")
 	fs.Var(&c.controllerArgs, "controller-arg", "controller argument (repeatable; replaces the defaults "+strings.Join(defaultControllerArgs, " ")+")")
 	fs.Var(&c.speakerArgs, "speaker-arg", "speaker argument (repeatable; replaces the defaults "+strings.Join(defaultSpeakerArgs, " ")+")")
-	fs.Var(&c.manifests, "manifest", "file or directory applied before barelb starts (repeatable; default config/crd and config/rbac if present)")
+	fs.Var(&c.manifests, "manifest", "file or directory applied before barelb starts (repeatable; default config/crd and config/rbac if present, none with --real-nodes)")
 	fs.BoolVar(&c.realNodes, "real-nodes", false, "run containerd and a real kubelet on every node (barelb is then installed as Pods, not started as processes)")
 	fs.DurationVar(&c.timeout, "timeout", 4*time.Minute, "how long bringing the lab up may take")
 }
@@ -89,7 +89,10 @@ func (c *config) options() lab.Options {
 		Log:          os.Stdout,
 		RealNodes:    c.realNodes,
 	}
-	if o.Manifests == nil && root != "" {
+	// Real nodes get barelb, CRDs and RBAC included, from helm install
+	// or config/deploy: objects applied beforehand would be refused by
+	// helm as not its own.
+	if o.Manifests == nil && root != "" && !c.realNodes {
 		o.Manifests = []string{filepath.Join(root, "config", "crd"), filepath.Join(root, "config", "rbac")}
 	}
 	ca, sa := []string(c.controllerArgs), []string(c.speakerArgs)

@@ -33,36 +33,55 @@ type Planner struct {
 
 	order []string // node names in the order they were first set
 	nodes map[string]*eligibility.Node
-	svcs  map[string]*eligibility.Service
-	byIP  map[netip.Addr][]*eligibility.Service // sorted by key
+	svcs  map[string]*svcState
+	ips   map[netip.Addr]*ipState
 
-	ips     map[netip.Addr]*ipState
 	classes map[string]*class
 	// local indexes the Local IPs by the ready nodes of their first
 	// Local Service: only those nodes can be their candidates.
-	local map[string]map[netip.Addr]bool
-	empty map[netip.Addr]bool // no candidate: the Refusal quotes the first node
-	mixed map[netip.Addr]bool // in a unit whose candidates are an intersection
+	local map[string]map[*ipState]bool
+	empty map[*ipState]bool // no candidate: the Refusal quotes the first node
+	mixed map[*ipState]bool // a unit's candidates intersect a class's
 
-	el     *election.Election
-	units  map[string][]netip.Addr // election unit -> its IPs, sorted
-	unitOf map[netip.Addr]string
-	winner map[string]string          // unit -> node
-	won    map[string]map[string]bool // node -> units it wins
+	el    *election.Election
+	units map[string]*unitState
 
-	dirty     map[netip.Addr]bool // to evaluate again
-	regrouped bool                // a group changed since the last Place
+	dirty     []*ipState // to evaluate again
+	regrouped bool       // a group changed since the last Place
+	epoch     uint32     // regroup's marks
 	decisions map[netip.Addr]Decision
 }
 
-// ipState is how the Planner evaluated one IP.
+// svcState is a Service held, linked to its IPs.
+type svcState struct {
+	s   *eligibility.Service
+	ips []*ipState
+}
+
+// ipState is how the Planner evaluated one IP. The Decision is built in
+// d and copied into Planner.decisions once complete.
 type ipState struct {
+	ip   netip.Addr
+	svcs []*svcState           // sorted by key
+	ss   []*eligibility.Service // the same Services, for the checks
+	d    Decision
+
 	class *class // nil: refused before any node is checked; not elected
 	// group: the candidates are the class's; otherwise cands.
 	group bool
 	cands []string
 	set   map[string]bool // cands as a set, built when a unit intersects
 	ready map[string]bool // the index key in Planner.local
+	unit  *unitState
+
+	dirty        bool
+	queued, done uint32 // regroup's marks (epochs)
+}
+
+// unitState is one election unit: the IPs one node announces.
+type unitState struct {
+	key string
+	ips []*ipState // sorted
 }
 
 // class is what every IP selected by the same L2Advertisements shares:
@@ -74,7 +93,7 @@ type class struct {
 	refused map[string]eligibility.Refusal
 	final   []string // eligible, then damping and preference applied
 	set     map[string]bool
-	ips     map[netip.Addr]bool
+	ips     map[*ipState]bool
 	ifaces  map[string][]string // interfacesFor per winner
 }
 
@@ -95,10 +114,9 @@ type poolRange struct {
 func NewPlanner(in Input) *Planner {
 	p := &Planner{
 		nodes:     make(map[string]*eligibility.Node, len(in.Nodes)),
-		svcs:      make(map[string]*eligibility.Service, len(in.Services)),
-		byIP:      make(map[netip.Addr][]*eligibility.Service, len(in.Services)),
-		dirty:     map[netip.Addr]bool{},
-		decisions: map[netip.Addr]Decision{},
+		svcs:      make(map[string]*svcState, len(in.Services)),
+		ips:       make(map[netip.Addr]*ipState, len(in.Services)),
+		decisions: make(map[netip.Addr]Decision, len(in.Services)),
 	}
 	for i := range in.Nodes {
 		n := in.Nodes[i]
@@ -120,8 +138,9 @@ func NewPlanner(in Input) *Planner {
 // candidates of every IP.
 func (p *Planner) Reset(cfg *config.Config, carriers func(node string, ip netip.Addr, interfaces []string) ([]string, string)) {
 	p.reset(cfg, carriers)
-	for ip := range p.byIP {
-		p.dirty[ip] = true
+	for _, st := range p.ips {
+		st.class, st.ready, st.unit = nil, nil, nil
+		p.markDirty(st)
 	}
 	p.flush()
 }
@@ -139,16 +158,12 @@ func (p *Planner) reset(cfg *config.Config, carriers func(string, netip.Addr, []
 	}
 	slices.SortFunc(p.pools, func(a, b poolRange) int { return a.r.Compare(b.r) })
 	p.poolAdvs = map[string][]*config.L2Advertisement{}
-	p.ips = map[netip.Addr]*ipState{}
 	p.classes = map[string]*class{}
-	p.local = map[string]map[netip.Addr]bool{}
-	p.empty = map[netip.Addr]bool{}
-	p.mixed = map[netip.Addr]bool{}
+	p.local = map[string]map[*ipState]bool{}
+	p.empty = map[*ipState]bool{}
+	p.mixed = map[*ipState]bool{}
 	p.el = election.New()
-	p.units = map[string][]netip.Addr{}
-	p.unitOf = map[netip.Addr]string{}
-	p.winner = map[string]string{}
-	p.won = map[string]map[string]bool{}
+	p.units = map[string]*unitState{}
 	clear(p.decisions)
 }
 
@@ -175,37 +190,48 @@ func (p *Planner) DeleteService(key string) {
 	p.flush()
 }
 
+func (p *Planner) markDirty(st *ipState) {
+	if !st.dirty {
+		st.dirty = true
+		p.dirty = append(p.dirty, st)
+	}
+}
+
 func (p *Planner) addService(s eligibility.Service) {
 	if p.svcs[s.Key] != nil {
 		p.removeService(s.Key) // a duplicate key: the last one counts
 	}
-	sp := &s
-	p.svcs[s.Key] = sp
+	sv := &svcState{s: &s}
+	p.svcs[s.Key] = sv
 	for _, ip := range s.IPs {
-		ss := p.byIP[ip]
-		if slices.Contains(ss, sp) {
+		st := p.ips[ip]
+		if st == nil {
+			st = &ipState{ip: ip}
+			p.ips[ip] = st
+		}
+		if slices.Contains(st.svcs, sv) {
 			continue // listed twice
 		}
-		i := sort.Search(len(ss), func(i int) bool { return ss[i].Key >= s.Key })
-		p.byIP[ip] = slices.Insert(ss, i, sp)
-		p.dirty[ip] = true
+		sv.ips = append(sv.ips, st)
+		// New slices, not in place: a Decision handed out holds the old.
+		i := sort.Search(len(st.svcs), func(i int) bool { return st.svcs[i].s.Key >= s.Key })
+		st.svcs = slices.Insert(slices.Clip(st.svcs), i, sv)
+		st.ss = slices.Insert(slices.Clip(st.ss), i, sv.s)
+		p.markDirty(st)
 	}
 }
 
 func (p *Planner) removeService(key string) {
-	old := p.svcs[key]
-	if old == nil {
+	sv := p.svcs[key]
+	if sv == nil {
 		return
 	}
 	delete(p.svcs, key)
-	for _, ip := range old.IPs {
-		ss := slices.DeleteFunc(p.byIP[ip], func(s *eligibility.Service) bool { return s == old })
-		if len(ss) == 0 {
-			delete(p.byIP, ip)
-		} else {
-			p.byIP[ip] = ss
-		}
-		p.dirty[ip] = true
+	for _, st := range sv.ips {
+		i := slices.Index(st.svcs, sv)
+		st.svcs = slices.Delete(slices.Clone(st.svcs), i, i+1)
+		st.ss = slices.Delete(slices.Clone(st.ss), i, i+1)
+		p.markDirty(st)
 	}
 }
 
@@ -216,8 +242,9 @@ func (p *Planner) removeService(key string) {
 //
 // Cost: O(C·(N + a)) to redo the classes' candidates, the election's
 // SetGroup per class whose candidates changed (O(N·32 + units of the
-// class)) and Place; the IPs it touches as in SetService. With Carriers
-// set every IP is evaluated again (O(IPs·N) calls).
+// class)) and Place; the IPs it touches as in SetService; O(units) more
+// when its labels changed (the winners' interfaces). With Carriers set
+// every IP is evaluated again (O(IPs·N) calls).
 func (p *Planner) SetNode(n eligibility.Node) {
 	old := p.nodes[n.Name]
 	first := len(p.order) == 0
@@ -242,7 +269,6 @@ func (p *Planner) DeleteNode(name string) {
 
 func (p *Planner) nodeChanged(name string, old *eligibility.Node, first bool) {
 	n := p.nodes[name]
-	labelsChanged := old == nil || n == nil || !maps.Equal(old.Labels, n.Labels)
 	for _, c := range p.classes {
 		delete(c.ifaces, name)
 		wasEmpty := len(c.final) == 0
@@ -254,35 +280,37 @@ func (p *Planner) nodeChanged(name string, old *eligibility.Node, first bool) {
 			delete(c.refused, name)
 		}
 		if p.refresh(c) && wasEmpty != (len(c.final) == 0) {
-			for ip := range c.ips {
-				p.dirty[ip] = true // unit splits and Refusals change
+			for st := range c.ips {
+				p.markDirty(st) // unit splits and Refusals change
 			}
 		}
 	}
-	for ip := range p.local[name] {
-		p.dirty[ip] = true
+	for st := range p.local[name] {
+		p.markDirty(st)
 	}
-	for ip := range p.mixed {
-		p.dirty[ip] = true
+	for st := range p.mixed {
+		p.markDirty(st)
 	}
 	if first {
-		for ip := range p.empty {
-			p.dirty[ip] = true
+		for st := range p.empty {
+			p.markDirty(st)
 		}
 	}
 	if p.carriers != nil {
-		for ip, st := range p.ips {
+		for _, st := range p.ips {
 			if st.class != nil {
-				p.dirty[ip] = true
+				p.markDirty(st)
 			}
 		}
 	}
 	p.flush()
-	if labelsChanged {
+	if old != nil && n != nil && !maps.Equal(old.Labels, n.Labels) {
 		// The winner's interfaces come from the advertisements that
 		// select it.
-		for key := range p.won[name] {
-			p.fill(key)
+		for _, u := range p.units {
+			if p.el.Winner(u.key) == name {
+				p.fill(u)
+			}
 		}
 	}
 }
@@ -300,7 +328,7 @@ func (p *Planner) classOf(advs []*config.L2Advertisement) *class {
 	if c := p.classes[key]; c != nil {
 		return c
 	}
-	c := &class{key: key, advs: advs, refused: map[string]eligibility.Refusal{}, ips: map[netip.Addr]bool{}, ifaces: map[string][]string{}}
+	c := &class{key: key, advs: advs, refused: map[string]eligibility.Refusal{}, ips: map[*ipState]bool{}, ifaces: map[string][]string{}}
 	for _, name := range p.order {
 		if r := c.check(*p.nodes[name]); r.Refused() {
 			c.refused[name] = r
@@ -394,87 +422,75 @@ func (p *Planner) flush() {
 		return
 	}
 	p.regrouped = false
-	seeds := make([]netip.Addr, 0, len(p.dirty))
-	for ip := range p.dirty {
-		p.evaluate(ip)
-		seeds = append(seeds, ip)
+	dirty := p.dirty
+	p.dirty = nil
+	for _, st := range dirty {
+		st.dirty = false
+		p.evaluate(st)
 	}
-	clear(p.dirty)
-	touched := p.regroup(seeds)
+	touched := p.regroup(dirty)
+	for _, st := range dirty {
+		if len(st.svcs) == 0 && !st.dirty {
+			delete(p.ips, st.ip)
+		}
+	}
 	for _, key := range p.el.Place() {
-		p.fill(key)
+		if u := p.units[key]; u != nil {
+			p.fill(u)
+		}
 	}
-	for _, key := range touched {
-		p.fill(key)
+	for _, u := range touched {
+		if p.units[u.key] == u {
+			p.fill(u)
+		}
 	}
 }
 
 // fill copies a unit's winner into its IPs' decisions.
-func (p *Planner) fill(key string) {
-	w := p.el.Winner(key)
-	if old, ok := p.winner[key]; ok && old != w {
-		delete(p.won[old], key)
-	}
-	ips, ok := p.units[key]
-	if !ok {
-		delete(p.winner, key)
-		return
-	}
-	if w != "" {
-		p.winner[key] = w
-		if p.won[w] == nil {
-			p.won[w] = map[string]bool{}
+func (p *Planner) fill(u *unitState) {
+	w := p.el.Winner(u.key)
+	n := p.nodes[w]
+	for _, st := range u.ips {
+		st.d.Node, st.d.Interfaces = w, nil
+		if n != nil {
+			st.d.Interfaces = st.class.interfaces(n)
 		}
-		p.won[w][key] = true
-	} else {
-		delete(p.winner, key)
-	}
-	for _, ip := range ips {
-		d := p.decisions[ip]
-		d.Node, d.Interfaces = w, nil
-		if n := p.nodes[w]; n != nil {
-			d.Interfaces = p.ips[ip].class.interfaces(n)
-		}
-		p.decisions[ip] = d
+		p.decisions[st.ip] = st.d
 	}
 }
 
 // evaluate runs the chain for one IP: the checks before any node (pool,
 // advertisements, serviceSelectors), then its class's node verdicts,
 // then the per-IP checks (interfaces when Carriers is set, endpoints).
-func (p *Planner) evaluate(ip netip.Addr) {
-	if st := p.ips[ip]; st != nil {
-		if st.class != nil {
-			delete(st.class.ips, ip)
-			if len(st.class.ips) == 0 {
-				delete(p.classes, st.class.key)
-				p.el.DeleteGroup(st.class.group())
-			}
+// A refused IP's decision is final; an elected IP's waits for its unit.
+func (p *Planner) evaluate(st *ipState) {
+	if c := st.class; c != nil {
+		delete(c.ips, st)
+		if len(c.ips) == 0 {
+			delete(p.classes, c.key)
+			p.el.DeleteGroup(c.group())
 		}
-		if st.ready != nil {
-			for n := range st.ready {
-				if delete(p.local[n], ip); len(p.local[n]) == 0 {
-					delete(p.local, n)
-				}
-			}
-		}
-		delete(p.ips, ip)
 	}
-	delete(p.empty, ip)
-	delete(p.mixed, ip)
-	ss := p.byIP[ip]
+	for n := range st.ready {
+		if delete(p.local[n], st); len(p.local[n]) == 0 {
+			delete(p.local, n)
+		}
+	}
+	delete(p.empty, st)
+	delete(p.mixed, st)
+	st.class, st.group, st.cands, st.set, st.ready = nil, false, nil, nil, nil
+	ip, ss := st.ip, st.ss
 	if len(ss) == 0 {
 		delete(p.decisions, ip)
 		return
 	}
-	st := &ipState{}
-	p.ips[ip] = st
 	d := Decision{Services: make([]string, len(ss))}
 	for i, s := range ss {
 		d.Services[i] = s.Key
 	}
 	refuse := func(r eligibility.Refusal) {
 		d.Refusal = r
+		st.d = d
 		p.decisions[ip] = d
 	}
 	pool := p.poolOf(ip)
@@ -494,7 +510,7 @@ func (p *Planner) evaluate(ip netip.Addr) {
 	}
 	c := p.classOf(advs)
 	st.class = c
-	c.ips[ip] = true
+	c.ips[st] = true
 	d.Refused, d.svcs, d.known = c.refused, ss, p.nodes
 
 	if p.carriers != nil {
@@ -538,9 +554,9 @@ func (p *Planner) evaluate(ip netip.Addr) {
 		st.ready = lead.ReadyNodes
 		for name := range lead.ReadyNodes {
 			if p.local[name] == nil {
-				p.local[name] = map[netip.Addr]bool{}
+				p.local[name] = map[*ipState]bool{}
 			}
-			p.local[name][ip] = true
+			p.local[name][st] = true
 			n := p.nodes[name]
 			if _, refused := d.Refused[name]; n == nil || refused || eligibility.Endpoints(*n, ss).Refused() {
 				continue
@@ -554,22 +570,21 @@ func (p *Planner) evaluate(ip netip.Addr) {
 		}
 	} else {
 		st.group = false
-		p.empty[ip] = true
+		p.empty[st] = true
 		d.Refusal = eligibility.Refusal{Reason: eligibility.ReasonNoNodeEligible, Message: "no node may announce it: the cluster has no nodes"}
 		if len(p.order) > 0 {
 			d.Refusal.Message = "no node may announce it: " + d.RefusalOf(p.order[0]).Message
 		}
 	}
-	p.decisions[ip] = d
+	st.d = d
 }
 
-// candidates returns the final candidates of an elected IP and whether
-// they are its class's group.
-func (st *ipState) candidates() ([]string, bool) {
+// candidates returns the final candidates of an elected IP.
+func (st *ipState) candidates() []string {
 	if st.group {
-		return st.class.final, true
+		return st.class.final
 	}
-	return st.cands, false
+	return st.cands
 }
 
 func (st *ipState) has(node string) bool {
@@ -589,128 +604,117 @@ func (st *ipState) has(node string) bool {
 // IPs of a Service, and transitively of the Services sharing one of them,
 // are one unit keyed by the smallest IP, unless they have no candidate
 // in common (then each IP is its own unit). It returns the units set.
-func (p *Planner) regroup(seeds []netip.Addr) []string {
-	// The IPs of a unit a seed was in are regrouped too: removing a
-	// Service can split a unit.
+func (p *Planner) regroup(seeds []*ipState) []*unitState {
+	p.epoch++
+	ep := p.epoch
+	// The IPs of a unit a seed was in are regrouped too (removing a
+	// Service can split a unit), and so are the other IPs of an IP's
+	// Services when it left the election (it may have joined them).
 	queue := slices.Clone(seeds)
-	queued := make(map[netip.Addr]bool, len(seeds))
-	for _, ip := range seeds {
-		queued[ip] = true
+	for _, st := range seeds {
+		st.queued = ep
 	}
-	assigned := make(map[netip.Addr]bool, len(seeds))
-	var keys []string
+	enqueue := func(st *ipState) {
+		if st.queued != ep {
+			st.queued = ep
+			queue = append(queue, st)
+		}
+	}
+	var units []*unitState
+	var comp, stack []*ipState
 	for len(queue) > 0 {
 		start := queue[len(queue)-1]
 		queue = queue[:len(queue)-1]
-		if assigned[start] {
+		if start.done == ep {
 			continue
 		}
-		assigned[start] = true
-		// One component: the elected IPs reachable through Services.
-		var comp []netip.Addr
-		stack := []netip.Addr{start}
+		start.done = ep
+		comp, stack = comp[:0], append(stack[:0], start)
 		for len(stack) > 0 {
-			ip := stack[len(stack)-1]
+			st := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			if key, ok := p.unitOf[ip]; ok {
-				for _, other := range p.units[key] {
-					// Forget the old unit now: a new unit of this
-					// pass may reuse its key.
-					delete(p.unitOf, other)
-					if !queued[other] {
-						queued[other] = true
-						queue = append(queue, other)
-					}
+			if u := st.unit; u != nil {
+				for _, o := range u.ips {
+					o.unit = nil
+					enqueue(o)
 				}
-				p.el.DeleteUnit(key)
-				delete(p.units, key)
-				p.fill(key)
+				p.el.DeleteUnit(u.key)
+				delete(p.units, u.key)
 			}
-			delete(p.unitOf, ip)
-			if st := p.ips[ip]; st == nil || st.class == nil {
-				// It may have joined its Services' other IPs into
-				// one component; now they may be apart.
-				for _, s := range p.byIP[ip] {
-					for _, other := range s.IPs {
-						if !queued[other] {
-							queued[other] = true
-							queue = append(queue, other)
-						}
+			for _, sv := range st.svcs {
+				for _, o := range sv.ips {
+					switch {
+					case st.class == nil:
+						enqueue(o)
+					case o.class != nil && o.done != ep:
+						o.done = ep
+						stack = append(stack, o)
 					}
 				}
-				continue
 			}
-			comp = append(comp, ip)
-			for _, s := range p.byIP[ip] {
-				for _, other := range s.IPs {
-					if st := p.ips[other]; st != nil && st.class != nil && !assigned[other] {
-						assigned[other] = true
-						stack = append(stack, other)
-					}
-				}
+			if st.class != nil {
+				comp = append(comp, st)
 			}
 		}
 		if len(comp) > 0 {
-			keys = append(keys, p.unitsOf(comp)...)
+			units = p.unitsOf(slices.Clone(comp), units)
 		}
 	}
-	return keys
+	return units
 }
 
-// unitsOf sets the election units of one component.
-func (p *Planner) unitsOf(ips []netip.Addr) []string {
-	slices.SortFunc(ips, netip.Addr.Compare)
+// unitsOf sets the election units of one component and appends them to
+// out.
+func (p *Planner) unitsOf(ips []*ipState, out []*unitState) []*unitState {
 	if len(ips) > 1 {
-		first := p.ips[ips[0]]
+		slices.SortFunc(ips, func(a, b *ipState) int { return a.ip.Compare(b.ip) })
+		first := ips[0]
 		same := first.group
-		for _, ip := range ips[1:] {
-			st := p.ips[ip]
+		for _, st := range ips[1:] {
 			same = same && st.group && st.class == first.class
 		}
 		if same && len(first.class.final) > 0 {
-			return []string{p.setUnit(ips[0].String(), ips, election.Unit{Group: first.class.group()})}
+			return append(out, p.setUnit(ips, election.Unit{Group: first.class.group()}))
 		}
 		if !same {
 			// The intersection depends on a class's candidates, which
 			// change without these IPs being evaluated again: mark
 			// them, so that a node change regroups them.
-			if slices.ContainsFunc(ips, func(ip netip.Addr) bool { return p.ips[ip].group }) {
-				for _, ip := range ips {
-					p.mixed[ip] = true
+			if slices.ContainsFunc(ips, func(st *ipState) bool { return st.group }) {
+				for _, st := range ips {
+					p.mixed[st] = true
 				}
 			}
-			cands, _ := first.candidates()
-			common := slices.DeleteFunc(slices.Clone(cands), func(n string) bool {
-				for _, ip := range ips[1:] {
-					if !p.ips[ip].has(n) {
+			common := slices.DeleteFunc(slices.Clone(first.candidates()), func(n string) bool {
+				for _, st := range ips[1:] {
+					if !st.has(n) {
 						return true
 					}
 				}
 				return false
 			})
 			if len(common) > 0 {
-				return []string{p.setUnit(ips[0].String(), ips, election.Unit{Candidates: common})}
+				return append(out, p.setUnit(ips, election.Unit{Candidates: common}))
 			}
 		}
 	}
-	keys := make([]string, len(ips))
-	for i, ip := range ips {
-		st := p.ips[ip]
+	for _, st := range ips {
 		u := election.Unit{Candidates: st.cands}
 		if st.group {
 			u = election.Unit{Group: st.class.group()}
 		}
-		keys[i] = p.setUnit(ip.String(), []netip.Addr{ip}, u)
+		out = append(out, p.setUnit([]*ipState{st}, u))
 	}
-	return keys
+	return out
 }
 
-func (p *Planner) setUnit(key string, ips []netip.Addr, u election.Unit) string {
-	u.Key = key
+func (p *Planner) setUnit(ips []*ipState, u election.Unit) *unitState {
+	x := &unitState{key: ips[0].ip.String(), ips: ips}
+	u.Key = x.key
 	p.el.SetUnit(u)
-	p.units[key] = ips
-	for _, ip := range ips {
-		p.unitOf[ip] = key
+	p.units[x.key] = x
+	for _, st := range ips {
+		st.unit = x
 	}
-	return key
+	return x
 }

@@ -62,7 +62,7 @@ type svcState struct {
 // d and copied into Planner.decisions once complete.
 type ipState struct {
 	ip   netip.Addr
-	svcs []*svcState           // sorted by key
+	svcs []*svcState            // sorted by key
 	ss   []*eligibility.Service // the same Services, for the checks
 	d    Decision
 

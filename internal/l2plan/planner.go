@@ -272,12 +272,18 @@ func (p *Planner) nodeChanged(name string, old *eligibility.Node, first bool) {
 	for _, c := range p.classes {
 		delete(c.ifaces, name)
 		wasEmpty := len(c.final) == 0
+		_, wasRefused := c.refused[name]
+		eligible := false
 		if n == nil {
 			delete(c.refused, name)
 		} else if r := c.check(*n); r.Refused() {
 			c.refused[name] = r
 		} else {
 			delete(c.refused, name)
+			eligible = true
+		}
+		if !eligible && (old == nil || wasRefused) {
+			continue // neither before nor now a candidate of the class
 		}
 		if p.refresh(c) && wasEmpty != (len(c.final) == 0) {
 			for st := range c.ips {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/barelb/barelb/internal/addr"
+	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/eligibility"
 	"github.com/barelb/barelb/testsupport/cputime"
 	"github.com/barelb/barelb/testsupport/scale"
@@ -83,7 +85,7 @@ func serviceAdded(b *testing.B, p *Planner, mix scale.Mix, nodes, services int) 
 		p.SetService(s)
 		b.StopTimer()
 		cpu.Stop()
-		if p.Plan().Decisions[s.IPs[0]].Node == "" {
+		if p.Plan().Decisions[s.IPs[0]].Node == "" && !s.Local {
 			b.Fatal("new Service not announced")
 		}
 		p.DeleteService(s.Key)
@@ -211,4 +213,54 @@ func TestPlannerScaleSmoke(t *testing.T) {
 	p.SetNode(gone)
 	rest = append(rest, gone)
 	samePlan(t, "node back", rest, p.Plan(), Compute(Input{Config: in.Config, Nodes: rest, Services: in.Services}))
+}
+
+// poolsInput is 10,000 Services over 100 pools of scale.ManyPools, each
+// pool with its own L2Advertisement selecting one rack of 40 nodes (100
+// classes of IPs instead of one), on 5,000 nodes: the first 16 Services of
+// each pool dual-stack, the others IPv6, one in a hundred Local.
+func poolsInput() Input {
+	cfg, ps := config.Build(scale.ManyPools(100))
+	if len(ps) > 0 {
+		panic(ps.Error())
+	}
+	nodes := 5000
+	base4, base6 := netip.MustParseAddr("198.18.0.0"), netip.MustParseAddr("2001:db8:5ca1::")
+	svcs := scale.IPv6.Services(10000, nodes)
+	for i := range svcs {
+		pool, idx := i%100, i/100
+		v6, _ := addr.Add(base6, uint64(pool*256+idx))
+		svcs[i].IPs = []netip.Addr{v6}
+		if idx < 16 {
+			v4, _ := addr.Add(base4, uint64(pool*16+idx))
+			svcs[i].IPs = []netip.Addr{v4, v6}
+		}
+	}
+	return Input{Config: cfg, Nodes: scale.Nodes(nodes), Services: svcs}
+}
+
+// BenchmarkScalePlanPools is BenchmarkScalePlan's full plan and changes
+// for poolsInput: the Planner's node checks and groups are per class.
+func BenchmarkScalePlanPools(b *testing.B) {
+	in := poolsInput()
+	name := "pools=100/nodes=5000/services=10000"
+	b.Run("full/"+name, func(b *testing.B) {
+		b.ReportAllocs()
+		cpu := cputime.Start()
+		var d map[netip.Addr]Decision
+		for b.Loop() {
+			d = Compute(in).Decisions
+		}
+		cpu.Report(b)
+		b.ReportMetric(float64(len(d)), "ips")
+		// Every IP of a Service without a Local endpoint in its rack.
+		for ip, x := range d {
+			if x.Node == "" && x.Refusal.Reason != eligibility.ReasonNoNodeEligible {
+				b.Fatalf("%s not announced: %v", ip, x.Refusal)
+			}
+		}
+	})
+	p := NewPlanner(in)
+	b.Run("service-added/"+name, func(b *testing.B) { serviceAdded(b, p, scale.IPv6, 5000, 10000) })
+	b.Run("node-gone/"+name, func(b *testing.B) { nodeChange(b, p, in.Nodes, true) })
 }

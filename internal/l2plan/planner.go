@@ -89,6 +89,7 @@ type unitState struct {
 // Services, interfaces), the candidates. It is an election group.
 type class struct {
 	key     string
+	group   string // the election group's name
 	advs    []*config.L2Advertisement
 	refused map[string]eligibility.Refusal
 	final   []string // eligible, then damping and preference applied
@@ -334,7 +335,7 @@ func (p *Planner) classOf(advs []*config.L2Advertisement) *class {
 	if c := p.classes[key]; c != nil {
 		return c
 	}
-	c := &class{key: key, advs: advs, refused: map[string]eligibility.Refusal{}, ips: map[*ipState]bool{}, ifaces: map[string][]string{}}
+	c := &class{key: key, group: "class/" + key, advs: advs, refused: map[string]eligibility.Refusal{}, ips: map[*ipState]bool{}, ifaces: map[string][]string{}}
 	for _, name := range p.order {
 		if r := c.check(*p.nodes[name]); r.Refused() {
 			c.refused[name] = r
@@ -378,12 +379,10 @@ func (p *Planner) refresh(c *class) bool {
 	for _, n := range final {
 		c.set[n] = true
 	}
-	p.el.SetGroup(c.group(), final)
+	p.el.SetGroup(c.group, final)
 	p.regrouped = true
 	return true
 }
-
-func (c *class) group() string { return "class/" + c.key }
 
 func (c *class) interfaces(n *eligibility.Node) []string {
 	if out, ok := c.ifaces[n.Name]; ok {
@@ -474,7 +473,7 @@ func (p *Planner) evaluate(st *ipState) {
 		delete(c.ips, st)
 		if len(c.ips) == 0 {
 			delete(p.classes, c.key)
-			p.el.DeleteGroup(c.group())
+			p.el.DeleteGroup(c.group)
 		}
 	}
 	for n := range st.ready {
@@ -680,7 +679,7 @@ func (p *Planner) unitsOf(ips []*ipState, out []*unitState) []*unitState {
 			same = same && st.group && st.class == first.class
 		}
 		if same && len(first.class.final) > 0 {
-			return append(out, p.setUnit(ips, election.Unit{Group: first.class.group()}))
+			return append(out, p.setUnit(ips, election.Unit{Group: first.class.group}))
 		}
 		if !same {
 			// The intersection depends on a class's candidates, which
@@ -707,7 +706,7 @@ func (p *Planner) unitsOf(ips []*ipState, out []*unitState) []*unitState {
 	for _, st := range ips {
 		u := election.Unit{Candidates: st.cands}
 		if st.group {
-			u = election.Unit{Group: st.class.group()}
+			u = election.Unit{Group: st.class.group}
 		}
 		out = append(out, p.setUnit([]*ipState{st}, u))
 	}

@@ -45,17 +45,7 @@ func BenchmarkScalePlan(b *testing.B) {
 			for _, services := range scaleServices {
 				name := scaleName(mix, nodes, services)
 				in := scaleInput(mix, nodes, services)
-				b.Run("full/"+name, func(b *testing.B) {
-					b.ReportAllocs()
-					cpu := cputime.Start()
-					var d map[netip.Addr]Decision
-					for b.Loop() {
-						d = Compute(in).Decisions
-					}
-					cpu.Report(b)
-					b.ReportMetric(float64(len(d)), "ips")
-					spreadMetrics(b, in.Nodes, d)
-				})
+				b.Run("full/"+name, func(b *testing.B) { spreadMetrics(b, in.Nodes, fullPlan(b, in)) })
 				if testing.Short() && services > 1000 {
 					continue
 				}
@@ -73,6 +63,19 @@ func BenchmarkScalePlan(b *testing.B) {
 			}
 		}
 	}
+}
+
+// fullPlan times Compute and returns its last plan.
+func fullPlan(b *testing.B, in Input) map[netip.Addr]Decision {
+	b.ReportAllocs()
+	cpu := cputime.Start()
+	var d map[netip.Addr]Decision
+	for b.Loop() {
+		d = Compute(in).Decisions
+	}
+	cpu.Report(b)
+	b.ReportMetric(float64(len(d)), "ips")
+	return d
 }
 
 // serviceAdded times SetService of a new Service (removed again untimed).
@@ -245,14 +248,7 @@ func BenchmarkScalePlanPools(b *testing.B) {
 	in := poolsInput()
 	name := "pools=100/nodes=5000/services=10000"
 	b.Run("full/"+name, func(b *testing.B) {
-		b.ReportAllocs()
-		cpu := cputime.Start()
-		var d map[netip.Addr]Decision
-		for b.Loop() {
-			d = Compute(in).Decisions
-		}
-		cpu.Report(b)
-		b.ReportMetric(float64(len(d)), "ips")
+		d := fullPlan(b, in)
 		// Every IP of a Service without a Local endpoint in its rack.
 		for ip, x := range d {
 			if x.Node == "" && x.Refusal.Reason != eligibility.ReasonNoNodeEligible {

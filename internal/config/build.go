@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -99,34 +100,120 @@ func buildPools(in []v1beta1.IPAddressPool, inUse map[string]bool, ps *Problems)
 		return a.Name < b.Name
 	})
 
-	type owned struct {
-		r    addr.Range
-		pool string
-	}
-	var taken []owned
-	var out []*Pool
+	var parsed []*Pool
 	for _, o := range objs {
-		p, ok := buildPool(o, ps)
-		if !ok {
-			continue
+		if p, ok := buildPool(o, ps); ok {
+			parsed = append(parsed, p)
 		}
+	}
+	taken := newTakenIndex(parsed)
+	var out []*Pool
+	for i, p := range parsed {
 		clash := false
 		for _, r := range p.Ranges {
-			for _, t := range taken {
-				if r.Overlaps(t.r) {
-					ps.add(KindPool, p.Name, "range %s overlaps %s of IPAddressPool %q (the older pool keeps it; this pool is not used until the overlap is removed)", r, t.r, t.pool)
-					clash = true
-				}
+			for _, t := range taken.overlapping(r) {
+				ps.add(KindPool, p.Name, "range %s overlaps %s of IPAddressPool %q (the older pool keeps it; this pool is not used until the overlap is removed)", r, t.r, t.pool)
+				clash = true
 			}
 		}
 		if clash {
 			continue
 		}
-		for _, r := range p.Ranges {
-			taken = append(taken, owned{r, p.Name})
-		}
+		taken.take(i)
 		out = append(out, p)
 	}
+	return out
+}
+
+// takenIndex finds, among the ranges of the pools kept so far, those that
+// overlap a range, in O(log R) per range and per overlap found for R
+// ranges in all (the pairwise check it replaced cost O(R²): 10,000 pools
+// are 200 million comparisons). Every range of every pool is sorted once by
+// first address; a Fenwick tree over those positions marks the ranges
+// taken. Taken ranges are disjoint (a pool overlapping one is refused, and
+// one overlapping itself is invalid), so, sorted by first address, their
+// last addresses increase too: those overlapping [a, b] are the taken
+// ranges just before the last one starting at or below b, walking back
+// while they end at or after a.
+type takenIndex struct {
+	all  []owned
+	at   [][]int // per pool, the positions of its ranges in all
+	tree []int   // Fenwick tree: counts of taken ranges, 1-based
+}
+
+type owned struct {
+	r    addr.Range
+	pool string
+}
+
+func newTakenIndex(pools []*Pool) *takenIndex {
+	type entry struct {
+		owned
+		pool, i int
+	}
+	var es []entry
+	for pi, p := range pools {
+		for i, r := range p.Ranges {
+			es = append(es, entry{owned{r, p.Name}, pi, i})
+		}
+	}
+	slices.SortFunc(es, func(a, b entry) int { return a.r.Compare(b.r) })
+	t := &takenIndex{all: make([]owned, len(es)), at: make([][]int, len(pools)), tree: make([]int, len(es)+1)}
+	for pi, p := range pools {
+		t.at[pi] = make([]int, len(p.Ranges))
+	}
+	for pos, e := range es {
+		t.all[pos] = e.owned
+		t.at[e.pool][e.i] = pos
+	}
+	return t
+}
+
+// take marks the ranges of pool i (an index into the pools given to
+// newTakenIndex) taken.
+func (t *takenIndex) take(i int) {
+	for _, pos := range t.at[i] {
+		for j := pos + 1; j < len(t.tree); j += j & -j {
+			t.tree[j]++
+		}
+	}
+}
+
+// count returns how many of the first n positions are taken.
+func (t *takenIndex) count(n int) int {
+	c := 0
+	for j := n; j > 0; j -= j & -j {
+		c += t.tree[j]
+	}
+	return c
+}
+
+// nth returns the position of the k-th taken range (k from 1).
+func (t *takenIndex) nth(k int) int {
+	pos, step := 0, 1
+	for step*2 < len(t.tree) {
+		step *= 2
+	}
+	for ; step > 0; step /= 2 {
+		if next := pos + step; next < len(t.tree) && t.tree[next] < k {
+			pos, k = next, k-t.tree[next]
+		}
+	}
+	return pos // 0-based: pos+1 is the 1-based index found
+}
+
+// overlapping returns the taken ranges that overlap r, lowest first.
+func (t *takenIndex) overlapping(r addr.Range) []owned {
+	end := sort.Search(len(t.all), func(i int) bool { return r.Last.Less(t.all[i].r.First) })
+	var out []owned
+	for k := t.count(end); k > 0; k-- {
+		o := t.all[t.nth(k)]
+		if !o.r.Overlaps(r) {
+			break
+		}
+		out = append(out, o)
+	}
+	slices.Reverse(out)
 	return out
 }
 

@@ -12,7 +12,7 @@ import (
 // own L2Advertisement and BGPAdvertisement selecting one rack: what every
 // controller and speaker runs on each configuration change.
 func BenchmarkScaleBuild(b *testing.B) {
-	for _, n := range []int{10, 100, 1000} {
+	for _, n := range []int{10, 100, 1000, 5000} {
 		b.Run(fmt.Sprintf("pools=%d", n), func(b *testing.B) {
 			in := scale.ManyPools(n)
 			b.ReportAllocs()

@@ -1,85 +1,262 @@
-package l2plan_test
+package l2plan
 
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
+	"github.com/barelb/barelb/internal/addr"
+	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/eligibility"
-	"github.com/barelb/barelb/internal/l2plan"
+	"github.com/barelb/barelb/testsupport/cputime"
 	"github.com/barelb/barelb/testsupport/scale"
 )
 
-// l2Sizes is the grid of BenchmarkScalePlan. Plan builds one candidate
-// list per IP over every node, so its cost and memory grow with IPs ×
-// nodes; 50,000 Services on 5,000 nodes is 250 million candidate entries
-// (several GB), which is skipped with that reason rather than run:
-// internal/election's BenchmarkScaleFull measures the election alone at
-// that size.
-var l2Sizes = []struct{ nodes, services int }{
-	{10, 1000}, {100, 1000}, {100, 10000}, {1000, 1000}, {1000, 10000}, {5000, 1000}, {5000, 50000},
+// scaleNodes and scaleServices span BenchmarkScalePlan's grid, each mix
+// of address families at every size: 10 to 5,000 nodes, 1,000 to 50,000
+// Services (the dual-stack mix has 4 IPs for every 3 Services).
+var (
+	scaleNodes    = []int{10, 100, 1000, 5000}
+	scaleServices = []int{1000, 10000, 50000}
+)
+
+// refPairs bounds BenchmarkScalePlanReference: the reference (the plan
+// before the Planner) is O(IPs × nodes) in time and memory.
+const refPairs = 10_000_000
+
+func scaleInput(mix scale.Mix, nodes, services int) Input {
+	return Input{Config: scale.Config(), Nodes: scale.Nodes(nodes), Services: mix.Services(services, nodes)}
 }
 
-const maxPairs = 20_000_000
+func scaleName(mix scale.Mix, nodes, services int) string {
+	return fmt.Sprintf("%s/nodes=%d/services=%d", mix, nodes, services)
+}
 
-func plan(b *testing.B, nodes []eligibility.Node, svcs []eligibility.Service) map[netip.Addr]l2plan.Decision {
-	out := l2plan.Compute(l2plan.Input{Config: scale.Config(), Nodes: nodes, Services: svcs}).Decisions
-	if len(out) == 0 {
-		b.Fatal("empty plan")
+// BenchmarkScalePlan measures, per mix and size: the full plan (Compute,
+// what a speaker does at start-up or after a configuration change), one
+// Service added to a Planner holding the rest, and one node gone from it
+// and back; the node benchmarks report how many IPs moved (moved×N/ips:
+// 1 is the ideal of consistent hashing) and the load spread against the
+// election's bound.
+func BenchmarkScalePlan(b *testing.B) {
+	for _, mix := range scale.Mixes {
+		for _, nodes := range scaleNodes {
+			for _, services := range scaleServices {
+				name := scaleName(mix, nodes, services)
+				in := scaleInput(mix, nodes, services)
+				b.Run("full/"+name, func(b *testing.B) { spreadMetrics(b, in.Nodes, fullPlan(b, in)) })
+				if testing.Short() && services > 1000 {
+					continue
+				}
+				// One Planner for the three, built by the first that runs.
+				var p *Planner
+				planner := func() *Planner {
+					if p == nil {
+						p = NewPlanner(in)
+					}
+					return p
+				}
+				b.Run("service-added/"+name, func(b *testing.B) { serviceAdded(b, planner(), mix, nodes, services) })
+				b.Run("node-gone/"+name, func(b *testing.B) { nodeChange(b, planner(), in.Nodes, true) })
+				b.Run("node-added/"+name, func(b *testing.B) { nodeChange(b, planner(), in.Nodes, false) })
+			}
+		}
+	}
+}
+
+// fullPlan times Compute and returns its last plan.
+func fullPlan(b *testing.B, in Input) map[netip.Addr]Decision {
+	b.ReportAllocs()
+	cpu := cputime.Start()
+	var d map[netip.Addr]Decision
+	for b.Loop() {
+		d = Compute(in).Decisions
+	}
+	cpu.Report(b)
+	b.ReportMetric(float64(len(d)), "ips")
+	return d
+}
+
+// serviceAdded times SetService of a new Service (removed again untimed).
+func serviceAdded(b *testing.B, p *Planner, mix scale.Mix, nodes, services int) {
+	b.ReportAllocs()
+	i := services
+	cpu := cputime.Start()
+	for b.Loop() {
+		s := mix.Service(i, nodes)
+		p.SetService(s)
+		b.StopTimer()
+		cpu.Stop()
+		if p.Plan().Decisions[s.IPs[0]].Node == "" && !s.Local {
+			b.Fatal("new Service not announced")
+		}
+		p.DeleteService(s.Key)
+		i++
+		cpu.Start()
+		b.StartTimer()
+	}
+	cpu.Report(b)
+}
+
+// nodeChange times DeleteNode (gone) or SetNode back (added) of a node
+// every IP may use, and counts the IPs whose announcer changed.
+func nodeChange(b *testing.B, p *Planner, nodes []eligibility.Node, gone bool) {
+	b.ReportAllocs()
+	var moved, runs int
+	j := 0
+	cpu := cputime.Start()
+	for b.Loop() {
+		b.StopTimer()
+		cpu.Stop()
+		n := nodes[j%len(nodes)]
+		j += 7
+		if !gone {
+			p.DeleteNode(n.Name)
+		}
+		before := winners(p)
+		cpu.Start()
+		b.StartTimer()
+		if gone {
+			p.DeleteNode(n.Name)
+		} else {
+			p.SetNode(n)
+		}
+		b.StopTimer()
+		cpu.Stop()
+		for ip, d := range p.Plan().Decisions {
+			if before[ip] != d.Node {
+				moved++
+			}
+		}
+		runs++
+		if gone {
+			p.SetNode(n)
+		}
+		cpu.Start()
+		b.StartTimer()
+	}
+	cpu.Report(b)
+	ips := len(p.Plan().Decisions)
+	b.ReportMetric(float64(moved)/float64(runs), "moved/op")
+	b.ReportMetric(float64(moved)/float64(runs)/float64(ips)*float64(len(nodes)), "moved×N/ips")
+}
+
+func winners(p *Planner) map[netip.Addr]string {
+	out := make(map[netip.Addr]string, len(p.Plan().Decisions))
+	for ip, d := range p.Plan().Decisions {
+		out[ip] = d.Node
 	}
 	return out
 }
 
-// BenchmarkScalePlan is the full layer 2 plan each speaker computes, then
-// the same after one Service added and after one node gone: Plan has no
-// incremental form, so both cost a full plan.
-func BenchmarkScalePlan(b *testing.B) {
-	for _, mix := range scale.Mixes {
-		for _, sz := range l2Sizes {
-			if mix != scale.Dual && sz.services != 10000 {
-				continue // single-stack mixes at one size per node count
-			}
-			nodes, svcs := scale.Nodes(sz.nodes), mix.Services(sz.services, sz.nodes)
-			name := fmt.Sprintf("%s/nodes=%d/services=%d", mix, sz.nodes, sz.services)
-			skip := func(b *testing.B) {
-				if sz.nodes*sz.services > maxPairs {
-					b.Skipf("%d Services × nodes: Plan is O(IPs × nodes) in time and memory (a candidate list over every node per IP)", sz.nodes*sz.services)
+// spreadMetrics reports the IPs a node announces (max and average over
+// the nodes) and the election's bound on them: a dual-stack Service's two
+// IPs are one unit, so the bound is ceil(6/5 · units / nodes) in units,
+// at most twice that in IPs; the check counts units.
+func spreadMetrics(b *testing.B, nodes []eligibility.Node, d map[netip.Addr]Decision) {
+	units := map[string]int{}
+	seen := map[string]bool{}
+	total := 0
+	for _, x := range d {
+		if x.Node == "" {
+			continue
+		}
+		// One unit per Service here: the scale mix shares no IPs.
+		if k := x.Services[0]; !seen[k] {
+			seen[k] = true
+			units[x.Node]++
+			total++
+		}
+	}
+	hi := 0
+	for _, n := range units {
+		hi = max(hi, n)
+	}
+	bound := (total*6 + 5*len(nodes) - 1) / (5 * len(nodes))
+	b.ReportMetric(float64(hi), "max-load")
+	b.ReportMetric(float64(total)/float64(len(nodes)), "avg-load")
+	b.ReportMetric(float64(bound), "load-bound")
+	if hi > bound {
+		b.Errorf("a node announces %d units, above the bound %d", hi, bound)
+	}
+}
+
+// BenchmarkScalePlanReference is the plan before the Planner (a candidate
+// list over every node per IP, election.Assign from scratch), for the
+// figures before and after; sizes above refPairs IPs × nodes are skipped.
+func BenchmarkScalePlanReference(b *testing.B) {
+	for _, nodes := range scaleNodes {
+		for _, services := range scaleServices {
+			b.Run(scaleName(scale.Dual, nodes, services), func(b *testing.B) {
+				if nodes*services > refPairs {
+					b.Skipf("%d Services × nodes: the reference is O(IPs × nodes) in time and memory", nodes*services)
 				}
-			}
-			b.Run("full/"+name, func(b *testing.B) {
-				skip(b)
+				in := scaleInput(scale.Dual, nodes, services)
 				b.ReportAllocs()
+				cpu := cputime.Start()
 				for b.Loop() {
-					plan(b, nodes, svcs)
+					referenceCompute(in)
 				}
-			})
-			b.Run("service-added/"+name, func(b *testing.B) {
-				skip(b)
-				more := append(svcs[:len(svcs):len(svcs)], mix.Service(sz.services, sz.nodes))
-				b.ReportAllocs()
-				for b.Loop() {
-					plan(b, nodes, more)
-				}
-			})
-			b.Run("node-gone/"+name, func(b *testing.B) {
-				skip(b)
-				fewer := append([]eligibility.Node(nil), nodes...)
-				fewer[len(fewer)/2].Alive = false
-				before := plan(b, nodes, svcs)
-				var after map[netip.Addr]l2plan.Decision
-				b.ReportAllocs()
-				for b.Loop() {
-					after = plan(b, fewer, svcs)
-				}
-				moved := 0
-				for ip, d := range before {
-					if after[ip].Node != d.Node {
-						moved++
-					}
-				}
-				b.ReportMetric(float64(moved), "moved")
-				b.ReportMetric(float64(moved)/float64(len(before))*float64(sz.nodes), "moved×N/ips")
+				cpu.Report(b)
 			})
 		}
 	}
+}
+
+// TestPlannerScaleSmoke checks the benchmark's inputs on one mid size:
+// the Planner after a node left and came back equals Compute.
+func TestPlannerScaleSmoke(t *testing.T) {
+	in := scaleInput(scale.Dual, 50, 2000)
+	p := NewPlanner(in)
+	gone := in.Nodes[17]
+	p.DeleteNode(gone.Name)
+	rest := slices.DeleteFunc(slices.Clone(in.Nodes), func(n eligibility.Node) bool { return n.Name == gone.Name })
+	samePlan(t, "node gone", rest, p.Plan(), Compute(Input{Config: in.Config, Nodes: rest, Services: in.Services}))
+	p.SetNode(gone)
+	rest = append(rest, gone)
+	samePlan(t, "node back", rest, p.Plan(), Compute(Input{Config: in.Config, Nodes: rest, Services: in.Services}))
+}
+
+// poolsInput is 10,000 Services over 100 pools of scale.ManyPools, each
+// pool with its own L2Advertisement selecting one rack of 40 nodes (100
+// classes of IPs instead of one), on 5,000 nodes: the first 16 Services of
+// each pool dual-stack, the others IPv6, one in a hundred Local.
+func poolsInput() Input {
+	cfg, ps := config.Build(scale.ManyPools(100))
+	if len(ps) > 0 {
+		panic(ps.Error())
+	}
+	nodes := 5000
+	base4, base6 := netip.MustParseAddr("198.18.0.0"), netip.MustParseAddr("2001:db8:5ca1::")
+	svcs := scale.IPv6.Services(10000, nodes)
+	for i := range svcs {
+		pool, idx := i%100, i/100
+		v6, _ := addr.Add(base6, uint64(pool*256+idx))
+		svcs[i].IPs = []netip.Addr{v6}
+		if idx < 16 {
+			v4, _ := addr.Add(base4, uint64(pool*16+idx))
+			svcs[i].IPs = []netip.Addr{v4, v6}
+		}
+	}
+	return Input{Config: cfg, Nodes: scale.Nodes(nodes), Services: svcs}
+}
+
+// BenchmarkScalePlanPools is BenchmarkScalePlan's full plan and changes
+// for poolsInput: the Planner's node checks and groups are per class.
+func BenchmarkScalePlanPools(b *testing.B) {
+	in := poolsInput()
+	name := "pools=100/nodes=5000/services=10000"
+	b.Run("full/"+name, func(b *testing.B) {
+		d := fullPlan(b, in)
+		// Every IP of a Service without a Local endpoint in its rack.
+		for ip, x := range d {
+			if x.Node == "" && x.Refusal.Reason != eligibility.ReasonNoNodeEligible {
+				b.Fatalf("%s not announced: %v", ip, x.Refusal)
+			}
+		}
+	})
+	p := NewPlanner(in)
+	b.Run("service-added/"+name, func(b *testing.B) { serviceAdded(b, p, scale.IPv6, 5000, 10000) })
+	b.Run("node-gone/"+name, func(b *testing.B) { nodeChange(b, p, in.Nodes, true) })
 }

@@ -259,8 +259,9 @@ func announcementOf(node string, settling bool, ip netip.Addr, d l2plan.Decision
 		a.Announced = true
 	case d.Node == node:
 		a.Reason, a.Message = ReasonInterfaceUnavailable, "elected, but none of the interfaces to announce on is up"
-	case d.Refused[node].Refused():
-		a.Reason, a.Message = string(d.Refused[node].Reason), d.Refused[node].Message
+	case d.RefusalOf(node).Refused():
+		r := d.RefusalOf(node)
+		a.Reason, a.Message = string(r.Reason), r.Message
 	case d.Node == "":
 		a.Reason, a.Message = string(d.Refusal.Reason), d.Refusal.Message
 	default:

@@ -1,10 +1,13 @@
 // Command scale runs the scale benchmarks of the pure packages (make
 // bench-scale) and prints them as one table per package, then checks the
-// layer 2 election against its targets at 5,000 nodes and 50,000 IPs:
+// layer 2 election and the whole layer 2 plan (internal/l2plan's
+// Compute and Planner) against their targets at 5,000 nodes and 50,000
+// IPs:
 //
-//   - a cold election under 1 s, one IP added and one node gone under
-//     10 ms each, printed as met or MISSED for wall and CPU time (timing
-//     depends on the machine's load, so these never fail the run);
+//   - a cold election and a full plan under 1 s, one IP (Service) added
+//     and one node gone or added under 10 ms each, printed as met or
+//     MISSED for wall and CPU time (timing depends on the machine's load,
+//     so these never fail the run);
 //   - a node leaving moves about 1/N of the IPs (moved×N/ips near 1; the
 //     run fails above 4) and no node holds more than the documented load
 //     bound (the run fails when one does).
@@ -150,45 +153,80 @@ func table(w io.Writer, pkg string, rs []result, skips map[string]string) {
 	}
 }
 
-// checks prints the layer 2 election targets; it returns false when a
-// property (not a timing) fails.
+// checks prints the layer 2 targets, for the election alone and for the
+// whole plan (internal/l2plan); it returns false when a property (not a
+// timing) fails.
 func checks(w io.Writer, all map[string]result) bool {
 	const size = "nodes=5000/ips=50000"
 	fmt.Fprintf(w, "\n## layer 2 election at 5,000 nodes and 50,000 IPs (internal/election)\n\n")
 	ok := true
-	timing := func(what, name string, limit float64) {
-		r, found := all["BenchmarkScale"+name+"/"+size]
-		if !found {
-			fmt.Fprintf(w, "%-40s not measured\n", what)
-			return
+	timing(w, all, "full election", "BenchmarkScaleFull/"+size, 1000)
+	timing(w, all, "one IP added", "BenchmarkScaleServiceAdded/"+size, 10)
+	timing(w, all, "one node gone", "BenchmarkScaleNodeGone/"+size, 10)
+	if r, found := all["BenchmarkScaleNodeGone/"+size]; found {
+		m := r.metrics
+		fmt.Fprintf(w, "%-40s %10.1f IPs of 50,000 (the leaver held %.1f): 1/%.0f of the IPs, ideal 1/5000; moved×N/ips = %.2f (fails above 4)\n",
+			"a node leaving moves", m["moved/op"], m["leaver-held/op"], 50000/m["moved/op"], m["moved×N/ips"])
+		if m["moved×N/ips"] > 4 {
+			ok = false
 		}
-		verdict := func(ms float64) string {
-			if ms >= limit {
-				return "MISSED"
+		ok = spread(w, m) && ok
+	}
+	fmt.Fprintf(w, "\n## layer 2 plan at 5,000 nodes and 50,000 Services (internal/l2plan: checks, groups, election)\n\n")
+	for _, mix := range []string{"ipv4", "dual"} {
+		name := func(what string) string {
+			return "BenchmarkScalePlan/" + what + "/" + mix + "/nodes=5000/services=50000"
+		}
+		timing(w, all, "full plan, "+mix, name("full"), 1000)
+		timing(w, all, "one Service added, "+mix, name("service-added"), 10)
+		timing(w, all, "one node gone, "+mix, name("node-gone"), 10)
+		timing(w, all, "one node added, "+mix, name("node-added"), 10)
+		for _, what := range []string{"node-gone", "node-added"} {
+			r, found := all[name(what)]
+			if !found {
+				continue
 			}
-			return "met"
+			m := r.metrics
+			fmt.Fprintf(w, "%-40s %10.1f IPs a change: moved×N/ips = %.2f (1 is the ideal; fails above 4)\n", what+" moves, "+mix, m["moved/op"], m["moved×N/ips"])
+			if m["moved×N/ips"] > 4 {
+				ok = false
+			}
 		}
-		ms, cpu := r.metrics["ns/op"]/1e6, r.metrics["cpu-ms/op"]
-		fmt.Fprintf(w, "%-40s wall %10.3f ms (%s), CPU %10.3f ms (%s); target < %g ms\n", what, ms, verdict(ms), cpu, verdict(cpu), limit)
+		if r, found := all[name("full")]; found {
+			ok = spread(w, r.metrics) && ok
+		}
 	}
-	timing("full election", "Full", 1000)
-	timing("one IP added", "ServiceAdded", 10)
-	timing("one node gone", "NodeGone", 10)
-	r, found := all["BenchmarkScaleNodeGone/"+size]
+	return ok
+}
+
+// timing prints one timing against its target, for wall and CPU time.
+func timing(w io.Writer, all map[string]result, what, name string, limit float64) {
+	r, found := all[name]
 	if !found {
-		return ok
+		fmt.Fprintf(w, "%-40s not measured\n", what)
+		return
 	}
-	m := r.metrics
-	fmt.Fprintf(w, "%-40s %10.1f IPs of 50,000 (the leaver held %.1f): 1/%.0f of the IPs, ideal 1/5000; moved×N/ips = %.2f (fails above 4)\n",
-		"a node leaving moves", m["moved/op"], m["leaver-held/op"], 50000/m["moved/op"], m["moved×N/ips"])
-	if m["moved×N/ips"] > 4 {
-		ok = false
+	verdict := func(ms float64) string {
+		if ms >= limit {
+			return "MISSED"
+		}
+		return "met"
 	}
-	verdict := "within"
+	ms, cpu := r.metrics["ns/op"]/1e6, r.metrics["cpu-ms/op"]
+	fmt.Fprintf(w, "%-40s wall %10.3f ms (%s), CPU %10.3f ms (%s); target < %g ms\n", what, ms, verdict(ms), cpu, verdict(cpu), limit)
+}
+
+// spread prints the load spread against the election's bound; false when
+// a node is above it.
+func spread(w io.Writer, m map[string]float64) bool {
+	verdict, ok := "within", true
 	if m["max-load"] > m["load-bound"] {
 		verdict, ok = "ABOVE", false
 	}
-	fmt.Fprintf(w, "%-40s min %.0f, max %.0f IPs a node; bound ceil(6/5 · IPs/nodes) = %.0f: %s\n",
-		"load spread", m["min-load"], m["max-load"], m["load-bound"], verdict)
+	lo := fmt.Sprintf("min %.0f", m["min-load"])
+	if _, has := m["avg-load"]; has {
+		lo = fmt.Sprintf("avg %.1f", m["avg-load"])
+	}
+	fmt.Fprintf(w, "%-40s %s, max %.0f units a node; bound ceil(6/5 · units/nodes) = %.0f: %s\n", "load spread", lo, m["max-load"], m["load-bound"], verdict)
 	return ok
 }

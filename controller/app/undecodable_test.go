@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
@@ -24,6 +26,9 @@ func TestUndecodableStoredObjectsReported(t *testing.T) {
 	f.pool("good", nil, "198.18.25.0/24")
 	f.svc("before")
 	ip := f.assigned("before")
+	edited := f.pool("edited", func(p *v1beta1.IPAddressPool) { p.Spec.AutoAssign = ptr.To(false) }, "198.18.26.0/28")
+	f.svc("kept", func(s *corev1.Service) { s.Annotations = map[string]string{"metallb.io/address-pool": "edited"} })
+	keptIP := f.waitIPs("kept", inRange("198.18.26.0", "198.18.26.15"), "no address from pool edited")
 
 	bad := testenv.UndecodableConfig(f.cfgNS)
 	for _, obj := range bad {
@@ -74,5 +79,21 @@ func TestUndecodableStoredObjectsReported(t *testing.T) {
 	reported()
 	if got := f.assigned("before"); got[0] != ip[0] {
 		t.Fatalf("existing address moved: %s -> %s", ip[0], got[0])
+	}
+
+	// A pool in use stored undecodable later: it is left out like a pool
+	// edited into an invalid one, and the address assigned from it stays.
+	check.Must(t, env.StoreUnchecked(f.ctx, map[string]any{
+		"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+		"metadata": map[string]any{"namespace": f.cfgNS, "name": "edited", "uid": string(edited.UID),
+			"creationTimestamp": edited.CreationTimestamp.UTC().Format(time.RFC3339), "generation": int64(2)},
+		"spec": map[string]any{"addresses": "198.18.26.0/28"},
+	}))
+	names = append(names, `IPAddressPool "edited"`)
+	reported()
+	f.svc("late")
+	f.waitIPs("late", inRange("198.18.25.0", "198.18.25.255"), "no address from the good pool after another pool became undecodable")
+	if got := f.assigned("kept"); got[0] != keptIP[0] {
+		t.Fatalf("the address from the pool that became undecodable moved: %s -> %s", keptIP[0], got[0])
 	}
 }

@@ -29,7 +29,10 @@ func TestDecodeEachSkipsAndNamesUndecodable(t *testing.T) {
 		u("a-good", map[string]any{"addresses": []any{"198.18.0.0/24"}, "avoidBuggyIPs": true, "autoAssign": false}),
 		u("b-addresses-number", map[string]any{"addresses": int64(5)}),
 		u("c-bool-string", map[string]any{"addresses": []any{"198.18.1.0/24"}, "avoidBuggyIPs": "yes"}),
-		u("d-good", map[string]any{"addresses": []any{"198.18.2.0/24"}, "serviceAllocation": map[string]any{"priority": int64(3)}}),
+		// A whole float where an integer belongs: the unstructured
+		// converter refuses it, the typed client's decoder (the fallback)
+		// reads 3.
+		u("d-good", map[string]any{"addresses": []any{"198.18.2.0/24"}, "serviceAllocation": map[string]any{"priority": float64(3)}}),
 	}
 	before := runtime.DeepCopyJSON(items[1].Object)
 	var bad config.Problems
@@ -90,4 +93,33 @@ func TestUndecodableConfigFailsEveryKind(t *testing.T) {
 			t.Errorf("no undecodable %s in the fixture", gvk.Kind)
 		}
 	}
+}
+
+// What reading the configuration costs per object: the JSON round trip
+// DecodeEach does, against the deep copy a typed cache List made of the
+// same pool before (the unstructured List skips its own deep copy).
+func BenchmarkDecodePool(b *testing.B) {
+	obj := map[string]any{
+		"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+		"metadata": map[string]any{"name": "p", "namespace": "metallb-system", "uid": "0b0e5a3c-2d36-4d2e-9a57-0d3f8f7b1c11",
+			"resourceVersion": "12345", "generation": int64(1), "creationTimestamp": "2026-12-02T04:00:00Z", "labels": map[string]any{"tier": "web"}},
+		"spec": map[string]any{"addresses": []any{"198.18.0.0/24", "2001:db8::/120"}, "autoAssign": true,
+			"serviceAllocation": map[string]any{"priority": int64(10), "namespaces": []any{"apps"}}},
+		"status": map[string]any{"assignedIPv4": int64(3), "assignedIPv6": int64(0), "availableIPv4": int64(253), "availableIPv6": int64(256)},
+	}
+	items := []unstructured.Unstructured{{Object: obj}}
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			var bad config.Problems
+			if len(kube.DecodeEach[v1beta1.IPAddressPool](items, &bad)) != 1 {
+				b.Fatal(bad)
+			}
+		}
+	})
+	typed := kube.DecodeEach[v1beta1.IPAddressPool](items, new(config.Problems))[0]
+	b.Run("typed-deepcopy", func(b *testing.B) {
+		for b.Loop() {
+			_ = typed.DeepCopy()
+		}
+	})
 }

@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/explain"
 	"github.com/barelb/barelb/internal/kube"
 )
@@ -67,6 +66,14 @@ func (l *loader) load(ctx context.Context, doctor, moves bool, eventsNS string) 
 		lists = append(lists, listSpec{list: &assign, opts: []client.ListOption{client.MatchingFields{"reason": explain.ReasonNodeAssigned}},
 			optional: true, done: func() { cl.AssignEvents = assign.Items }})
 	}
+	// The configuration kinds as the controller and speakers read them:
+	// one stored object that does not decode is reported, not fatal.
+	in, err := kube.ListConfig(ctx, l.c, l.ns)
+	if err != nil {
+		return nil, err
+	}
+	cl.Pools, cl.L2Advs, cl.BGPAdvs, cl.Peers, cl.Communities, cl.BFDProfiles, cl.Unreadable =
+		in.Pools, in.L2Advertisements, in.BGPAdvertisements, in.Peers, in.Communities, in.BFDProfiles, in.Unreadable
 	lists = append(lists, barelbLists(cl, inNS)...)
 	if doctor {
 		lists = append(lists, doctorLists(cl, inNS)...)
@@ -103,24 +110,12 @@ type listSpec struct {
 
 func barelbLists(cl *explain.Cluster, inNS client.ListOption) []listSpec {
 	var (
-		pools  v1beta1.IPAddressPoolList
-		l2     v1beta1.L2AdvertisementList
-		bgp    v1beta1.BGPAdvertisementList
-		peers  v1beta2.BGPPeerList
-		comms  v1beta1.CommunityList
-		bfds   v1beta1.BFDProfileList
 		states v1beta1.ConfigurationStateList
 		l2s    v1beta1.ServiceL2StatusList
 		bgps   v1beta1.ServiceBGPStatusList
 	)
 	o := []client.ListOption{inNS}
 	return []listSpec{
-		{list: &pools, opts: o, done: func() { cl.Pools = pools.Items }},
-		{list: &l2, opts: o, done: func() { cl.L2Advs = l2.Items }},
-		{list: &bgp, opts: o, done: func() { cl.BGPAdvs = bgp.Items }},
-		{list: &peers, opts: o, done: func() { cl.Peers = peers.Items }},
-		{list: &comms, opts: o, done: func() { cl.Communities = comms.Items }},
-		{list: &bfds, opts: o, done: func() { cl.BFDProfiles = bfds.Items }},
 		{list: &states, opts: o, done: func() { cl.States = states.Items }},
 		{list: &l2s, opts: o, done: func() { cl.L2Statuses = l2s.Items }},
 		{list: &bgps, opts: o, done: func() { cl.BGPStatuses = bgps.Items }},

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -328,5 +329,36 @@ func TestStatusMovedIPs(t *testing.T) {
 	t.Logf("status:\n%s", out)
 	if code != 0 || !strings.Contains(out, "198.18.53.4   "+f.ns+"/web   node-x   node-y   3m") || strings.Contains(out, "node-z") {
 		t.Errorf("status (exit %d) does not show 198.18.53.4 moving from node-x to node-y 3m ago", code)
+	}
+}
+
+// Stored objects that do not decode (written past validation) neither
+// break the commands nor hide: pools lists the good pool, doctor names
+// each bad object and how to fix it.
+func TestUndecodableObjectsReported(t *testing.T) {
+	f := newFixture(t, false)
+	check.Must(t, f.c.Create(f.ctx, &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Namespace: f.cfgNS, Name: "good"},
+		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.18.60.0/24"}}}))
+	bad := testenv.UndecodableConfig(f.cfgNS)
+	for _, obj := range bad {
+		check.Must(t, env.StoreUnchecked(f.ctx, obj))
+	}
+	t.Cleanup(func() {
+		for _, obj := range bad {
+			_ = f.c.Delete(f.ctx, &unstructured.Unstructured{Object: obj})
+		}
+	})
+	if out, code := f.kubectl("pools"); code != 0 || !strings.Contains(out, "good") {
+		t.Errorf("pools: exit %d, output:\n%s", code, out)
+	}
+	out, code := f.kubectl("doctor")
+	if code != 1 {
+		t.Errorf("doctor: exit %d, want 1:\n%s", code, out)
+	}
+	for _, obj := range bad {
+		u := unstructured.Unstructured{Object: obj}
+		if want := fmt.Sprintf("%s %q: the stored object cannot be read", u.GetKind(), u.GetName()); !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
+		}
 	}
 }

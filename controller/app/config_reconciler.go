@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/lbspec"
@@ -66,7 +65,9 @@ func (r *configReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	specOrLabels := builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))
 	b := ctrl.NewControllerManagedBy(mgr).Named("config").
 		Watches(&corev1.Namespace{}, one, builder.WithPredicates(predicate.LabelChangedPredicate{}))
-	for _, o := range []client.Object{&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}, &v1beta1.BGPAdvertisement{}, &v1beta2.BGPPeer{}, &v1beta1.Community{}, &v1beta1.BFDProfile{}} {
+	// Unstructured, as kube.ListConfig reads them: a typed informer
+	// would stall on one object that does not decode.
+	for _, o := range kube.ConfigObjects() {
 		b = b.Watches(o, one, specOrLabels)
 	}
 	return b.Complete(r)
@@ -119,9 +120,9 @@ func (r *configReconciler) reportProblems(ctx context.Context, cfg *config.Confi
 		for _, n := range p.Notes {
 			key := kube.EventKey{Kind: config.KindPool, Namespace: ns, Name: p.Name, Topic: n}
 			current[key] = true
-			var obj v1beta1.IPAddressPool
-			if r.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, &obj) == nil {
-				r.tell.Tell(&obj, key, corev1.EventTypeNormal, ReasonAddressesRead, "Validate", n)
+			obj := kube.ConfigObject(config.KindPool)
+			if r.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, obj) == nil {
+				r.tell.Tell(obj, key, corev1.EventTypeNormal, ReasonAddressesRead, "Validate", n)
 			}
 		}
 	}
@@ -131,7 +132,8 @@ func (r *configReconciler) reportProblems(ctx context.Context, cfg *config.Confi
 		if i := strings.IndexByte(p.Name, '/'); i >= 0 { // a stray in another namespace
 			objNS, name = p.Name[:i], p.Name[i+1:]
 			obj = strayObject(p, objNS, name)
-		} else if obj = emptyObject(p.Kind); obj != nil {
+		} else if u := kube.ConfigObject(p.Kind); u != nil {
+			obj = u
 			if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, obj); err != nil {
 				obj = nil
 			}
@@ -150,22 +152,6 @@ func (r *configReconciler) reportProblems(ctx context.Context, cfg *config.Confi
 		}
 	}
 	r.tell.Retain(func(k kube.EventKey) bool { return current[k] })
-}
-
-func emptyObject(kind string) client.Object {
-	switch kind {
-	case config.KindPool:
-		return &v1beta1.IPAddressPool{}
-	case config.KindL2Adv:
-		return &v1beta1.L2Advertisement{}
-	case config.KindBGPAdv:
-		return &v1beta1.BGPAdvertisement{}
-	case config.KindPeer:
-		return &v1beta2.BGPPeer{}
-	case config.KindCommunty:
-		return &v1beta1.Community{}
-	}
-	return nil
 }
 
 // writeConfigurationState records the verdict in the "controller"

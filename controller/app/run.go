@@ -53,6 +53,8 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			// Managed fields are a large share of a Service's size and
 			// nothing here reads them.
 			DefaultTransform: cache.TransformStripManagedFields(),
+			// Scoped per kind: the configuration kinds are read
+			// unstructured (kube.ListConfig), and the scope holds for them.
 			ByObject: map[client.Object]cache.ByObject{
 				&v1beta1.IPAddressPool{}: inNS, &v1beta1.L2Advertisement{}: inNS, &v1beta1.BGPAdvertisement{}: inNS,
 				&v1beta2.BGPPeer{}: inNS, &v1beta1.Community{}: inNS, &v1beta1.BFDProfile{}: inNS,

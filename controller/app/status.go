@@ -8,11 +8,13 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/kube"
 )
 
 // poolStatusWriter writes IPAddressPool counts and metrics at most once per
@@ -46,15 +48,19 @@ func (w *poolStatusWriter) Start(ctx context.Context) error {
 }
 
 func (w *poolStatusWriter) flush(ctx context.Context) error {
-	var pools v1beta1.IPAddressPoolList
-	if err := w.List(ctx, &pools, client.InNamespace(w.state.opts.Namespace)); err != nil {
+	// Unstructured, as everywhere (kube.ListConfig); a pool that does not
+	// decode gets no status, its problem is in the ConfigurationState.
+	var list unstructured.UnstructuredList
+	list.SetGroupVersionKind(v1beta1.GroupVersion.WithKind(config.KindPool + "List"))
+	if err := w.List(ctx, &list, client.InNamespace(w.state.opts.Namespace)); err != nil {
 		return err
 	}
+	pools := kube.DecodeEach[v1beta1.IPAddressPool](list.Items, new(config.Problems))
 	cfg, problems := w.state.config()
 	w.state.m.outOfPool.Set(float64(len(w.state.alloc.OutOfPool())))
 	var firstErr error
-	for i := range pools.Items {
-		p := &pools.Items[i]
+	for i := range pools {
+		p := &pools[i]
 		st, inUse := w.state.alloc.PoolStats(p.Name)
 		// Copy the conditions: setting one in place would also change
 		// p.Status, and the comparison below would see no difference.

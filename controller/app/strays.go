@@ -6,22 +6,11 @@ import (
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/kube"
 )
-
-// configKinds are the metallb.io kinds barelb reads from its own namespace
-// only, with the version each is listed at.
-var configKinds = []schema.GroupVersionKind{
-	{Group: "metallb.io", Version: "v1beta1", Kind: config.KindPool},
-	{Group: "metallb.io", Version: "v1beta1", Kind: config.KindL2Adv},
-	{Group: "metallb.io", Version: "v1beta1", Kind: config.KindBGPAdv},
-	{Group: "metallb.io", Version: "v1beta2", Kind: config.KindPeer},
-	{Group: "metallb.io", Version: "v1beta1", Kind: config.KindCommunty},
-	{Group: "metallb.io", Version: "v1beta1", Kind: "BFDProfile"},
-}
 
 // strays lists configuration objects outside barelb's namespace, which
 // MetalLB ignores silently and barelb reports: as problems named
@@ -34,7 +23,7 @@ var configKinds = []schema.GroupVersionKind{
 // controller start, not the moment it appears.
 func strays(ctx context.Context, api client.Reader, ns string) (config.Problems, error) {
 	var out config.Problems
-	for _, gvk := range configKinds {
+	for _, gvk := range kube.ConfigKinds {
 		var l metav1.PartialObjectMetadataList
 		l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		if err := api.List(ctx, &l); err != nil {
@@ -54,7 +43,7 @@ func strays(ctx context.Context, api client.Reader, ns string) (config.Problems,
 
 // strayObject is the object an Event about a stray goes on.
 func strayObject(p config.Problem, namespace, name string) client.Object {
-	for _, gvk := range configKinds {
+	for _, gvk := range kube.ConfigKinds {
 		if gvk.Kind == p.Kind {
 			o := &metav1.PartialObjectMetadata{}
 			o.SetGroupVersionKind(gvk)

@@ -31,6 +31,10 @@ type Input struct {
 	// timestamps have one-second resolution, so two overlapping pools can
 	// tie; the one already in use then wins, and its addresses stay.
 	InUse map[string]bool
+	// Unreadable are the stored objects that could not be decoded into
+	// their Go type (see kube.ListConfig): Build reports them with the
+	// rest, and they are in none of the lists above.
+	Unreadable Problems
 }
 
 // Object kinds as they appear in problems.
@@ -40,12 +44,13 @@ const (
 	KindBGPAdv   = "BGPAdvertisement"
 	KindPeer     = "BGPPeer"
 	KindCommunty = "Community"
+	KindBFD      = "BFDProfile"
 )
 
 // Build validates in and returns the model of everything that is valid,
 // with every problem found. It never returns a nil Config.
 func Build(in Input) (*Config, Problems) {
-	var ps Problems
+	ps := slices.Clone(in.Unreadable)
 	c := &Config{Pools: map[string]*Pool{}}
 	pools := buildPools(in.Pools, in.InUse, &ps)
 	for _, p := range pools {

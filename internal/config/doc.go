@@ -6,6 +6,12 @@
 // the objects involved. A bad object is left out of the model (or, for a
 // conflict between two objects, the newer one is), and everything else
 // stays in: a new mistake never takes down addresses that already work.
+// An object that could not even be decoded (Input.Unreadable, from
+// kube.ListConfig) is reported the same way and is in none of the lists,
+// so an object that was good and is then stored undecodable is left out
+// as an invalid edit is: the controller keeps the addresses already
+// assigned from it, and the speakers stop announcing what only it
+// covered, until it is fixed.
 //
 // # Cost
 //

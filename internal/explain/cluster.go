@@ -34,6 +34,9 @@ type Cluster struct {
 	Peers       []v1beta2.BGPPeer
 	Communities []v1beta1.Community
 	BFDProfiles []v1beta1.BFDProfile
+	// Unreadable are the stored configuration objects that do not decode
+	// (kube.ListConfig); they are in none of the lists above.
+	Unreadable  config.Problems
 	States      []v1beta1.ConfigurationState
 	L2Statuses  []v1beta1.ServiceL2Status
 	BGPStatuses []v1beta1.ServiceBGPStatus
@@ -72,7 +75,7 @@ func (c *Cluster) model() *model {
 	cfg, problems := config.Build(config.Input{
 		Pools: c.Pools, L2Advertisements: c.L2Advs, BGPAdvertisements: c.BGPAdvs,
 		Peers: c.Peers, Communities: c.Communities, BFDProfiles: c.BFDProfiles,
-		InUse: lbspec.PoolsInUse(c.Services, c.LBClass),
+		InUse: lbspec.PoolsInUse(c.Services, c.LBClass), Unreadable: c.Unreadable,
 	})
 	m := &model{cfg: cfg, problems: problems, alloc: allocator.New(), nsLabels: map[string]map[string]string{}}
 	for _, ns := range c.Namespaces {

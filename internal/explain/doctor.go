@@ -44,6 +44,19 @@ func Doctor(c *Cluster) []Finding {
 	out = append(out, memberlistSecret(c)...)
 	out = append(out, crdVersions(c)...)
 	out = append(out, clockSkew(c)...)
+	out = append(out, unreadable(c)...)
+	return out
+}
+
+// unreadable reports each stored configuration object that does not
+// decode: barelb leaves it out (and says so in its ConfigurationStates),
+// but whoever wrote it may not look there.
+func unreadable(c *Cluster) []Finding {
+	var out []Finding
+	for _, p := range c.Unreadable {
+		out = append(out, Finding{Check: "unreadable-object", Problem: p.String(),
+			Fix: fmt.Sprintf("Correct the field named (kubectl -n %s edit %s %s), or delete the object and apply it again.", c.Namespace, strings.ToLower(p.Kind), p.Name)})
+	}
 	return out
 }
 

@@ -143,8 +143,10 @@ func (b *BGPReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: "bgp"}}}
 	})
 	bld := ctrl.NewControllerManagedBy(mgr).Named("bgp").WithOptions(controller.Options{MaxConcurrentReconciles: 1})
-	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &v1beta1.IPAddressPool{},
-		&v1beta2.BGPPeer{}, &v1beta1.BGPAdvertisement{}, &v1beta1.Community{}, &v1beta1.BFDProfile{}, &corev1.Secret{}} {
+	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &corev1.Secret{},
+		// Configuration kinds unstructured, as kube.ListConfig reads them.
+		kube.ConfigObject(config.KindPool), kube.ConfigObject(config.KindPeer), kube.ConfigObject(config.KindBGPAdv),
+		kube.ConfigObject(config.KindCommunty), kube.ConfigObject(config.KindBFD)} {
 		bld = bld.Watches(o, all)
 	}
 	own := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetLabels()[LabelNode] == b.opts.NodeName })

@@ -134,7 +134,9 @@ func (r *layer2Reconciler) SetupWithManager(mgr ctrl.Manager, kick <-chan event.
 	b := ctrl.NewControllerManagedBy(mgr).Named("layer2").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		WatchesRawSource(source.Channel(kick, all))
-	for _, o := range []client.Object{&corev1.Service{}, &corev1discovery.EndpointSlice{}, &corev1.Node{}, &v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}} {
+	for _, o := range []client.Object{&corev1.Service{}, &corev1discovery.EndpointSlice{}, &corev1.Node{},
+		// Configuration kinds unstructured, as kube.ListConfig reads them.
+		kube.ConfigObject(config.KindPool), kube.ConfigObject(config.KindL2Adv)} {
 		b = b.Watches(o, all)
 	}
 	// This node's own status objects: the cache can lag behind our own

@@ -49,22 +49,12 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	ctx = log.IntoContext(ctx, logger)
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "barelb-speaker/" + opts.NodeName
-	inNS := cache.ByObject{Namespaces: map[string]cache.Config{opts.Namespace: {}}}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 kube.Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
 		Controller:             crconfig.Controller{SkipNameValidation: ptr.To(true)},
-		Cache: cache.Options{
-			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{
-				&v1beta1.IPAddressPool{}: inNS, &v1beta1.L2Advertisement{}: inNS,
-				&v1beta1.ServiceL2Status{}: inNS, &corev1.Secret{}: inNS,
-				// BGP mode (bgp.go).
-				&v1beta2.BGPPeer{}: inNS, &v1beta1.BGPAdvertisement{}: inNS, &v1beta1.Community{}: inNS,
-				&v1beta1.BFDProfile{}: inNS, &v1beta1.ServiceBGPStatus{}: inNS,
-			},
-		},
+		Cache:                  cacheOptions(opts.Namespace),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -364,4 +354,22 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// cacheOptions scopes the speaker's cache: barelb's kinds (and Secrets)
+// in its namespace only. The keys are typed but the scope is per kind, so
+// it also holds for the configuration kinds, which are read unstructured
+// (kube.ListConfig).
+func cacheOptions(namespace string) cache.Options {
+	inNS := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
+	return cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&v1beta1.IPAddressPool{}: inNS, &v1beta1.L2Advertisement{}: inNS,
+			&v1beta1.ServiceL2Status{}: inNS, &corev1.Secret{}: inNS,
+			// BGP mode (bgp.go).
+			&v1beta2.BGPPeer{}: inNS, &v1beta1.BGPAdvertisement{}: inNS, &v1beta1.Community{}: inNS,
+			&v1beta1.BFDProfile{}: inNS, &v1beta1.ServiceBGPStatus{}: inNS,
+		},
+	}
 }

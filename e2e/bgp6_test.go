@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/testsupport/check"
+)
+
+// bgpDualPool is the dual-stack BGP-only pool: like bgpPool, off the node
+// LAN in both families, so only a BGP route leads to its addresses.
+var bgpDualPool = []string{"198.18.101.0/24", "2001:db8:101::/120"}
+
+// bgpDualConfig is what a MetalLB user writes for a dual-stack fabric:
+// one BGPPeer per router address family (an IPv4 session for IPv4
+// prefixes, an IPv6 session for IPv6 ones), a pool with both families and
+// one advertisement.
+func bgpDualConfig() string {
+	peer := func(name string, addr netip.Addr) string {
+		return fmt.Sprintf(`apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: {name: %s, namespace: %s}
+spec:
+  myASN: %d
+  peerASN: %d
+  peerAddress: %s
+  holdTime: 3s
+  keepaliveTime: 1s
+  connectTime: 1s
+---
+`, name, lab.ConfigNamespace, lab.NodeASN, lab.RouterASN, addr)
+	}
+	return peer("tor4", lab.RouterIPv4) + peer("tor6", lab.RouterIPv6) + fmt.Sprintf(`apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: bgp-dual, namespace: %[1]s}
+spec:
+  addresses: [%[2]s]
+---
+apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: {name: bgp-dual, namespace: %[1]s}
+spec:
+  ipAddressPools: [bgp-dual]
+`, lab.ConfigNamespace, strings.Join(bgpDualPool, ", "))
+}
+
+func nodeIPv6s(ns []*lab.Node) []string {
+	var ips []string
+	for _, n := range ns {
+		ips = append(ips, n.IPv6.String())
+	}
+	sort.Strings(ips)
+	return ips
+}
+
+// TestBGPIPv6WithRouter: with an IPv4 and an IPv6 BGPPeer to the lab
+// router, an IPv6-only, a RequireDualStack and a PreferDualStack
+// LoadBalancer Service get addresses of both families as asked; the
+// router installs every IPv6 address with one next hop per node (ECMP in
+// its kernel) and the IPv4 ones likewise, and the outside client, whose
+// only way in is the router, reaches the backends over IPv6 and IPv4.
+// Deleting the Services withdraws the IPv6 routes too.
+func TestBGPIPv6WithRouter(t *testing.T) {
+	l := startBGPLab(t)
+	defer timed("BGP IPv6 and dual-stack through the FRR router")()
+	applyYAML(t, l, bgpDualConfig())
+	all4, all6 := nodeIPs(l.Nodes), nodeIPv6s(l.Nodes)
+
+	began := time.Now()
+	check.Eventually(t, 60*time.Second, "IPv4 and IPv6 sessions from every speaker", func() error {
+		sum, err := l.Router.FRR.Summary()
+		if err != nil {
+			return err
+		}
+		for fam, ips := range map[string][]string{"ipv4Unicast": all4, "ipv6Unicast": all6} {
+			for _, ip := range ips {
+				if st := sum[fam][ip].State; st != "Established" {
+					return fmt.Errorf("%s session with %s: %q", fam, ip, st)
+				}
+			}
+		}
+		return nil
+	})
+	record("BGP IPv6: IPv4 and IPv6 sessions established", time.Since(began))
+
+	ns := "bgp-v6"
+	webApp(t, l, ns, 3, "  type: LoadBalancer\n  ipFamilyPolicy: RequireDualStack\n  ipFamilies: [IPv6, IPv4]")
+	applyYAML(t, l, lbServiceYAML(ns, "v6", "bgp-dual", 80, nil, "  ipFamilyPolicy: SingleStack\n  ipFamilies: [IPv6]")+"---\n"+
+		lbServiceYAML(ns, "prefer", "bgp-dual", 80, nil, "  ipFamilyPolicy: PreferDualStack\n  ipFamilies: [IPv6, IPv4]"))
+	pods := names(readyPods(t, l, ns, "app=web", 3))
+
+	pool4, pool6 := netip.MustParsePrefix(bgpDualPool[0]), netip.MustParsePrefix(bgpDualPool[1])
+	for _, c := range []struct {
+		svc      string
+		families int
+	}{{"v6", 1}, {"web", 2}, {"prefer", 2}} {
+		t.Run(c.svc, func(t *testing.T) {
+			shown := time.Now()
+			ips := lbIPs(t, l, ns, c.svc, c.families)
+			var v6 []netip.Addr
+			for _, ip := range ips {
+				switch {
+				case ip.Is6() && pool6.Contains(ip):
+					v6 = append(v6, ip)
+				case ip.Is4() && pool4.Contains(ip) && c.families == 2:
+				default:
+					t.Fatalf("%s got %v, want one IPv6 address from %s (and one IPv4 from %s when dual-stack)", c.svc, ips, pool6, pool4)
+				}
+			}
+			if len(v6) != 1 {
+				t.Fatalf("%s got %v, want exactly one IPv6 address", c.svc, ips)
+			}
+			for _, ip := range ips {
+				want := all4
+				if ip.Is6() {
+					want = all6
+				}
+				d := waitNexthops(t, l, host(ip), want, 30*time.Second)
+				if ip.Is6() {
+					record("BGP IPv6: "+c.svc+" Service to ECMP route", time.Since(shown))
+				}
+				t.Logf("%s: route %s in the router's kernel via %v after %v", c.svc, host(ip), want, d.Round(time.Millisecond))
+				seen := backends(t, l.Router.Outside, lab.URL(ip, 80), pods)
+				t.Logf("%s: answers to %s through the router: %v", c.svc, ip, seen)
+			}
+			// The outside client reaches the IPv6 address only through
+			// the router: it is on no link of the client's.
+			if out, err := l.Router.Outside.Output("ip", "-6", "route", "get", v6[0].String()); err != nil || !strings.Contains(out, "via "+lab.RouterOutsideIPv6.String()) {
+				t.Errorf("outside client's route to %s: %q %v", v6[0], out, err)
+			}
+			// The kernel route itself is multipath: several next hops.
+			out, err := l.Router.NS.Output("ip", "-6", "route", "show", host(v6[0]).String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(out, "nexthop via"); n != len(l.Nodes) {
+				t.Errorf("router's kernel route to %s has %d next hops, want %d:\n%s", v6[0], n, len(l.Nodes), out)
+			}
+		})
+	}
+
+	t.Run("Service deletion withdraws the IPv6 route", func(t *testing.T) {
+		ip := lbIPs(t, l, ns, "v6", 1)[0]
+		began := time.Now()
+		kubectl(t, l, "-n", ns, "delete", "service", "v6")
+		waitNexthops(t, l, host(ip), nil, 15*time.Second)
+		t.Logf("route %s withdrawn %v after the delete", ip, time.Since(began).Round(time.Millisecond))
+		unreachable(t, l.Router.Outside, lab.URL(ip, 80))
+	})
+}

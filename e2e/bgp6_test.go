@@ -64,6 +64,8 @@ func nodeIPv6s(ns []*lab.Node) []string {
 // router installs every IPv6 address with one next hop per node (ECMP in
 // its kernel) and the IPv4 ones likewise, and the outside client, whose
 // only way in is the router, reaches the backends over IPv6 and IPv4.
+// An unnumbered BGPPeer (spec.interface) on a fabric link of its own
+// carries both families to the router too (unnumberedThroughRouter).
 // Deleting the Services withdraws the IPv6 routes too.
 func TestBGPIPv6WithRouter(t *testing.T) {
 	l := startBGPLab(t)
@@ -144,6 +146,8 @@ func TestBGPIPv6WithRouter(t *testing.T) {
 		})
 	}
 
+	t.Run("unnumbered peer on a fabric link", func(t *testing.T) { unnumberedThroughRouter(t, l, ns, pods) })
+
 	t.Run("Service deletion withdraws the IPv6 route", func(t *testing.T) {
 		ip := lbIPs(t, l, ns, "v6", 1)[0]
 		began := time.Now()
@@ -152,4 +156,93 @@ func TestBGPIPv6WithRouter(t *testing.T) {
 		t.Logf("route %s withdrawn %v after the delete", ip, time.Since(began).Round(time.Millisecond))
 		unreachable(t, l.Router.Outside, lab.URL(ip, 80))
 	})
+}
+
+// unnumberedThroughRouter: node 1 gets a second, unnumbered link to the
+// router (only link-local addresses), FRR a "neighbor fab0 interface"
+// and barelb a BGPPeer naming the interface for that node. The router
+// learns the dual-stack Service's IPv6 and IPv4 addresses over it as
+// well (next hop: the node's link-local address, RFC 8950 for IPv4);
+// with the LAN peers removed it is the only path, and the outside client
+// still gets answers, through the fabric link.
+func unnumberedThroughRouter(t *testing.T, l *lab.Lab, ns string, pods []string) {
+	n := l.Nodes[0]
+	const dev = "fab0"
+	if err := l.LinkToNode(n, dev, dev); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Router.FRR.Configure("router bgp "+fmt.Sprint(lab.RouterASN),
+		"neighbor "+dev+" interface remote-as external", "neighbor "+dev+" timers 1 3",
+		"address-family ipv4 unicast", "neighbor "+dev+" activate", "exit-address-family",
+		"address-family ipv6 unicast", "neighbor "+dev+" activate", "exit-address-family"); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	applyYAML(t, l, fmt.Sprintf(`apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: {name: fabric, namespace: %s}
+spec:
+  myASN: %d
+  peerASN: %d
+  interface: %s
+  holdTime: 3s
+  keepaliveTime: 1s
+  connectTime: 1s
+  nodeSelectors:
+  - matchLabels: {kubernetes.io/hostname: %s}
+`, lab.ConfigNamespace, lab.NodeASN, lab.RouterASN, dev, n.Name))
+	ips := lbIPs(t, l, ns, "web", 2)
+	viaFabric := func(ip netip.Addr) error {
+		out, err := l.Router.NS.Output("ip", "route", "show", host(ip).String())
+		if ip.Is6() {
+			out, err = l.Router.NS.Output("ip", "-6", "route", "show", host(ip).String())
+		}
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "dev "+dev) {
+			return fmt.Errorf("kernel route %q has no next hop on %s", strings.TrimSpace(out), dev)
+		}
+		return nil
+	}
+	for _, ip := range ips {
+		check.Eventually(t, 60*time.Second, fmt.Sprintf("router route to %s via the unnumbered link", ip), func() error { return viaFabric(ip) })
+	}
+	record("BGP unnumbered: BGPPeer applied to routes via the fabric link", time.Since(began))
+	t.Logf("unnumbered session and both families' routes over %s %v after applying the BGPPeer", dev, time.Since(began).Round(time.Millisecond))
+	for _, ip := range ips {
+		paths, err := l.Router.FRR.BGPPaths(host(ip))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ll := 0
+		for _, p := range paths {
+			for _, nh := range p.Nexthops {
+				if strings.HasPrefix(nh.IP, "fe80:") {
+					ll++
+				}
+			}
+		}
+		if ll == 0 {
+			t.Errorf("%s: no BGP path with a link-local next hop: %+v", ip, paths)
+		}
+	}
+
+	// Only the fabric link left: the LAN sessions go, the routes stay.
+	kubectl(t, l, "-n", lab.ConfigNamespace, "delete", "bgppeer", "tor4", "tor6")
+	for _, ip := range ips {
+		want := 1
+		check.Eventually(t, 30*time.Second, fmt.Sprintf("router route to %s only via %s", ip, dev), func() error {
+			e, err := l.Router.FRR.RIBRoute(host(ip), "bgp")
+			if err != nil || e == nil {
+				return fmt.Errorf("no route: %v", err)
+			}
+			if got := len(e.FIBNexthops()); got != want {
+				return fmt.Errorf("%d next hops %v", got, e.FIBNexthops())
+			}
+			return viaFabric(ip)
+		})
+		seen := backends(t, l.Router.Outside, lab.URL(ip, 80), pods)
+		t.Logf("answers to %s through the unnumbered link only: %v", ip, seen)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 
@@ -26,6 +27,8 @@ type Server struct {
 	spare    []*instance
 	closed   bool
 	bfd      *bfdLink
+	// neighbor finds an unnumbered peer's address (linkLocalNeighbor).
+	neighbor func(ctx context.Context, ifname string) (peer, local netip.Addr, err error)
 
 	// view is a copy of sessions for PeerStates and metrics, which must
 	// not wait behind a long reconfiguration.
@@ -37,7 +40,7 @@ type Server struct {
 // when it is not nil; registering a second Server with the same registry
 // fails, as their metrics would collide.
 func New(log logr.Logger, reg prometheus.Registerer, opts Options) (*Server, error) {
-	s := &Server{log: log, opts: opts, sessions: map[string]*session{}, view: map[string]*session{}, bfd: newBFDLink(log.WithName("bfd"))}
+	s := &Server{log: log, opts: opts, sessions: map[string]*session{}, view: map[string]*session{}, bfd: newBFDLink(log.WithName("bfd")), neighbor: linkLocalNeighbor}
 	if opts.RouterID.IsValid() && !opts.RouterID.Unmap().Is4() {
 		return nil, fmt.Errorf("bgp: default router ID %s is not an IPv4 address", opts.RouterID)
 	}
@@ -69,6 +72,7 @@ func (s *Server) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
 		return ErrServerShutDown
 	}
 	want, perrs := resolvePeers(peers, s.opts)
+	perrs = s.findNeighbors(ctx, want, perrs)
 	running := make(map[string]bgpmodel.Peer, len(s.sessions))
 	for name, ss := range s.sessions {
 		running[name] = ss.cfg.Peer
@@ -108,6 +112,33 @@ func (s *Server) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
 		return perrs
 	}
 	return nil
+}
+
+// findNeighbors fills in the address of each unnumbered peer in want: a
+// running session keeps the one it started with; a new one looks it up
+// on its interface. Peers without a neighbour yet move from want to
+// perrs, wrapping ErrNoNeighbor, so the caller retries them later.
+func (s *Server) findNeighbors(ctx context.Context, want map[string]sessionConfig, perrs PeerErrors) PeerErrors {
+	for _, name := range sortedKeys(want) {
+		c := want[name]
+		if c.Interface == "" {
+			continue
+		}
+		if ss := s.sessions[name]; ss != nil && ss.cfg.Peer == c.Peer {
+			c.peerAddr, c.sourceAddr = ss.cfg.peerAddr, ss.cfg.sourceAddr
+		} else if peer, local, err := s.neighbor(ctx, c.Interface); err != nil {
+			if perrs == nil {
+				perrs = PeerErrors{}
+			}
+			perrs[name] = err
+			delete(want, name)
+			continue
+		} else {
+			c.peerAddr, c.sourceAddr = peer, local
+		}
+		want[name] = c
+	}
+	return perrs
 }
 
 // SetAdvertisements makes every session announce what ads ask for, by

@@ -40,7 +40,8 @@ type session struct {
 	mu        sync.Mutex
 	reenable  *time.Timer // ends the hold of a dynamic ASN mismatch
 	stopped   bool
-	adminDown bool // the neighbor is disabled (DisablePeer) by syncAdmin
+	adminDown bool          // the neighbor is disabled (DisablePeer) by syncAdmin
+	raStop    chan struct{} // ends the Router Advertisements of an unnumbered peer
 
 	bfd   *bfdLink
 	bfdMu sync.Mutex // guards the fields below; never held across a call out
@@ -136,6 +137,10 @@ func startSession(ctx context.Context, inst *instance, cfg sessionConfig, routes
 	if err := inst.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: apiPeer(&cfg)}); err != nil {
 		s.stop(ctx)
 		return nil, fmt.Errorf("add neighbor: %w", err)
+	}
+	if cfg.Interface != "" {
+		s.raStop = make(chan struct{})
+		go advertiseLinkLocal(cfg.Interface, s.raStop, func(err error) { s.log.Warn(err.Error(), nil) })
 	}
 	return s, nil
 }
@@ -300,6 +305,10 @@ func (s *session) stop(ctx context.Context) {
 	s.stopped = true
 	if s.reenable != nil {
 		s.reenable.Stop()
+	}
+	if s.raStop != nil {
+		close(s.raStop)
+		s.raStop = nil
 	}
 	s.mu.Unlock()
 	if s.stopWatch != nil {

@@ -88,6 +88,10 @@ type BGPReconciler struct {
 	// statuses writes ServiceBGPStatus objects off the reconcile path, so
 	// routes never wait for them; it runs in Start.
 	statuses *statusSyncer
+	// waitNeighbor: an unnumbered peer had no link-local neighbour yet
+	// at the last reconcile; nothing in the cluster changes when one
+	// appears, so Reconcile asks to run again.
+	waitNeighbor bool
 }
 
 // NewBGPReconciler returns the component; no GoBGP runs until a BGPPeer
@@ -115,8 +119,20 @@ func (b *BGPReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // BGP mode does not use memberlist: a node whose speaker is down stops
 // announcing by itself when its sessions drop.
 func (b *BGPReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
-	return reconcile.Result{}, b.ReconcileOnce(ctx)
+	err := b.ReconcileOnce(ctx)
+	b.mu.Lock()
+	wait := b.waitNeighbor
+	b.mu.Unlock()
+	if wait {
+		return reconcile.Result{RequeueAfter: neighborRetry}, err
+	}
+	return reconcile.Result{}, err
 }
+
+// neighborRetry is how soon an unnumbered peer without a neighbour is
+// looked for again: the router's next Router Advertisement is at most
+// seconds away on a fabric link.
+const neighborRetry = 2 * time.Second
 
 // ReconcileOnce is one level-based pass (also the entry point of tests
 // that drive the component without a manager).
@@ -176,6 +192,7 @@ func (b *BGPReconciler) reconcile(ctx context.Context, snap *snapshot) error {
 	began := time.Now()
 	adErr := b.srv.SetAdvertisements(ctx, plan.Advertisements)
 	peerErr := b.srv.SetPeers(ctx, plan.Peers)
+	b.waitNeighbor = errors.Is(peerErr, bgp.ErrNoNeighbor)
 	routed := time.Since(began)
 	b.report(ctx, plan, byKey, snap.peers, snap.bgpAdvs, peerErr, adErr)
 	syncStatuses()

@@ -19,8 +19,8 @@
 // on live sessions, never resets. Errors are per object (PeerErrors,
 // AdvertisementErrors) and everything valid is applied regardless, so a
 // bad BGPPeer does not take the others down and each object can carry its
-// own status condition. What the speaker cannot honour (VRFs, BFD on an
-// unnumbered session) is refused with ErrUnsupported rather than ignored.
+// own status condition. What the speaker cannot honour (VRFs) is refused
+// with ErrUnsupported rather than ignored.
 //
 // # Unnumbered peers
 //
@@ -28,8 +28,10 @@
 // interface, found when the session starts (see unnumbered.go; an
 // interface without one yet is refused with ErrNoNeighbor and the caller
 // retries), carrying both families with the link-local address as next
-// hop. The speaker sends Router Advertisements with lifetime 0 on it,
-// which is how FRR's "neighbor <if> interface" learns the node's address.
+// hop; its BFD session, if any, runs between the two link-local
+// addresses with the socket bound to the interface. The speaker sends
+// Router Advertisements with lifetime 0 on the interface, which is how
+// FRR's "neighbor <if> interface" learns the node's address.
 // A resolution costs a netlink neighbour dump and at most one Router
 // Solicitation with a one-second wait, inside SetPeers; a running session
 // keeps the address it started with.

@@ -41,50 +41,10 @@ router bgp 64500
 // prefix with the node's link-local address as next hop (RFC 8950 for
 // the IPv4 one), answering pings to both from the router.
 func TestFRRUnnumbered(t *testing.T) {
-	lab := netlab.NewForTest(t, "unn")
-	rtr, err := lab.AddNamespace("rtr")
-	check.Must(t, err)
-	node, err := lab.AddNamespace("n0")
-	check.Must(t, err)
-	check.Must(t, lab.Veth(rtr, "eth0", node, "eth0"))
-	lb4 := netip.MustParsePrefix("198.19.0.50/32")
-	lb6 := netip.MustParsePrefix("2001:db8:ff::50/128")
-	for _, p := range []netip.Prefix{lb4, lb6} {
-		check.Must(t, node.AddAddr("lo", p.String()))
-	}
-	nodeLL, rtrLL := linkLocalOf(t, node, "eth0"), linkLocalOf(t, rtr, "eth0")
-	// The router's IPv4 identity is a loopback address, as on a real
-	// unnumbered fabric; the node reaches it through the router's
-	// link-local address (the route FRR would announce, which the speaker
-	// does not install).
-	check.Must(t, rtr.AddAddr("lo", routerV4.String()+"/32"))
-	check.Must(t, node.Exec("ip", "route", "add", routerV4.String()+"/32", "via", "inet6", rtrLL.WithZone("").String(), "dev", "eth0"))
-	router := frrlab.StartForTest(t, rtr, frrlab.Config{BGPD: unnumberedConf})
-	t.Cleanup(func() {
-		if t.Failed() {
-			out, _ := router.Vtysh("show bgp neighbors eth0", "show bgp ipv4 unicast", "show bgp ipv6 unicast", "show ip route", "show ipv6 route")
-			t.Logf("router:\n%s", out)
-		}
-	})
-
-	sp := startSpeaker(t, node, Options{RouterID: netip.MustParseAddr("198.18.0.11")})
-	peer := bgpmodel.Peer{Name: "fabric", MyASN: nodeASN, PeerASN: routerASN, Interface: "eth0",
-		HoldTime: 3 * time.Second, KeepaliveTime: time.Second, ConnectTime: time.Second}
-	if r := sp.SetAds(bgpmodel.Advertisement{Name: "v4", Prefix: lb4}, bgpmodel.Advertisement{Name: "v6", Prefix: lb6}); len(r.Errs) > 0 || r.Other != "" {
-		t.Fatal(r.Errs, r.Other)
-	}
-	// The first SetPeers may come before FRR's first Router
-	// Advertisement; speaker/app calls again while the error says so.
+	u := newUnnumbered(t, unnumberedConf)
+	rtr, router, sp, nodeLL, lb4, lb6 := u.rtr, u.router, u.sp, u.nodeLL, u.lb4, u.lb6
 	began := time.Now()
-	check.Eventually(t, 20*time.Second, "unnumbered peer accepted", func() error {
-		if errs := sp.SetPeers(peer); len(errs) > 0 {
-			if !strings.Contains(errs["fabric"], ErrNoNeighbor.Error()) {
-				t.Fatalf("refused for another reason than a missing neighbour: %v", errs)
-			}
-			return fmt.Errorf("%v", errs)
-		}
-		return nil
-	})
+	u.setPeer(t, u.peer)
 	waitEstablished(t, sp, "fabric")
 	if st := sp.State("fabric"); st.Address.Addr().Zone() != "eth0" || !st.Address.Addr().IsLinkLocalUnicast() {
 		t.Errorf("session address %s, want the router's link-local address on eth0", st.Address)
@@ -141,6 +101,72 @@ func TestFRRUnnumbered(t *testing.T) {
 	})
 }
 
+// unnumbered is a node and an FRR router joined by one veth with only
+// link-local addresses, and a speaker in the node announcing lb4 and lb6
+// (both on the node's loopback, so pings answer).
+type unnumbered struct {
+	rtr, node *netlab.Namespace
+	router    *frrlab.Router
+	sp        *speaker
+	peer      bgpmodel.Peer
+	nodeLL    netip.Addr
+	lb4, lb6  netip.Prefix
+}
+
+func newUnnumbered(t *testing.T, bgpd string) *unnumbered {
+	t.Helper()
+	lab := netlab.NewForTest(t, "unn")
+	u := &unnumbered{lb4: netip.MustParsePrefix("198.19.0.50/32"), lb6: netip.MustParsePrefix("2001:db8:ff::50/128")}
+	var err error
+	u.rtr, err = lab.AddNamespace("rtr")
+	check.Must(t, err)
+	u.node, err = lab.AddNamespace("n0")
+	check.Must(t, err)
+	check.Must(t, lab.Veth(u.rtr, "eth0", u.node, "eth0"))
+	for _, p := range []netip.Prefix{u.lb4, u.lb6} {
+		check.Must(t, u.node.AddAddr("lo", p.String()))
+	}
+	var rtrLL netip.Addr
+	u.nodeLL, rtrLL = linkLocalOf(t, u.node, "eth0"), linkLocalOf(t, u.rtr, "eth0")
+	// The router's IPv4 identity is a loopback address, as on a real
+	// unnumbered fabric; the node reaches it through the router's
+	// link-local address (the route FRR would announce, which the speaker
+	// does not install).
+	check.Must(t, u.rtr.AddAddr("lo", routerV4.String()+"/32"))
+	check.Must(t, u.node.Exec("ip", "route", "add", routerV4.String()+"/32", "via", "inet6", rtrLL.WithZone("").String(), "dev", "eth0"))
+	u.router = frrlab.StartForTest(t, u.rtr, frrlab.Config{BGPD: bgpd})
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := u.router.Vtysh("show bgp neighbors eth0", "show bgp ipv4 unicast", "show bgp ipv6 unicast", "show ip route", "show ipv6 route")
+			t.Logf("router:\n%s", out)
+		}
+	})
+	u.sp = startSpeaker(t, u.node, Options{RouterID: netip.MustParseAddr("198.18.0.11")})
+	u.peer = bgpmodel.Peer{Name: "fabric", MyASN: nodeASN, PeerASN: routerASN, Interface: "eth0",
+		HoldTime: 3 * time.Second, KeepaliveTime: time.Second, ConnectTime: time.Second}
+	if r := u.sp.SetAds(bgpmodel.Advertisement{Name: "v4", Prefix: u.lb4}, bgpmodel.Advertisement{Name: "v6", Prefix: u.lb6}); len(r.Errs) > 0 || r.Other != "" {
+		t.Fatal(r.Errs, r.Other)
+	}
+	return u
+}
+
+// setPeer sets p as the speaker's only peer, again while it is refused
+// for want of a neighbour: the first call may come before FRR's first
+// Router Advertisement, and speaker/app calls again while the error
+// says so.
+func (u *unnumbered) setPeer(t *testing.T, p bgpmodel.Peer) {
+	t.Helper()
+	check.Eventually(t, 20*time.Second, "unnumbered peer accepted", func() error {
+		if errs := u.sp.SetPeers(p); len(errs) > 0 {
+			if !strings.Contains(errs[p.Name], ErrNoNeighbor.Error()) {
+				t.Fatalf("refused for another reason than a missing neighbour: %v", errs)
+			}
+			return fmt.Errorf("%v", errs)
+		}
+		return nil
+	})
+}
+
 // linkLocalOf returns the IPv6 link-local address of dev in ns (zoned).
 func linkLocalOf(t *testing.T, ns *netlab.Namespace, dev string) netip.Addr {
 	t.Helper()
@@ -159,4 +185,43 @@ func linkLocalOf(t *testing.T, ns *netlab.Namespace, dev string) netip.Addr {
 		return fmt.Errorf("none yet: %q", out)
 	})
 	return a
+}
+
+// TestFRRUnnumberedBFD: BFD beside an unnumbered session runs between
+// the two link-local addresses (FRR's "neighbor eth0 bfd"); a link cut
+// without any reset takes the router's routes away well inside the 9 s
+// hold time.
+func TestFRRUnnumberedBFD(t *testing.T) {
+	conf := strings.Replace(unnumberedConf, " neighbor eth0 timers 1 3\n",
+		" neighbor eth0 timers 3 9\n neighbor eth0 bfd\n neighbor eth0 bfd profile fast\n", 1)
+	u := newUnnumbered(t, conf)
+	startBFDD(t, u.router)
+	p := u.peer
+	p.HoldTime, p.KeepaliveTime, p.BFD = 9*time.Second, 3*time.Second, fastBFD
+	u.setPeer(t, p)
+	waitEstablished(t, u.sp, "fabric")
+	waitBFD(t, u.sp, "fabric", BFDUp, 15*time.Second)
+	check.Eventually(t, 20*time.Second, "both prefixes in the router's kernel", func() error {
+		for _, pfx := range []netip.Prefix{u.lb6, u.lb4} {
+			if nh := fibNexthops(t, u.router, pfx); len(nh) != 1 {
+				return fmt.Errorf("%s via %v", pfx, nh)
+			}
+		}
+		return nil
+	})
+	began := time.Now()
+	cutLink(t, u.node)
+	check.Eventually(t, 8*time.Second, "routes gone after the link cut", func() error {
+		for _, pfx := range []netip.Prefix{u.lb6, u.lb4} {
+			if nh := fibNexthops(t, u.router, pfx); len(nh) != 0 {
+				return fmt.Errorf("%s still via %v", pfx, nh)
+			}
+		}
+		return nil
+	})
+	d := time.Since(began)
+	t.Logf("unnumbered with BFD 300ms x 3: link cut to both routes gone in %v (hold time 9s)", d.Round(time.Millisecond))
+	if d > 3*time.Second {
+		t.Errorf("withdrawal took %v: BFD (0.9 s detection) should beat the 9 s hold time", d)
+	}
 }

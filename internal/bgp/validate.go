@@ -115,9 +115,6 @@ func resolvePeer(p bgpmodel.Peer, opts Options) (sessionConfig, error) {
 		if p.EBGPMultiHop {
 			bad("ebgpMultiHop with interface %q: an unnumbered peer is on the link by definition", p.Interface)
 		}
-		if p.BFD.Enabled() {
-			errs = append(errs, fmt.Errorf("bfdProfile %q with interface %q: BFD over link-local addresses is %w yet", p.BFD.Name, p.Interface, ErrUnsupported))
-		}
 	case !p.Address.IsValid() || p.Address.Zone() != "":
 		bad("peerAddress %v is not a usable unzoned address", p.Address)
 	}
@@ -218,7 +215,7 @@ func resolvePeer(p bgpmodel.Peer, opts Options) (sessionConfig, error) {
 		}
 	}
 
-	if p.BFD.Enabled() && p.Interface == "" {
+	if p.BFD.Enabled() {
 		if err := bfdProfile(p.BFD).WithDefaults().Validate(); err != nil {
 			bad("bfdProfile %q: %v", p.BFD.Name, err)
 		}

@@ -459,9 +459,6 @@ func buildPeer(o *v1beta2.BGPPeer, bfdProfiles map[string]*v1beta1.BFDProfile, p
 	if s.VRFName != "" {
 		p.Unsupported = append(p.Unsupported, fmt.Sprintf("vrf %q: VRF peering is not supported by barelb's GoBGP speaker", s.VRFName))
 	}
-	if s.Interface != "" && s.BFDProfile != "" {
-		p.Unsupported = append(p.Unsupported, fmt.Sprintf("bfdProfile %q with interface %q: BFD over an unnumbered (link-local) session is not supported by barelb's speaker yet", s.BFDProfile, s.Interface))
-	}
 	for _, u := range p.Unsupported {
 		ps.add(KindPeer, o.Name, "%s", u)
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -21,21 +22,7 @@ var bgpDualPool = []string{"198.18.101.0/24", "2001:db8:101::/120"}
 // prefixes, an IPv6 session for IPv6 ones), a pool with both families and
 // one advertisement.
 func bgpDualConfig() string {
-	peer := func(name string, addr netip.Addr) string {
-		return fmt.Sprintf(`apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: {name: %s, namespace: %s}
-spec:
-  myASN: %d
-  peerASN: %d
-  peerAddress: %s
-  holdTime: 3s
-  keepaliveTime: 1s
-  connectTime: 1s
----
-`, name, lab.ConfigNamespace, lab.NodeASN, lab.RouterASN, addr)
-	}
-	return peer("tor4", lab.RouterIPv4) + peer("tor6", lab.RouterIPv6) + fmt.Sprintf(`apiVersion: metallb.io/v1beta1
+	return labPeer("tor4", lab.RouterIPv4, "") + labPeer("tor6", lab.RouterIPv6, "") + fmt.Sprintf(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: bgp-dual, namespace: %[1]s}
 spec:
@@ -47,6 +34,23 @@ metadata: {name: bgp-dual, namespace: %[1]s}
 spec:
   ipAddressPools: [bgp-dual]
 `, lab.ConfigNamespace, strings.Join(bgpDualPool, ", "))
+}
+
+// labPeer is a BGPPeer to the lab router at addr with short timers and
+// extra spec lines.
+func labPeer(name string, addr netip.Addr, extra string) string {
+	return fmt.Sprintf(`apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: {name: %s, namespace: %s}
+spec:
+  myASN: %d
+  peerASN: %d
+  peerAddress: %s
+  holdTime: 3s
+  keepaliveTime: 1s
+  connectTime: 1s
+%s---
+`, name, lab.ConfigNamespace, lab.NodeASN, lab.RouterASN, addr, extra)
 }
 
 func nodeIPv6s(ns []*lab.Node) []string {
@@ -64,7 +68,10 @@ func nodeIPv6s(ns []*lab.Node) []string {
 // router installs every IPv6 address with one next hop per node (ECMP in
 // its kernel) and the IPv4 ones likewise, and the outside client, whose
 // only way in is the router, reaches the backends over IPv6 and IPv4.
-// An unnumbered BGPPeer (spec.interface) on a fabric link of its own
+// One IPv4 session carrying both families (dualStackAddressFamily, the
+// router's IPv4 group active for IPv6 too) moves the IPv6 routes onto the
+// IPv4 sessions with the nodes' IPv6 addresses as next hops. An
+// unnumbered BGPPeer (spec.interface) on a fabric link of its own
 // carries both families to the router too (unnumberedThroughRouter).
 // Deleting the Services withdraws the IPv6 routes too.
 func TestBGPIPv6WithRouter(t *testing.T) {
@@ -145,6 +152,39 @@ func TestBGPIPv6WithRouter(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("IPv6 over the IPv4 session (dualStackAddressFamily)", func(t *testing.T) {
+		// The router's IPv4 group takes IPv6 too (MP-BGP); barelb's
+		// IPv4 peer carries both families, the IPv6 peer goes.
+		if err := l.Router.FRR.Configure("router bgp "+fmt.Sprint(lab.RouterASN), "address-family ipv6 unicast", "neighbor nodes4 activate", "exit-address-family"); err != nil {
+			t.Fatal(err)
+		}
+		applyYAML(t, l, labPeer("tor4", lab.RouterIPv4, "  dualStackAddressFamily: true\n"))
+		kubectl(t, l, "-n", lab.ConfigNamespace, "delete", "bgppeer", "tor6")
+		ip := lbIPs(t, l, ns, "v6", 1)[0]
+		began := time.Now()
+		check.Eventually(t, 60*time.Second, fmt.Sprintf("%s learnt over the IPv4 sessions only, via every node's IPv6 address", ip), func() error {
+			paths, err := l.Router.FRR.BGPPaths(host(ip))
+			if err != nil {
+				return err
+			}
+			var from []string
+			for _, p := range paths {
+				from = append(from, p.Peer.PeerID)
+			}
+			sort.Strings(from)
+			if !slices.Equal(from, all4) {
+				return fmt.Errorf("paths from %v, want from %v", from, all4)
+			}
+			got, err := routeNexthops(l, host(ip))
+			if err != nil || !slices.Equal(got, all6) {
+				return fmt.Errorf("kernel next hops %v (%v), want %v", got, err, all6)
+			}
+			return nil
+		})
+		t.Logf("IPv6 route %s moved onto the IPv4 sessions in %v", ip, time.Since(began).Round(time.Millisecond))
+		backends(t, l.Router.Outside, lab.URL(ip, 80), pods)
+	})
 
 	t.Run("unnumbered peer on a fabric link", func(t *testing.T) { unnumberedThroughRouter(t, l, ns, pods) })
 
@@ -229,7 +269,7 @@ spec:
 	}
 
 	// Only the fabric link left: the LAN sessions go, the routes stay.
-	kubectl(t, l, "-n", lab.ConfigNamespace, "delete", "bgppeer", "tor4", "tor6")
+	kubectl(t, l, "-n", lab.ConfigNamespace, "delete", "bgppeer", "tor4", "tor6", "--ignore-not-found")
 	for _, ip := range ips {
 		want := 1
 		check.Eventually(t, 30*time.Second, fmt.Sprintf("router route to %s only via %s", ip, dev), func() error {

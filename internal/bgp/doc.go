@@ -34,7 +34,9 @@
 // FRR's "neighbor <if> interface" learns the node's address.
 // A resolution costs a netlink neighbour dump and at most one Router
 // Solicitation with a one-second wait, inside SetPeers; a running session
-// keeps the address it started with.
+// keeps the address it started with while it is up, and while it is down
+// SetPeers solicits again (at most every 10 s) and restarts it towards a
+// new neighbour, as when the router behind the link was replaced.
 //
 // At start-up call SetAdvertisements before SetPeers: a session then sends
 // its complete table right after OPEN, which matters for graceful restart

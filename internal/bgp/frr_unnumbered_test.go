@@ -195,17 +195,41 @@ func TestFRRUnnumberedBFD(t *testing.T) {
 	conf := strings.Replace(unnumberedConf, " neighbor eth0 timers 1 3\n",
 		" neighbor eth0 timers 3 9\n neighbor eth0 bfd\n neighbor eth0 bfd profile fast\n", 1)
 	u := newUnnumbered(t, conf)
-	startBFDD(t, u.router)
+	bfdd := startBFDD(t, u.router)
 	p := u.peer
 	p.HoldTime, p.KeepaliveTime, p.BFD = 9*time.Second, 3*time.Second, fastBFD
 	u.setPeer(t, p)
-	waitEstablished(t, u.sp, "fabric")
-	waitBFD(t, u.sp, "fabric", BFDUp, 15*time.Second)
-	check.Eventually(t, 20*time.Second, "both prefixes in the router's kernel", func() error {
-		for _, pfx := range []netip.Prefix{u.lb6, u.lb4} {
-			if nh := fibNexthops(t, u.router, pfx); len(nh) != 1 {
-				return fmt.Errorf("%s via %v", pfx, nh)
+	// Steady first, as in waitSteady: FRR's bgpd re-registers its BFD
+	// session once BGP is up, which takes both down once.
+	var since time.Time
+	check.Eventually(t, 30*time.Second, "session, BFD on both sides and both routes steady", func() error {
+		err := func() error {
+			if st := u.sp.State("fabric"); st.State != StateEstablished || st.BFD != BFDUp {
+				return fmt.Errorf("%+v", st)
 			}
+			peers, err := bfdd.Peers()
+			if err != nil {
+				return err
+			}
+			if len(peers) != 1 || peers[0].Status != "up" || peers[0].RemoteTransmitInterval != 300 || peers[0].Interface != "eth0" {
+				return fmt.Errorf("FRR's BFD peers %+v, want one up on eth0 at 300 ms", peers)
+			}
+			for _, pfx := range []netip.Prefix{u.lb6, u.lb4} {
+				if nh := fibNexthops(t, u.router, pfx); len(nh) != 1 {
+					return fmt.Errorf("%s via %v", pfx, nh)
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			since = time.Time{}
+			return err
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		if time.Since(since) < 2*time.Second {
+			return fmt.Errorf("steady for %v only", time.Since(since).Round(time.Millisecond))
 		}
 		return nil
 	})
@@ -224,4 +248,50 @@ func TestFRRUnnumberedBFD(t *testing.T) {
 	if d > 3*time.Second {
 		t.Errorf("withdrawal took %v: BFD (0.9 s detection) should beat the 9 s hold time", d)
 	}
+}
+
+// TestFRRUnnumberedNewNeighbour: the router behind the link changes its
+// link-local address (as a replaced router would have another one). The
+// session to the old address goes down; SetPeers, called again as the
+// speaker does while an unnumbered session is down, finds the new
+// neighbour by soliciting and restarts the session towards it.
+func TestFRRUnnumberedNewNeighbour(t *testing.T) {
+	u := newUnnumbered(t, unnumberedConf)
+	u.setPeer(t, u.peer)
+	waitEstablished(t, u.sp, "fabric")
+	old := u.sp.State("fabric").Address.Addr()
+	// Another MAC, so the kernel derives another link-local address
+	// when the link comes back up.
+	for _, args := range [][]string{
+		{"ip", "link", "set", "eth0", "down"},
+		{"ip", "-6", "addr", "flush", "dev", "eth0", "scope", "link"},
+		{"ip", "link", "set", "eth0", "address", "02:00:5e:00:53:99"},
+		{"ip", "link", "set", "eth0", "up"},
+	} {
+		check.Must(t, u.rtr.Exec(args...))
+	}
+	fresh := linkLocalOf(t, u.rtr, "eth0").WithZone("")
+	if fresh == old.WithZone("") {
+		t.Fatalf("the router's link-local address stayed %s", fresh)
+	}
+	began := time.Now()
+	check.Eventually(t, 60*time.Second, "session re-established towards "+fresh.String(), func() error {
+		if errs := u.sp.SetPeers(u.peer); len(errs) > 0 {
+			return fmt.Errorf("%v", errs)
+		}
+		st := u.sp.State("fabric")
+		if st.State != StateEstablished || st.Address.Addr().WithZone("") != fresh {
+			return fmt.Errorf("session %s to %s (was %s)", st.State, st.Address, old)
+		}
+		return nil
+	})
+	t.Logf("router's link-local address %s -> %s: session back %v later", old, fresh, time.Since(began).Round(time.Millisecond))
+	check.Eventually(t, 20*time.Second, "routes back in the router's kernel", func() error {
+		for _, pfx := range []netip.Prefix{u.lb6, u.lb4} {
+			if nh := fibNexthops(t, u.router, pfx); len(nh) != 1 {
+				return fmt.Errorf("%s via %v", pfx, nh)
+			}
+		}
+		return nil
+	})
 }

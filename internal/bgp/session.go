@@ -42,6 +42,9 @@ type session struct {
 	stopped   bool
 	adminDown bool          // the neighbor is disabled (DisablePeer) by syncAdmin
 	raStop    chan struct{} // ends the Router Advertisements of an unnumbered peer
+	// resolvedAt is when an unnumbered peer's neighbour was last looked
+	// for (Server.recheckNeighbor); guarded by Server.mu.
+	resolvedAt time.Time
 
 	bfd   *bfdLink
 	bfdMu sync.Mutex // guards the fields below; never held across a call out
@@ -113,6 +116,8 @@ func startSession(ctx context.Context, inst *instance, cfg sessionConfig, routes
 		log:     newGobgpLogger(log.WithName("gobgp").WithValues("peer", cfg.Name, "address", cfg.addrPort().String()), cfg.Password),
 		routes:  routeTable{},
 		paths:   map[netip.Prefix]*api.Path{},
+
+		resolvedAt: time.Now(),
 	}
 	inst.log.Store(s.log)
 	err := inst.srv.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
@@ -217,7 +222,7 @@ func (s *session) peer(ctx context.Context, advertised bool) *api.Peer {
 
 // state is the session's PeerState.
 func (s *session) state(ctx context.Context) PeerState {
-	ps := PeerState{Name: s.cfg.Name, Address: s.cfg.addrPort(), State: StateIdle, PeerASN: s.cfg.PeerASN, LastError: s.log.lastErr()}
+	ps := PeerState{Name: s.cfg.Name, Address: s.cfg.addrPort(), Interface: s.cfg.Interface, State: StateIdle, PeerASN: s.cfg.PeerASN, LastError: s.log.lastErr()}
 	if s.bfd != nil {
 		ps.BFD, ps.BFDDiag = s.bfd.state(s)
 	}

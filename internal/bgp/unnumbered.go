@@ -33,13 +33,18 @@ const raWait = time.Second
 // Router Advertisement answering a Router Solicitation. More than one
 // candidate is an error: unnumbered peering needs a point-to-point link.
 // Errors wrap ErrNoNeighbor when waiting may help.
-func linkLocalNeighbor(ctx context.Context, ifname string) (peer, local netip.Addr, err error) {
+func linkLocalNeighbor(ctx context.Context, ifname string, fresh bool) (peer, local netip.Addr, err error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return peer, local, fmt.Errorf("interface %q: %w (%w)", ifname, err, ErrNoNeighbor)
 	}
 	if local = ownLinkLocal(ifi); !local.IsValid() {
 		return peer, local, fmt.Errorf("interface %q has no IPv6 link-local address (is it up, with IPv6 on?) (%w)", ifname, ErrNoNeighbor)
+	}
+	if fresh {
+		if peer, err = solicitRouter(ctx, ifi); err == nil {
+			return peer, local, nil
+		}
 	}
 	if peer, err = kernelNeighbor(ifi); err != nil || peer.IsValid() {
 		return peer, local, err

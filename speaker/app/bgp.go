@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +93,9 @@ type BGPReconciler struct {
 	// at the last reconcile; nothing in the cluster changes when one
 	// appears, so Reconcile asks to run again.
 	waitNeighbor bool
+	// unnumberedDown: an unnumbered session was down at the last
+	// reconcile; the server looks for a new neighbour only when asked.
+	unnumberedDown bool
 }
 
 // NewBGPReconciler returns the component; no GoBGP runs until a BGPPeer
@@ -121,18 +125,27 @@ func (b *BGPReconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (b *BGPReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	err := b.ReconcileOnce(ctx)
 	b.mu.Lock()
-	wait := b.waitNeighbor
+	wait, down := b.waitNeighbor, b.unnumberedDown
 	b.mu.Unlock()
-	if wait {
+	switch {
+	case wait:
 		return reconcile.Result{RequeueAfter: neighborRetry}, err
+	case down:
+		return reconcile.Result{RequeueAfter: neighborRecheck}, err
 	}
 	return reconcile.Result{}, err
 }
 
 // neighborRetry is how soon an unnumbered peer without a neighbour is
 // looked for again: the router's next Router Advertisement is at most
-// seconds away on a fabric link.
-const neighborRetry = 2 * time.Second
+// seconds away on a fabric link. neighborRecheck is how often the server
+// is asked to look again for the neighbour of an unnumbered session that
+// is down (the router behind the link may have been replaced); each look
+// may wait a second for a Router Advertisement.
+const (
+	neighborRetry   = 2 * time.Second
+	neighborRecheck = 10 * time.Second
+)
 
 // ReconcileOnce is one level-based pass (also the entry point of tests
 // that drive the component without a manager).
@@ -193,6 +206,14 @@ func (b *BGPReconciler) reconcile(ctx context.Context, snap *snapshot) error {
 	adErr := b.srv.SetAdvertisements(ctx, plan.Advertisements)
 	peerErr := b.srv.SetPeers(ctx, plan.Peers)
 	b.waitNeighbor = errors.Is(peerErr, bgp.ErrNoNeighbor)
+	b.unnumberedDown = false
+	if slices.ContainsFunc(plan.Peers, func(p bgpmodel.Peer) bool { return p.Interface != "" }) {
+		// PeerStates counts advertised paths: only when there is an
+		// unnumbered peer to look after.
+		for _, st := range b.srv.PeerStates(ctx) {
+			b.unnumberedDown = b.unnumberedDown || (st.Interface != "" && st.State != bgp.StateEstablished)
+		}
+	}
 	routed := time.Since(began)
 	b.report(ctx, plan, byKey, snap.peers, snap.bgpAdvs, peerErr, adErr)
 	syncStatuses()

@@ -25,6 +25,17 @@ type noNeighborBGP struct {
 	recordingBGP
 	found bool
 	peers []bgpmodel.Peer
+	state bgp.SessionState // of every unnumbered session
+}
+
+func (n *noNeighborBGP) PeerStates(context.Context) []bgp.PeerState {
+	var out []bgp.PeerState
+	for _, p := range n.peers {
+		if p.Interface != "" && n.found {
+			out = append(out, bgp.PeerState{Name: p.Name, Interface: p.Interface, State: n.state})
+		}
+	}
+	return out
 }
 
 func (n *noNeighborBGP) SetPeers(_ context.Context, peers []bgpmodel.Peer) error {
@@ -44,7 +55,9 @@ func (n *noNeighborBGP) SetPeers(_ context.Context, peers []bgpmodel.Peer) error
 // TestUnnumberedPeerRetried: a BGPPeer naming an interface reaches the
 // server as an unnumbered Peer; while the server has no neighbour for it
 // the reconcile asks to run again (nothing in the cluster changes when
-// the router appears), and stops asking once the peer is accepted.
+// the router appears); once the peer is accepted it asks again, less
+// often, only while the session is down (the server then looks for a
+// replaced router), and not at all once it is up.
 func TestUnnumberedPeerRetried(t *testing.T) {
 	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithObjects(
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "198.18.0.11"}}}},
@@ -63,8 +76,12 @@ func TestUnnumberedPeerRetried(t *testing.T) {
 	if res.RequeueAfter != neighborRetry {
 		t.Errorf("without a neighbour: %+v, want a retry after %v", res, neighborRetry)
 	}
-	srv.found = true
+	srv.found, srv.state = true, bgp.StateActive
+	if res, err = b.Reconcile(context.Background(), reconcile.Request{}); err != nil || res.RequeueAfter != neighborRecheck {
+		t.Errorf("neighbour found, session down: %+v %v, want a recheck after %v", res, err, neighborRecheck)
+	}
+	srv.state = bgp.StateEstablished
 	if res, err = b.Reconcile(context.Background(), reconcile.Request{}); err != nil || res.RequeueAfter != 0 {
-		t.Errorf("with the neighbour found: %+v %v, want no retry", res, err)
+		t.Errorf("session up: %+v %v, want no retry", res, err)
 	}
 }

@@ -22,18 +22,7 @@ var bgpDualPool = []string{"198.18.101.0/24", "2001:db8:101::/120"}
 // prefixes, an IPv6 session for IPv6 ones), a pool with both families and
 // one advertisement.
 func bgpDualConfig() string {
-	return labPeer("tor4", lab.RouterIPv4, "") + labPeer("tor6", lab.RouterIPv6, "") + fmt.Sprintf(`apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: {name: bgp-dual, namespace: %[1]s}
-spec:
-  addresses: [%[2]s]
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: {name: bgp-dual, namespace: %[1]s}
-spec:
-  ipAddressPools: [bgp-dual]
-`, lab.ConfigNamespace, strings.Join(bgpDualPool, ", "))
+	return labPeer("tor4", lab.RouterIPv4, "") + labPeer("tor6", lab.RouterIPv6, "") + labPool("bgp-dual", "bgp-dual", bgpDualPool...)
 }
 
 // labPeer is a BGPPeer to the lab router at addr with short timers and

@@ -99,18 +99,23 @@ func startBGPLab(t *testing.T) *lab.Lab {
 // bgpConfig is the BGP configuration the tests use: one BGPPeer (the lab
 // router) with a short hold time, the BGP-only pool and its advertisement.
 func bgpConfig() string {
-	return labPeer("tor", lab.RouterIPv4, "") + fmt.Sprintf(`apiVersion: metallb.io/v1beta1
+	return labPeer("tor", lab.RouterIPv4, "") + labPool("bgp-pool", "bgp-adv", bgpPool)
+}
+
+// labPool is an IPAddressPool with addrs and a BGPAdvertisement of it.
+func labPool(pool, adv string, addrs ...string) string {
+	return fmt.Sprintf(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
-metadata: {name: bgp-pool, namespace: %[1]s}
+metadata: {name: %[2]s, namespace: %[1]s}
 spec:
-  addresses: [%[2]s]
+  addresses: [%[4]s]
 ---
 apiVersion: metallb.io/v1beta1
 kind: BGPAdvertisement
-metadata: {name: bgp-adv, namespace: %[1]s}
+metadata: {name: %[3]s, namespace: %[1]s}
 spec:
-  ipAddressPools: [bgp-pool]
-`, lab.ConfigNamespace, bgpPool)
+  ipAddressPools: [%[2]s]
+`, lab.ConfigNamespace, pool, adv, strings.Join(addrs, ", "))
 }
 
 // routeNexthops returns the next hops zebra installed in the router's

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/barelb/barelb/e2e/lab"
 	"github.com/barelb/barelb/testsupport/check"
@@ -188,8 +191,9 @@ func TestBGPIPv6WithRouter(t *testing.T) {
 }
 
 // unnumberedThroughRouter: node 1 gets a second, unnumbered link to the
-// router (only link-local addresses), FRR a "neighbor fab0 interface"
-// and barelb a BGPPeer naming the interface for that node. The router
+// router (only link-local addresses) and a BGPPeer naming the interface
+// for that node, refused with the reason while the router has no
+// "neighbor fab0 interface", then run once it has. The router
 // learns the dual-stack Service's IPv6 and IPv4 addresses over it as
 // well (next hop: the node's link-local address, RFC 8950 for IPv4);
 // with the LAN peers removed it is the only path, and the outside client
@@ -200,13 +204,6 @@ func unnumberedThroughRouter(t *testing.T, l *lab.Lab, ns string, pods []string)
 	if err := l.LinkToNode(n, dev, dev); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Router.FRR.Configure("router bgp "+fmt.Sprint(lab.RouterASN),
-		"neighbor "+dev+" interface remote-as external", "neighbor "+dev+" timers 1 3",
-		"address-family ipv4 unicast", "neighbor "+dev+" activate", "exit-address-family",
-		"address-family ipv6 unicast", "neighbor "+dev+" activate", "exit-address-family"); err != nil {
-		t.Fatal(err)
-	}
-	began := time.Now()
 	applyYAML(t, l, fmt.Sprintf(`apiVersion: metallb.io/v1beta2
 kind: BGPPeer
 metadata: {name: fabric, namespace: %s}
@@ -220,6 +217,31 @@ spec:
   nodeSelectors:
   - matchLabels: {kubernetes.io/hostname: %s}
 `, lab.ConfigNamespace, lab.NodeASN, lab.RouterASN, dev, n.Name))
+	// The router does not know the link yet (no neighbor, so no Router
+	// Advertisements): the speaker refuses the peer with the reason,
+	// and keeps looking.
+	check.Eventually(t, 30*time.Second, "a PeerRefused Event on BGPPeer fabric for want of a neighbour", func() error {
+		evs, err := l.Client.CoreV1().Events(lab.ConfigNamespace).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=fabric"})
+		if err != nil {
+			return err
+		}
+		var seen []string
+		for _, e := range evs.Items {
+			if e.Reason == "PeerRefused" && strings.Contains(e.Message, "no IPv6 link-local neighbour yet") {
+				t.Logf("Event: %s: %s", e.Reason, e.Message)
+				return nil
+			}
+			seen = append(seen, e.Reason+": "+e.Message)
+		}
+		return fmt.Errorf("events %q", seen)
+	})
+	began := time.Now()
+	if err := l.Router.FRR.Configure("router bgp "+fmt.Sprint(lab.RouterASN),
+		"neighbor "+dev+" interface remote-as external", "neighbor "+dev+" timers 1 3",
+		"address-family ipv4 unicast", "neighbor "+dev+" activate", "exit-address-family",
+		"address-family ipv6 unicast", "neighbor "+dev+" activate", "exit-address-family"); err != nil {
+		t.Fatal(err)
+	}
 	ips := lbIPs(t, l, ns, "web", 2)
 	viaFabric := func(ip netip.Addr) error {
 		out, err := l.Router.NS.Output("ip", "route", "show", host(ip).String())
@@ -237,8 +259,8 @@ spec:
 	for _, ip := range ips {
 		check.Eventually(t, 60*time.Second, fmt.Sprintf("router route to %s via the unnumbered link", ip), func() error { return viaFabric(ip) })
 	}
-	record("BGP unnumbered: BGPPeer applied to routes via the fabric link", time.Since(began))
-	t.Logf("unnumbered session and both families' routes over %s %v after applying the BGPPeer", dev, time.Since(began).Round(time.Millisecond))
+	record("BGP unnumbered: router configured to routes via the fabric link", time.Since(began))
+	t.Logf("unnumbered session and both families' routes over %s %v after the router was configured (the speaker retrying every 2 s)", dev, time.Since(began).Round(time.Millisecond))
 	for _, ip := range ips {
 		paths, err := l.Router.FRR.BGPPaths(host(ip))
 		if err != nil {

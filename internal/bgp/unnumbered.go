@@ -39,7 +39,7 @@ func linkLocalNeighbor(ctx context.Context, ifname string, fresh bool) (peer, lo
 		return peer, local, fmt.Errorf("interface %q: %w (%w)", ifname, err, ErrNoNeighbor)
 	}
 	if local = ownLinkLocal(ifi); !local.IsValid() {
-		return peer, local, fmt.Errorf("interface %q has no IPv6 link-local address (is it up, with IPv6 on?) (%w)", ifname, ErrNoNeighbor)
+		return peer, local, fmt.Errorf("interface %q has no IPv6 link-local address of its own (is it up, with IPv6 on?), so %w", ifname, ErrNoNeighbor)
 	}
 	if fresh {
 		if peer, err = solicitRouter(ctx, ifi); err == nil {
@@ -50,7 +50,7 @@ func linkLocalNeighbor(ctx context.Context, ifname string, fresh bool) (peer, lo
 		return peer, local, err
 	}
 	if peer, err = solicitRouter(ctx, ifi); err != nil {
-		return peer, local, fmt.Errorf("interface %q: no IPv6 link-local neighbour yet (%w: %v)", ifname, ErrNoNeighbor, err)
+		return peer, local, fmt.Errorf("interface %q: %w yet (%v)", ifname, ErrNoNeighbor, err)
 	}
 	return peer, local, nil
 }

@@ -31,7 +31,7 @@ var (
 	ErrServerShutDown = errors.New("bgp server is shut down")
 	// ErrNoNeighbor: an unnumbered peer's interface has no single IPv6
 	// link-local neighbour yet; SetPeers should be called again later.
-	ErrNoNeighbor = errors.New("no link-local neighbour")
+	ErrNoNeighbor = errors.New("no IPv6 link-local neighbour")
 )
 
 // family is an address family the speaker announces.

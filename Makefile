@@ -105,7 +105,7 @@ bench-scale: ## the pure packages at 10-5,000 nodes and 1,000-50,000 Services: t
 bench-members: ## 50-200 memberlist instances in one process: crash detection time, gossip bandwidth, probe interval and suspicion multiplier
 	$(GO) test -count=1 -run '^$$' -bench MembersSim -benchtime 1x -timeout 40m ./internal/members/
 
-bench-failover: deps build tools ## client outage on node death, link loss, speaker crash and LAN cut with gossip on mgmt (p50/p99/max); speaker RSS at 1,000 IPs
+bench-failover: deps build tools ## client outage on node death, link loss, speaker crash and LAN cut with gossip on mgmt (p50/p99/max); speaker RSS at 1,000 IPs; a node flapping for a minute, moves per flap with and without damping
 	$(GO) run ./hack/bench/failover
 
 bench-bgp: deps build tools ## FRR convergence of the GoBGP speaker, link cut -> next hop gone with and without BFD (p50/p99), then Service IP -> route in the lab router (p50/p99) and 1,000 Services

@@ -23,17 +23,7 @@ import (
 func TestExplainOnLab(t *testing.T) {
 	l := lbLab(t)
 	defer timed("explain: pending and announced Services")()
-	bin := filepath.Join(t.TempDir(), "kubectl-barelb")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kubectl-barelb").CombinedOutput(); err != nil {
-		t.Fatalf("building kubectl-barelb: %v\n%s", err, out)
-	}
-	plugin := func(args ...string) (string, error) {
-		c, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		argv := append([]string{"netns", "exec", l.CP.Name, bin, "--kubeconfig=" + l.Kubeconfig, "--barelb-namespace", lab.ConfigNamespace}, args...)
-		out, err := exec.CommandContext(c, "ip", argv...).CombinedOutput()
-		return string(out), err
-	}
+	plugin := pluginOn(t, l)
 	const ns, pool = "lb-explain", "e2e-lb-explain"
 	lbPool(t, l, pool, "198.18.1.194/32")
 	lbNamespace(t, l, ns, 1, "")
@@ -123,6 +113,39 @@ func TestExplainOnLab(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The announcer dies: the address moves, and status lists the move
+	// from the speakers' nodeAssigned Events.
+	t.Cleanup(func() { _ = winner.Speaker.Start() })
+	winner.Speaker.Kill()
+	check.Eventually(t, 45*time.Second, "status listing the moved address", func() error {
+		st, err := plugin("status")
+		// MOVED IP, SERVICE, FROM, TO, AGE: away from the killed winner.
+		f := strings.Fields(lineWith(st, "198.18.1.194   lb-explain/web"))
+		if err != nil || len(f) != 5 || f[2] != winner.Name || f[3] == winner.Name {
+			return fmt.Errorf("%v:\n%s", err, st)
+		}
+		t.Logf("status after %s's speaker was killed:\n%s", winner.Name, st)
+		return nil
+	})
+	check.Must(t, winner.Speaker.Start())
+}
+
+// pluginOn builds kubectl-barelb and returns a runner of it on the lab
+// (in the control plane's namespace, against the lab's API server).
+func pluginOn(t *testing.T, l *lab.Lab) func(args ...string) (string, error) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "kubectl-barelb")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kubectl-barelb").CombinedOutput(); err != nil {
+		t.Fatalf("building kubectl-barelb: %v\n%s", err, out)
+	}
+	return func(args ...string) (string, error) {
+		c, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		argv := append([]string{"netns", "exec", l.CP.Name, bin, "--kubeconfig=" + l.Kubeconfig, "--barelb-namespace", lab.ConfigNamespace}, args...)
+		out, err := exec.CommandContext(c, "ip", argv...).CombinedOutput()
+		return string(out), err
+	}
 }
 
 func exitCode(err error) int {

@@ -236,7 +236,7 @@ func TestL2FailoverSpeakerKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	comesBack(t, l, ns, ip, a)
-	t.Logf("restarted speaker on %s announces %s again after %v", a.Name, ip, time.Since(began).Round(10*time.Millisecond))
+	damped(t, a, ip, time.Since(began))
 }
 
 // TestL2FailoverLinkDown: cut the announcing node off the LAN (its speaker
@@ -276,7 +276,23 @@ func TestL2FailoverLinkDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	comesBack(t, l, ns, ip, a)
-	t.Logf("%s back on the LAN announces %s again after %v", a.Name, ip, time.Since(began).Round(10*time.Millisecond))
+	damped(t, a, ip, time.Since(began))
+}
+
+// failbackDelay is the speakers' --failback-delay in the lab (the
+// default): a node that came back takes its IPs back only after it.
+const failbackDelay = 5 * time.Second
+
+// damped checks that a, back after a restart or a link cut, took ip back
+// no sooner than the failback delay (took is when the test saw it back,
+// polled, so a little after). Settling starts on a itself when it
+// starts or sees its link change, both after the test's clock started.
+func damped(t *testing.T, a *lab.Node, ip netip.Addr, took time.Duration) {
+	t.Helper()
+	t.Logf("%s announces %s again after %v (--failback-delay %v)", a.Name, ip, took.Round(10*time.Millisecond), failbackDelay)
+	if took < failbackDelay {
+		t.Errorf("%s took %s back after %v, before the %v failback delay", a.Name, ip, took.Round(10*time.Millisecond), failbackDelay)
+	}
 }
 
 // requestStream sends HTTP requests, each on a new connection, from the

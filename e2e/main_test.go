@@ -77,7 +77,9 @@ func run(m *testing.M) int {
 		opts.Controller = &lab.Program{Path: p, Args: []string{"--leader-elect=false"}}
 	}
 	if p := binary(root, "BARELB_SPEAKER", "speaker"); p != "" {
-		opts.Speaker = &lab.Program{Path: p, Args: lab.SpeakerArgs()}
+		// BARELB_SPEAKER_ARGS adds speaker flags (space-separated), to
+		// run the suite with a non-default setting.
+		opts.Speaker = &lab.Program{Path: p, Args: append(lab.SpeakerArgs(), strings.Fields(os.Getenv("BARELB_SPEAKER_ARGS"))...)}
 	}
 	theLab, err = lab.Start(ctx, opts)
 	if err != nil {

@@ -35,6 +35,8 @@ module() {
     staticcheck) echo "gen honnef.co/go/tools/cmd/staticcheck" ;;
     helm) echo "helm helm.sh/helm/v3/cmd/helm" ;;
     promtool) echo "prom github.com/prometheus/prometheus/cmd/promtool" ;;
+    # Not in all_tools: only e2e's doctor test runs it (hack/tools/metallb).
+    metallb-speaker) echo "metallb go.universe.tf/metallb/speaker" ;;
     *) echo "tools: unknown tool $1" >&2; exit 2 ;;
   esac
 }

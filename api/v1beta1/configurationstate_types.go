@@ -29,10 +29,11 @@ type ConfigurationStateStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// Announcements are barelb's own: a speaker lists, per LoadBalancer
 	// IP it considered for layer 2, whether it announces the IP and, if
-	// not, why. Sorted by IP.
+	// not, why. Sorted by IP. Atomic: one writer replaces it whole, and
+	// managedFields then track one field instead of one entry per IP
+	// (which doubled the stored object).
 	// +optional
-	// +listType=map
-	// +listMapKey=ip
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=4096
 	Announcements []AnnouncementState `json:"announcements,omitempty"`
 	// AnnouncementsOmitted counts the IPs left out of Announcements to
@@ -43,6 +44,65 @@ type ConfigurationStateStatus struct {
 	// disabled.
 	// +optional
 	Members *MembersState `json:"members,omitempty"`
+	// BGPAnnouncements are barelb's own: a speaker lists, per LoadBalancer
+	// IP it considered for BGP, whether it advertises the IP, to which
+	// peers, and if not, why. Empty when no BGPPeer or BGPAdvertisement
+	// exists; an IP whose pool only L2Advertisements cover is left to
+	// Announcements. Sorted by IP; atomic like Announcements.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=4096
+	BGPAnnouncements []BGPAnnouncementState `json:"bgpAnnouncements,omitempty"`
+	// BGPAnnouncementsOmitted counts the IPs left out of BGPAnnouncements
+	// (the two lists together hold at most 4096 entries).
+	// +optional
+	BGPAnnouncementsOmitted int32 `json:"bgpAnnouncementsOmitted,omitempty"`
+	// BGPSessions are this node's BGP sessions, one per BGPPeer it runs,
+	// sorted by peer.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1024
+	BGPSessions []BGPSessionState `json:"bgpSessions,omitempty"`
+}
+
+// BGPAnnouncementState is one speaker's BGP verdict on one LoadBalancer IP.
+type BGPAnnouncementState struct {
+	// IP is the LoadBalancer IP.
+	IP string `json:"ip"`
+	// Advertised is true when a session that is established carries it.
+	// +optional
+	Advertised bool `json:"advertised,omitempty"`
+	// Peers are the BGPPeers with an established session that receive it.
+	// +optional
+	Peers []string `json:"peers,omitempty"`
+	// PeersDown are the BGPPeers that would receive it but whose session
+	// is not established.
+	// +optional
+	PeersDown []string `json:"peersDown,omitempty"`
+	// Reason says why not, as a constant (PeerNotEstablished, NoPeer,
+	// NoBGPAdvertisement, ServiceNotSelected, NodeNotSelected,
+	// NoLocalEndpoint, NodeExcluded, ...).
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message explains Reason in words.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// BGPSessionState is one BGP session of a speaker.
+type BGPSessionState struct {
+	// Peer is the BGPPeer's name.
+	Peer string `json:"peer"`
+	// Address is the peer's address and port.
+	// +optional
+	Address string `json:"address,omitempty"`
+	// Established is true when the session carries routes.
+	// +optional
+	Established bool `json:"established,omitempty"`
+	// Message says why the session is not established (or why it last
+	// went down).
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // AnnouncementState is one speaker's verdict on one LoadBalancer IP.

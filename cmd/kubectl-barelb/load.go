@@ -42,8 +42,10 @@ func newLoader(cfg *rest.Config, ns string) (*loader, error) {
 }
 
 // load lists the objects; eventsNS, when set, is where Events are listed
-// (the explained Service's namespace).
-func (l *loader) load(ctx context.Context, doctor bool, eventsNS string) (*explain.Cluster, error) {
+// (the explained Service's namespace); moves lists the speakers'
+// nodeAssigned Events in every namespace (status's moved IPs), filtered
+// by the API server so only those come back.
+func (l *loader) load(ctx context.Context, doctor, moves bool, eventsNS string) (*explain.Cluster, error) {
 	cl := &explain.Cluster{Namespace: l.ns}
 	var (
 		inNS   = client.InNamespace(l.ns)
@@ -51,6 +53,7 @@ func (l *loader) load(ctx context.Context, doctor bool, eventsNS string) (*expla
 		nss    corev1.NamespaceList
 		nodes  corev1.NodeList
 		events eventsv1.EventList
+		assign eventsv1.EventList
 	)
 	lists := []listSpec{
 		{list: &svcs, done: func() { cl.Services = svcs.Items }},
@@ -59,6 +62,10 @@ func (l *loader) load(ctx context.Context, doctor bool, eventsNS string) (*expla
 	}
 	if eventsNS != "" {
 		lists = append(lists, listSpec{list: &events, opts: []client.ListOption{client.InNamespace(eventsNS)}, optional: true, done: func() { cl.Events = events.Items }})
+	}
+	if moves {
+		lists = append(lists, listSpec{list: &assign, opts: []client.ListOption{client.MatchingFields{"reason": explain.ReasonNodeAssigned}},
+			optional: true, done: func() { cl.AssignEvents = assign.Items }})
 	}
 	lists = append(lists, barelbLists(cl, inNS)...)
 	if doctor {
@@ -128,12 +135,18 @@ func doctorLists(cl *explain.Cluster, inNS client.ListOption) []listSpec {
 		leases coordinationv1.LeaseList
 		nodeLs coordinationv1.LeaseList
 		secs   metav1.PartialObjectMetadataList
+		mlPods corev1.PodList
+		mlApp  corev1.PodList
 	)
 	secs.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
 	return []listSpec{
 		{list: &dss, optional: true, done: func() { cl.DaemonSets = dss.Items }},
 		{list: &deps, optional: true, done: func() { cl.Deployments = deps.Items }},
 		{list: &crds, optional: true, done: func() { cl.CRDs = crds.Items }},
+		// MetalLB's Pods by its labels (manifests: app=metallb; chart:
+		// app.kubernetes.io/name=metallb), not every Pod of the cluster.
+		{list: &mlApp, opts: []client.ListOption{client.MatchingLabels{"app": "metallb"}}, optional: true, done: func() { cl.Pods = append(cl.Pods, mlApp.Items...) }},
+		{list: &mlPods, opts: []client.ListOption{client.MatchingLabels{"app.kubernetes.io/name": "metallb"}}, optional: true, done: func() { cl.Pods = append(cl.Pods, mlPods.Items...) }},
 		{list: &leases, opts: []client.ListOption{inNS}, optional: true, done: func() { cl.Leases = append(cl.Leases, leases.Items...) }},
 		{list: &nodeLs, opts: []client.ListOption{client.InNamespace("kube-node-lease")}, optional: true, done: func() { cl.Leases = append(cl.Leases, nodeLs.Items...) }},
 		{list: &secs, opts: []client.ListOption{inNS}, optional: true, done: func() {

@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if rest[0] == "explain" {
 		eventsNS = *ns
 	}
-	cl, err := c.load(ctx, rest[0] == "doctor", eventsNS)
+	cl, err := c.load(ctx, rest[0] == "doctor", rest[0] == "status", eventsNS)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 2

@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -298,5 +299,34 @@ func TestDoctor(t *testing.T) {
 	out, _ = f.kubectl("doctor")
 	if strings.Contains(out, "second-implementation") || strings.Contains(out, "[memberlist]") {
 		t.Errorf("doctor still reports fixed problems:\n%s", out)
+	}
+}
+
+// status lists the IPs that moved between nodes, from the speakers'
+// nodeAssigned Events, which the command asks the API server for by
+// reason (a field selector) in every namespace.
+func TestStatusMovedIPs(t *testing.T) {
+	f := newFixture(t, false)
+	now := time.Now()
+	ev := func(name, node string, at time.Time) *eventsv1.Event {
+		return &eventsv1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
+			EventTime: metav1.NewMicroTime(at), ReportingController: "barelb-speaker", ReportingInstance: "barelb-speaker-" + node,
+			Action: "Announce", Reason: "nodeAssigned", Type: corev1.EventTypeNormal,
+			Regarding: corev1.ObjectReference{Kind: "Service", Namespace: f.ns, Name: "web", APIVersion: "v1"},
+			Note:      `announcing 198.18.53.4 from node "` + node + `" on eth1 with protocol "layer2"`}
+	}
+	for _, e := range []*eventsv1.Event{
+		ev("web.1", "node-x", now.Add(-20*time.Minute)), ev("web.2", "node-y", now.Add(-3*time.Minute)),
+		// Another reason in the same namespace is not asked for.
+		{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "web.3"}, EventTime: metav1.NewMicroTime(now),
+			ReportingController: "x", ReportingInstance: "x", Action: "A", Reason: "Other", Type: corev1.EventTypeNormal,
+			Regarding: corev1.ObjectReference{Kind: "Service", Namespace: f.ns, Name: "web"}, Note: `announcing 198.18.53.4 from node "node-z" with protocol "layer2"`},
+	} {
+		check.Must(t, f.c.Create(f.ctx, e))
+	}
+	out, code := f.kubectl("status")
+	t.Logf("status:\n%s", out)
+	if code != 0 || !strings.Contains(out, "198.18.53.4   "+f.ns+"/web   node-x   node-y   3m") || strings.Contains(out, "node-z") {
+		t.Errorf("status (exit %d) does not show 198.18.53.4 moving from node-x to node-y 3m ago", code)
 	}
 }

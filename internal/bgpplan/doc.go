@@ -44,4 +44,7 @@
 // Each Service also gets the names of the peers it is advertised to on
 // this node (its ServiceBGPStatus), counting only peers whose session
 // carries the prefix's family, which is what internal/bgp actually sends.
+// Each IP gets the same per IP (Plan.IPs), or the reason it is not
+// advertised here, for the speaker's ConfigurationState; the speaker adds
+// the session states, which this package does not see.
 package bgpplan

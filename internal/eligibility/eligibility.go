@@ -24,6 +24,11 @@ type Node struct {
 	// Layer 2 needs it; BGP does not (a dead speaker's sessions drop).
 	Alive              bool
 	NetworkUnavailable bool
+	// Settling: the node came back recently (speaker restarted, a LAN
+	// link up again) and has not yet been stable for the damping time.
+	// Layer 2 elects a settling node only when no settled one is eligible
+	// (damped fail-back); it is never a refusal.
+	Settling bool
 }
 
 // Service is what the planners need of a LoadBalancer Service.

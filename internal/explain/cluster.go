@@ -42,6 +42,9 @@ type Cluster struct {
 	Namespaces []corev1.Namespace
 	Nodes      []corev1.Node
 	Events     []eventsv1.Event
+	// AssignEvents are the speakers' nodeAssigned Events in every
+	// namespace, for `status`'s moved IPs (see moves.go).
+	AssignEvents []eventsv1.Event
 
 	// For doctor.
 	DaemonSets  []appsv1.DaemonSet
@@ -125,20 +128,35 @@ func (c *Cluster) service(ns, name string) *corev1.Service {
 	return nil
 }
 
-// speakerStates maps node name to its speaker's ConfigurationState.
+// speakerStates maps node name to its barelb speaker's ConfigurationState.
 func (c *Cluster) speakerStates() map[string]*v1beta1.ConfigurationState {
 	out := map[string]*v1beta1.ConfigurationState{}
 	for i := range c.States {
 		s := &c.States[i]
-		if s.Labels[LabelComponentType] == "speaker" {
-			node := s.Labels[LabelNodeName]
-			if node == "" {
-				node = s.Name
-			}
+		if node, ok := speakerNode(s); ok && !foreignState(s) {
 			out[node] = s
 		}
 	}
 	return out
+}
+
+// speakerNode is the node of a speaker's ConfigurationState.
+func speakerNode(s *v1beta1.ConfigurationState) (string, bool) {
+	if s.Labels[LabelComponentType] != "speaker" {
+		return "", false
+	}
+	if node := s.Labels[LabelNodeName]; node != "" {
+		return node, true
+	}
+	return s.Name, true
+}
+
+// foreignState: a speaker ConfigurationState barelb did not write. barelb
+// names its speakers' states after the node; MetalLB (v0.15 and later)
+// names them "speaker-" + node, with the same labels.
+func foreignState(s *v1beta1.ConfigurationState) bool {
+	node, ok := speakerNode(s)
+	return ok && s.Name != node && s.Name == "speaker-"+node
 }
 
 // Labels of speaker ConfigurationStates (as speaker/app writes them).

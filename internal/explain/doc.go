@@ -6,8 +6,12 @@
 //
 // The words come from the components: the controller's
 // barelb.io/AddressAssigned condition on the Service, the speakers'
-// ConfigurationStates (per-IP announcement verdicts, memberlist views),
-// ServiceL2Status and ServiceBGPStatus objects, and Events. Where a
+// ConfigurationStates (per-IP layer 2 and BGP verdicts, BGP sessions,
+// memberlist views), ServiceL2Status and ServiceBGPStatus objects, and
+// Events. A speaker's BGP verdict on an IP wins over its ServiceBGPStatus
+// (it knows which sessions are established); the status object stands in
+// for a speaker that lists none. The IPs that moved recently come from
+// the speakers' nodeAssigned Events (moves.go says why Events). Where a
 // component said nothing, explain recomputes with the same pure packages
 // (internal/config, internal/allocator, internal/lbspec) from the
 // objects, so the per-pool verdicts agree with what the controller would

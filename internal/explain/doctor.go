@@ -78,6 +78,41 @@ func otherImplementations(c *Cluster) []Finding {
 	for _, d := range c.Deployments {
 		check("Deployment", d.Namespace, d.Name, d.Labels, d.Spec.Template.Spec)
 	}
+	// Pods outside the workloads listed above (a static Pod, a Pod of
+	// another controller): MetalLB's speaker refuses to start without its
+	// own Pod object, so a running one always has one.
+	seen := map[string]bool{} // the loader lists Pods by two label sets
+	for _, pod := range c.Pods {
+		if seen[pod.Namespace+"/"+pod.Name] {
+			continue
+		}
+		seen[pod.Namespace+"/"+pod.Name] = true
+		ownedBy := ""
+		for _, o := range pod.OwnerReferences {
+			if o.Kind == "DaemonSet" || o.Kind == "ReplicaSet" {
+				ownedBy = o.Kind
+			}
+		}
+		if ownedBy == "" {
+			check("Pod", pod.Namespace, pod.Name, pod.Labels, pod.Spec)
+		}
+	}
+	// A MetalLB speaker writes its own ConfigurationState ("speaker-" +
+	// node, see foreignState) within seconds of starting, wherever it
+	// runs: as a Pod, or as a process someone started on the node. It
+	// answers ARP/NDP (and runs BGP) for the same Services, and its
+	// election differs from barelb's, so two nodes answer for one IP.
+	for i := range c.States {
+		s := &c.States[i]
+		if !foreignState(s) {
+			continue
+		}
+		node, _ := speakerNode(s)
+		out = append(out, Finding{Check: "second-implementation",
+			Problem: fmt.Sprintf("a MetalLB speaker runs on node %s (it wrote ConfigurationState %s/%s): it also answers ARP/NDP and BGP for LoadBalancer Services", node, s.Namespace, s.Name),
+			Fix: fmt.Sprintf("Stop MetalLB's speaker on node %s (its DaemonSet or Pod, or the process: look for a \"speaker\" process on the node), then kubectl -n %s delete configurationstate %s.",
+				node, s.Namespace, s.Name)})
+	}
 	for _, crd := range c.CRDs {
 		if crd.Name == "ciliuml2announcementpolicies.cilium.io" {
 			out = append(out, Finding{Check: "second-implementation",

@@ -104,13 +104,21 @@ func (p Printer) Service(r *ServiceReport) {
 				rows = append(rows, []string{cell(), l.Node, p.paint(green, "layer2"), "on " + dashList(l.Interfaces)})
 			}
 			for _, b := range a.BGP {
-				rows = append(rows, []string{cell(), b.Node, p.paint(green, "bgp"), "to peers " + dashList(b.Peers)})
+				detail := "to peers " + dashList(b.Peers)
+				if len(b.PeersDown) > 0 {
+					detail += p.paint(red, "; not established: "+strings.Join(b.PeersDown, ", "))
+				}
+				rows = append(rows, []string{cell(), b.Node, p.paint(green, "bgp"), detail})
 			}
 			if len(a.L2) == 0 && len(a.BGP) == 0 {
 				rows = append(rows, []string{cell(), "-", p.paint(red, "none"), "no node announces it"})
 			}
 			for _, n := range a.NotAnnouncing {
-				rows = append(rows, []string{cell(), n.Node, "-", n.Reason + ": " + n.Message})
+				no := "-"
+				if n.Protocol != "" {
+					no = "no " + n.Protocol
+				}
+				rows = append(rows, []string{cell(), n.Node, no, n.Reason + ": " + n.Message})
 			}
 		}
 		p.table("  ADDRESS\tNODE\tANNOUNCES\tDETAIL", rows)
@@ -175,9 +183,13 @@ func (p Printer) Status(r *StatusReport) {
 		fmt.Fprintln(p.W)
 		rows = rows[:0]
 		for _, s := range r.Sessions {
-			rows = append(rows, []string{s.Peer, s.Type, s.Status, s.Reason, s.Message})
+			status := s.Status
+			if status == "NotEstablished" || status == "False" {
+				status = p.paint(red, status)
+			}
+			rows = append(rows, []string{dash(s.Node), s.Peer, s.Type, status, dash(s.Reason), s.Message})
 		}
-		p.table("PEER\tCONDITION\tSTATUS\tREASON\tMESSAGE", rows)
+		p.table("NODE\tPEER\tSESSION/CONDITION\tSTATUS\tADDRESS/REASON\tMESSAGE", rows)
 	}
 	if len(r.Unannounced) > 0 {
 		fmt.Fprintln(p.W)
@@ -186,6 +198,14 @@ func (p Printer) Status(r *StatusReport) {
 			rows = append(rows, []string{u.IP, u.Service})
 		}
 		p.table("UNANNOUNCED IP\tSERVICE", rows)
+	}
+	if len(r.Moved) > 0 {
+		fmt.Fprintln(p.W)
+		rows = rows[:0]
+		for _, m := range r.Moved {
+			rows = append(rows, []string{m.IP, m.Service, m.From, m.To, m.Age})
+		}
+		p.table("MOVED IP\tSERVICE\tFROM\tTO\tAGE", rows)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 
+	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/allocator"
 	"github.com/barelb/barelb/internal/lbspec"
 )
@@ -90,13 +91,18 @@ type NodeInterfaces struct {
 type NodePeers struct {
 	Node  string   `json:"node"`
 	Peers []string `json:"peers,omitempty"`
+	// PeersDown would receive it but have no established session (from
+	// the speaker's ConfigurationState).
+	PeersDown []string `json:"peersDown,omitempty"`
 }
 
 // NodeReason is why a node does not announce an address.
 type NodeReason struct {
-	Node    string `json:"node"`
-	Reason  string `json:"reason"`
-	Message string `json:"message,omitempty"`
+	Node string `json:"node"`
+	// Protocol is "bgp" for a BGP verdict, empty for layer 2.
+	Protocol string `json:"protocol,omitempty"`
+	Reason   string `json:"reason"`
+	Message  string `json:"message,omitempty"`
 }
 
 // EventLine is one Event about the Service.
@@ -254,15 +260,32 @@ func announcement(c *Cluster, m *model, svc *corev1.Service, ip netip.Addr) Addr
 			announcing[st.Status.Node] = true
 		}
 	}
+	states := c.speakerStates()
+	// BGP: the speaker's own per-IP verdict wins (it knows the sessions);
+	// a ServiceBGPStatus stands in for speakers that list none.
+	bgpSaid := map[string]bool{}
+	for node, st := range states {
+		for _, e := range st.Status.BGPAnnouncements {
+			if e.IP != a.IP {
+				continue
+			}
+			bgpSaid[node] = true
+			if e.Advertised {
+				a.BGP = append(a.BGP, NodePeers{Node: node, Peers: e.Peers, PeersDown: e.PeersDown})
+				announcing[node] = true
+			} else {
+				a.NotAnnouncing = append(a.NotAnnouncing, NodeReason{Node: node, Protocol: "bgp", Reason: e.Reason, Message: e.Message + sessionsDown(st, e.PeersDown)})
+			}
+		}
+	}
 	for _, st := range c.BGPStatuses {
-		if st.Status.ServiceNamespace == svc.Namespace && st.Status.ServiceName == svc.Name && st.Status.Node != "" {
+		if st.Status.ServiceNamespace == svc.Namespace && st.Status.ServiceName == svc.Name && st.Status.Node != "" && !bgpSaid[st.Status.Node] {
 			a.BGP = append(a.BGP, NodePeers{Node: st.Status.Node, Peers: st.Status.Peers})
 			announcing[st.Status.Node] = true
 		}
 	}
 	sort.Slice(a.L2, func(i, j int) bool { return a.L2[i].Node < a.L2[j].Node })
 	sort.Slice(a.BGP, func(i, j int) bool { return a.BGP[i].Node < a.BGP[j].Node })
-	states := c.speakerStates()
 	for _, n := range c.Nodes {
 		if announcing[n.Name] {
 			continue
@@ -273,17 +296,23 @@ func announcement(c *Cluster, m *model, svc *corev1.Service, ip netip.Addr) Addr
 			continue
 		}
 		nr := NodeReason{Node: n.Name, Reason: "NotConsidered", Message: "the speaker's status does not list this IP yet"}
+		listed := false
 		for _, e := range st.Status.Announcements {
 			if e.IP != a.IP {
 				continue
 			}
+			listed = true
 			nr.Reason, nr.Message = e.Reason, e.Message
 			if e.Announced {
 				nr.Reason, nr.Message = "Announcing", "announces it (its ServiceL2Status is not written yet)"
 			}
 		}
-		a.NotAnnouncing = append(a.NotAnnouncing, nr)
+		// A speaker lists an IP only BGP handles under BGP alone.
+		if listed || !bgpSaid[n.Name] {
+			a.NotAnnouncing = append(a.NotAnnouncing, nr)
+		}
 	}
+	sort.SliceStable(a.NotAnnouncing, func(i, j int) bool { return a.NotAnnouncing[i].Node < a.NotAnnouncing[j].Node })
 	return a
 }
 
@@ -358,4 +387,23 @@ func ptrOr(p *string, def string) string {
 		return def
 	}
 	return *p
+}
+
+// sessionsDown says why each of peers' sessions on a speaker is down
+// (the speaker lists that once per session, not per IP).
+func sessionsDown(st *v1beta1.ConfigurationState, peers []string) string {
+	var why []string
+	for _, p := range peers {
+		msg := "no session yet"
+		for _, s := range st.Status.BGPSessions {
+			if s.Peer == p {
+				msg = s.Address + ": " + s.Message
+			}
+		}
+		why = append(why, p+" "+msg)
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(why, "; ") + ")"
 }

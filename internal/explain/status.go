@@ -12,6 +12,9 @@ type StatusReport struct {
 	Speakers    []SpeakerLine     `json:"speakers"`
 	Sessions    []SessionLine     `json:"sessions,omitempty"`
 	Unannounced []UnannouncedLine `json:"unannounced,omitempty"`
+	// Moved are the IPs whose layer 2 announcer changed within the
+	// Events' lifetime (an hour by default), newest first.
+	Moved []MovedLine `json:"moved,omitempty"`
 }
 
 // SpeakerLine is one node's speaker as its ConfigurationState tells.
@@ -29,8 +32,10 @@ type SpeakerLine struct {
 	Memberlist bool `json:"memberlist"`
 }
 
-// SessionLine is one condition a BGPPeer reports.
+// SessionLine is one BGP session a node's speaker reports (Node set,
+// Type "Session"), or one condition a BGPPeer reports.
 type SessionLine struct {
+	Node    string `json:"node,omitempty"`
 	Peer    string `json:"peer"`
 	Type    string `json:"type"`
 	Status  string `json:"status"`
@@ -57,6 +62,18 @@ func Status(c *Cluster) *StatusReport {
 				if a.Announced {
 					l.Announcing++
 				}
+			}
+			for _, a := range st.Status.BGPAnnouncements {
+				if a.Advertised {
+					l.Announcing++
+				}
+			}
+			for _, s := range st.Status.BGPSessions {
+				line := SessionLine{Node: n.Name, Peer: s.Peer, Type: "Session", Status: "Established", Reason: s.Address}
+				if !s.Established {
+					line.Status, line.Message = "NotEstablished", s.Message
+				}
+				r.Sessions = append(r.Sessions, line)
 			}
 			if m := st.Status.Members; m != nil {
 				l.Memberlist, l.Alive, l.Suspect, l.Dead = true, m.Alive, m.Suspect, m.Dead
@@ -87,5 +104,6 @@ func Status(c *Cluster) *StatusReport {
 		}
 	}
 	sort.Slice(r.Unannounced, func(i, j int) bool { return r.Unannounced[i].IP < r.Unannounced[j].IP })
+	r.Moved = moves(c)
 	return r
 }

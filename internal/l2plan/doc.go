@@ -30,6 +30,18 @@
 // refused (ReasonSelectionDiffers): MetalLB elects per Service and could
 // then have two nodes answer for one IP.
 //
+// # Damped fail-back
+//
+// A node marked Settling (it came back: its speaker restarted or a LAN
+// link came up again, and it has not been stable for the damping time
+// yet; the speaker learns this from the node's gossiped metadata, so
+// every speaker agrees) is left out of the election while a settled node
+// is eligible for the address; with only settling nodes eligible, they
+// are candidates as usual. Damping is applied before preference, so a
+// preferred node that comes back takes its addresses back only once it
+// has settled. With the spread computed over the settled nodes only, the
+// returning node's share moves to it in one step when it settles.
+//
 // # Preferred nodes
 //
 // preferredNodeSelectors narrow the candidates before the election: a

@@ -115,10 +115,11 @@ func Compute(in Input) Plan {
 			}
 		}
 		out[ip] = d
-		// Preference narrows the candidates to the heaviest tier present
-		// (select.go) before the election, so failover still reaches any
-		// eligible node once no preferred one is left.
-		cands = preferred(advs, cands)
+		// Damping keeps a node that came back out of the election while
+		// a settled node is eligible; preference then narrows to the
+		// heaviest tier present (select.go). Both only narrow a non-empty
+		// set, so failover still reaches any eligible node.
+		cands = preferred(advs, settled(cands))
 		names := make([]string, len(cands))
 		for i, n := range cands {
 			names[i] = n.Name

@@ -94,3 +94,17 @@ func weight(advs []*config.L2Advertisement, n eligibility.Node) int {
 	}
 	return w
 }
+
+// settled drops the settling candidates when a settled one is left:
+// a node that came back takes addresses back only once it has been
+// stable for the damping time, so a flapping node moves each address
+// away once per flap instead of away and back. Settling nodes are still
+// candidates when no settled node is eligible, so damping never leaves
+// an address unannounced.
+func settled(cands []eligibility.Node) []eligibility.Node {
+	if !slices.ContainsFunc(cands, func(n eligibility.Node) bool { return n.Settling }) ||
+		!slices.ContainsFunc(cands, func(n eligibility.Node) bool { return !n.Settling }) {
+		return cands
+	}
+	return slices.DeleteFunc(slices.Clone(cands), func(n eligibility.Node) bool { return n.Settling })
+}

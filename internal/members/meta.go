@@ -14,6 +14,12 @@ import (
 // and which nodes can carry an IP right now (link-aware election).
 type NodeMeta struct {
 	Interfaces []Interface
+	// Settling: this node came back recently (speaker start, a link
+	// change, cut off from every other member) and should not take
+	// addresses back yet (damped fail-back). The node itself decides
+	// and gossips it, so every speaker agrees on it without comparing
+	// clocks.
+	Settling bool
 }
 
 // Interface is one LAN interface of a node.
@@ -28,7 +34,7 @@ type Interface struct {
 
 // Equal reports whether m and o say the same.
 func (m NodeMeta) Equal(o NodeMeta) bool {
-	return slices.EqualFunc(m.Interfaces, o.Interfaces, func(a, b Interface) bool {
+	return m.Settling == o.Settling && slices.EqualFunc(m.Interfaces, o.Interfaces, func(a, b Interface) bool {
 		return a.Name == b.Name && a.Up == b.Up && string(a.MAC) == string(b.MAC) && slices.Equal(a.Prefixes, b.Prefixes)
 	})
 }
@@ -48,6 +54,10 @@ var ErrMetaTooLarge = errors.New("members: node metadata exceeds memberlist's 51
 //
 //	version(1) count(1) { nameLen(1) name flags(1: bit 0 up) macLen(1) mac
 //	                      prefixCount(1) { addrLen(1: 4 or 16) addr bits(1) } }
+//	nodeFlags(1: bit 0 settling)
+//
+// nodeFlags came after the first release of version 1: a reader that
+// does not know it ignores it, and one that finds it missing reads zero.
 //
 // A node with two interfaces and a subnet of each family on each takes
 // under 100 bytes.
@@ -79,6 +89,11 @@ func EncodeMeta(m NodeMeta) ([]byte, error) {
 			b = append(b, byte(p.Bits()))
 		}
 	}
+	var nodeFlags byte
+	if m.Settling {
+		nodeFlags |= 1
+	}
+	b = append(b, nodeFlags)
 	if len(b) > MaxMetaSize {
 		return nil, fmt.Errorf("%w (%d)", ErrMetaTooLarge, len(b))
 	}
@@ -122,6 +137,9 @@ func DecodeMeta(b []byte) (NodeMeta, error) {
 	}
 	if r.err != nil {
 		return NodeMeta{}, r.err
+	}
+	if len(r.b) > 0 {
+		m.Settling = r.byte()&1 != 0
 	}
 	return m, nil
 }

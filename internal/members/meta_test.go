@@ -35,6 +35,7 @@ func TestMetaRoundTrip(t *testing.T) {
 		"empty":     {},
 		"typical":   typical,
 		"no MAC":    {Interfaces: []Interface{{Name: "bond0", Up: true}}},
+		"settling":  {Interfaces: typical.Interfaces, Settling: true},
 		"host bits": {Interfaces: []Interface{{Name: "eth0", MAC: mac("02:00:00:00:00:01"), Prefixes: pfx("198.18.0.11/24")}}},
 	} {
 		b, err := EncodeMeta(m)
@@ -51,6 +52,19 @@ func TestMetaRoundTrip(t *testing.T) {
 				t.Errorf("typical node metadata takes %d bytes, want under 100", len(b))
 			}
 		}
+	}
+}
+
+// TestMetaWithoutNodeFlags: metadata from a speaker that predates the
+// node flags byte decodes, not settling.
+func TestMetaWithoutNodeFlags(t *testing.T) {
+	b, err := EncodeMeta(NodeMeta{Interfaces: typical.Interfaces, Settling: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeMeta(b[:len(b)-1])
+	if err != nil || got.Settling || !got.Equal(typical) {
+		t.Errorf("without the flags byte: %+v, %v; want %+v", got, err, typical)
 	}
 }
 

@@ -42,6 +42,21 @@ func (n *simNet) transport() *simTransport {
 	return t
 }
 
+// replace gives a member that restarts a new transport on its old
+// address (a speaker keeps its node's IP and port).
+func (n *simNet) replace(old *simTransport) *simTransport {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t := &simTransport{
+		net:     n,
+		addr:    old.addr,
+		packets: make(chan *memberlist.Packet, 4096),
+		streams: make(chan net.Conn, 64),
+	}
+	n.byAdr[t.addr.String()] = t
+	return t
+}
+
 func (n *simNet) peer(addr string) *simTransport {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
@@ -72,6 +87,9 @@ func (t *simTransport) FinalAdvertiseAddr(string, int) (net.IP, int, error) {
 
 func (t *simTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 	now := time.Now()
+	if t.down.Load() {
+		return now, nil // cut off: nothing leaves either
+	}
 	t.sent.Add(int64(len(b) + udpIPHeader))
 	t.pkts.Add(1)
 	if dest := t.net.peer(addr); dest != nil {
@@ -87,7 +105,7 @@ func (t *simTransport) PacketCh() <-chan *memberlist.Packet { return t.packets }
 
 func (t *simTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
 	dest := t.net.peer(addr)
-	if dest == nil {
+	if dest == nil || t.down.Load() {
 		return nil, errors.New("connection refused")
 	}
 	ours, theirs := net.Pipe()

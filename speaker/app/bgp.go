@@ -89,6 +89,13 @@ type BGPReconciler struct {
 	// statuses writes ServiceBGPStatus objects off the reconcile path, so
 	// routes never wait for them; it runs in Start.
 	statuses *statusSyncer
+	// submit hands a write to statuses (tests run it inline).
+	submit func(kind string, sync func(context.Context) error)
+	// state, if set, is this speaker's ConfigurationState, which gets the
+	// per-IP BGP verdicts of the last plan (verdicts) with the session
+	// states applied, on every reconcile and when a session changes.
+	state    *speakerState
+	verdicts map[netip.Addr]bgpplan.IPVerdict
 	// waitNeighbor: an unnumbered peer had no link-local neighbour yet
 	// at the last reconcile; nothing in the cluster changes when one
 	// appears, so Reconcile asks to run again.
@@ -98,11 +105,44 @@ type BGPReconciler struct {
 	unnumberedDown bool
 }
 
+// useState makes the component publish its per-IP verdicts and sessions
+// in s, which then waits for them before its first write.
+func (b *BGPReconciler) useState(s *speakerState) {
+	s.expectBGP = true
+	b.state = s
+}
+
+// publishState hands the BGP part to the ConfigurationState when it
+// changed; the write happens off the reconcile path. Called with b.mu held
+// or from the session watcher with the values it read under it.
+func (b *BGPReconciler) publishState(ctx context.Context, cfg *config.Config, verdicts map[netip.Addr]bgpplan.IPVerdict, srv BGPServer) {
+	if b.state == nil {
+		return
+	}
+	var sessions []bgp.PeerState
+	if srv != nil {
+		sessions = srv.PeerStates(ctx)
+	}
+	if !b.state.setBGP(bgpStateOf(cfg, verdicts, sessions), cfg) {
+		return
+	}
+	lg := log.FromContext(ctx)
+	b.submit("state", func(sctx context.Context) error {
+		if err := b.state.flush(sctx); err != nil {
+			lg.Error(err, "updating this speaker's ConfigurationState (BGP)")
+			return err
+		}
+		return nil
+	})
+}
+
 // NewBGPReconciler returns the component; no GoBGP runs until a BGPPeer
 // selects the node. rec sends its Events.
 func NewBGPReconciler(c client.Client, api client.Reader, rec events.EventRecorder, opts Options, newServer NewBGPServerFunc) *BGPReconciler {
-	return &BGPReconciler{c: c, api: api, tell: kube.NewTeller(rec), opts: opts, newServer: newServer,
+	b := &BGPReconciler{c: c, api: api, tell: kube.NewTeller(rec), opts: opts, newServer: newServer,
 		served: map[string]bool{}, statuses: newStatusSyncer()}
+	b.submit = b.statuses.submit
+	return b
 }
 
 // SetupWithManager watches what the BGP plan reads.
@@ -183,10 +223,12 @@ func (b *BGPReconciler) reconcile(ctx context.Context, snap *snapshot) error {
 		log.FromContext(ctx).Info("BGP plan skipped an input", "problem", p)
 	}
 	lg := log.FromContext(ctx)
+	b.verdicts = plan.IPs
 	syncStatuses := func() {
-		b.statuses.submit("bgp", func(sctx context.Context) error {
+		b.submit("bgp", func(sctx context.Context) error {
 			return b.syncBGPStatuses(log.IntoContext(sctx, lg), plan.Services, byKey)
 		})
+		b.publishState(ctx, cfg, plan.IPs, b.srv)
 	}
 	if b.srv == nil && (len(plan.Peers) == 0 || !found) {
 		b.report(ctx, plan, byKey, snap.peers, snap.bgpAdvs, nil, nil)
@@ -196,6 +238,7 @@ func (b *BGPReconciler) reconcile(ctx context.Context, snap *snapshot) error {
 	if b.srv == nil {
 		srv, err := b.newServer(v4)
 		if err != nil {
+			b.publishState(ctx, cfg, plan.IPs, nil)
 			return errors.Join(append(errs, fmt.Errorf("starting BGP server: %w", err))...)
 		}
 		b.srv = srv
@@ -294,11 +337,12 @@ func (b *BGPReconciler) watchSessions(ctx context.Context, every time.Duration) 
 		case <-t.C:
 		}
 		b.mu.Lock()
-		srv, closed := b.srv, b.closed
+		srv, closed, cfg, verdicts := b.srv, b.closed, b.applied, b.verdicts
 		b.mu.Unlock()
 		if srv == nil || closed {
 			continue
 		}
+		b.publishState(ctx, cfg, verdicts, srv)
 		for _, st := range srv.PeerStates(ctx) {
 			var p v1beta2.BGPPeer
 			if err := b.c.Get(ctx, client.ObjectKey{Namespace: b.opts.Namespace, Name: st.Name}, &p); err != nil {

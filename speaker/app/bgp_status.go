@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -175,4 +176,78 @@ func (b *BGPReconciler) syncBGPStatuses(ctx context.Context, services map[string
 func sameBGPStatus(a, b v1beta1.MetalLBServiceBGPStatus) bool {
 	return a.Node == b.Node && a.ServiceName == b.ServiceName && a.ServiceNamespace == b.ServiceNamespace &&
 		slices.Equal(a.Peers, b.Peers)
+}
+
+// ReasonPeerNotEstablished is a BGP verdict's reason when the peers that
+// would receive an IP have no established session.
+const ReasonPeerNotEstablished = "PeerNotEstablished"
+
+// bgpStateOf is this speaker's BGP part of its ConfigurationState: per IP
+// the plan's verdict with the session states applied, and the sessions.
+// Nothing is listed when the configuration has no BGPPeer and no
+// BGPAdvertisement (a layer 2 cluster pays nothing), nor the IPs of pools
+// only L2Advertisements cover (Announcements has them), whatever their
+// verdict. Session messages are kept only for sessions that are down, so
+// a session that stays up costs no write when GoBGP's last error text
+// changes.
+func bgpStateOf(cfg *config.Config, verdicts map[netip.Addr]bgpplan.IPVerdict, sessions []bgp.PeerState) bgpPart {
+	var part bgpPart
+	if cfg == nil || (len(cfg.Peers) == 0 && len(cfg.BGPAdvertisements) == 0) {
+		return part
+	}
+	up := map[string]bool{}
+	for _, st := range sessions {
+		s := v1beta1.BGPSessionState{Peer: st.Name, Address: st.Address.String(), Established: st.State == bgp.StateEstablished}
+		if !s.Established {
+			s.Message = st.LastError
+			if s.Message == "" {
+				s.Message = "not established" // not the FSM state: it cycles while connecting
+			}
+		}
+		up[st.Name] = s.Established
+		part.Sessions = append(part.Sessions, s)
+	}
+	sort.Slice(part.Sessions, func(i, j int) bool { return part.Sessions[i].Peer < part.Sessions[j].Peer })
+	// By pool, not by reason: an IP of a layer 2 pool refused for another
+	// reason first (no ready endpoint) must stay out too.
+	l2Only := func(ip netip.Addr) bool {
+		if bgpCovers(cfg, ip) {
+			return false
+		}
+		pool := cfg.PoolOf(ip)
+		for _, a := range cfg.L2Advertisements {
+			if a.Pools[pool] {
+				return true
+			}
+		}
+		return false
+	}
+	ips := make([]netip.Addr, 0, len(verdicts))
+	for ip := range verdicts {
+		if !l2Only(ip) {
+			ips = append(ips, ip)
+		}
+	}
+	ips, part.Omitted = listed(ips)
+	for _, ip := range ips {
+		v := verdicts[ip]
+		a := v1beta1.BGPAnnouncementState{IP: ip.String(), Reason: v.Reason, Message: v.Message}
+		for _, p := range v.Peers {
+			if up[p] {
+				a.Peers = append(a.Peers, p)
+			} else {
+				a.PeersDown = append(a.PeersDown, p)
+			}
+		}
+		a.Advertised = len(a.Peers) > 0
+		if !a.Advertised && len(a.PeersDown) > 0 {
+			// Why each session is down is said once, in Sessions, not
+			// per IP: smaller, and an error text that changes rewrites
+			// one entry, not every IP's.
+			a.Reason = ReasonPeerNotEstablished
+			a.Message = "no established session to " + strings.Join(a.PeersDown, ", ")
+		}
+		part.Announcements = append(part.Announcements, a)
+	}
+	return part
 }

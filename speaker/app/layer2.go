@@ -30,6 +30,7 @@ import (
 	corev1discovery "k8s.io/api/discovery/v1"
 
 	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/eligibility"
 	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/l2plan"
@@ -93,6 +94,9 @@ type layer2Reconciler struct {
 	// the gossiped link states (links.go). Nil: every node can carry
 	// every IP.
 	carriers func() func(node string, ip netip.Addr, interfaces []string) ([]string, string)
+	// settling, if set, says which nodes are settling (damped
+	// fail-back, from the gossiped metadata); nil: none.
+	settling func() map[string]bool
 	// view is memberlist's view with suspects (nil: disabled), for the
 	// ConfigurationState.
 	view func() map[string]string
@@ -155,6 +159,12 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	snap, err := readSnapshot(ctx, r.Client, r.opts, alive)
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("layer 2: %w", err)
+	}
+	if r.settling != nil {
+		settling := r.settling()
+		for i := range snap.nodes {
+			snap.nodes[i].Settling = settling[snap.nodes[i].Name]
+		}
 	}
 	in := l2plan.Input{Config: snap.cfg, Nodes: snap.nodes, Services: snap.svcs}
 	if r.carriers != nil {
@@ -245,7 +255,7 @@ func (r *layer2Reconciler) report(ctx context.Context, plan map[netip.Addr]l2pla
 		}
 	}
 	for ip, d := range plan {
-		if d.Node == "" && d.Refusal.Refused() && isReporter {
+		if d.Node == "" && d.Refusal.Refused() && isReporter && !bgpOnly(snap.cfg, ip, d.Refusal) {
 			for _, key := range d.Services {
 				if svc := snap.byKey[key]; svc != nil {
 					k := serviceKey(svc, notAnnouncedTopic+ip.String())
@@ -431,4 +441,15 @@ func ptrs[T any](items []T) []*T {
 func sameL2Status(a, b v1beta1.MetalLBServiceL2Status) bool {
 	return a.Node == b.Node && a.ServiceName == b.ServiceName && a.ServiceNamespace == b.ServiceNamespace &&
 		slices.Equal(a.Interfaces, b.Interfaces)
+}
+
+// bgpOnly reports whether ip is refused in layer 2 only because its pool
+// is announced over BGP instead: no L2Advertisement is then no problem,
+// and the BGP side reports its own reasons.
+func bgpOnly(cfg *config.Config, ip netip.Addr, r eligibility.Refusal) bool {
+	if cfg == nil || r.Reason != eligibility.ReasonNoAdvertisement {
+		return false
+	}
+	pool := cfg.PoolOf(ip)
+	return pool != "" && slices.ContainsFunc(cfg.BGPAdvertisements, func(a *config.BGPAdvertisement) bool { return a.Pools[pool] })
 }

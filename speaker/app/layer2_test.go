@@ -226,6 +226,19 @@ func TestLayer2NotAnnouncedEventFromOneSpeaker(t *testing.T) {
 	}
 }
 
+// A Service in a pool announced over BGP only gets no layer 2
+// NotAnnounced Event: no L2Advertisement is no problem there.
+func TestLayer2NoEventForBGPOnlyPool(t *testing.T) {
+	svc, slice := lbService("web", "198.18.61.5", "n1")
+	bgpAdv := &v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Namespace: testNS, Name: "bgp"}}
+	f := newL2Fixture(t, "n1", pool("p", time.Now(), "198.18.61.0/24"), bgpAdv, node("n1"), svc, slice)
+	f.alive = map[string]bool{"n1": true}
+	f.reconcile()
+	if evs := f.events(); countWith(evs, "NotAnnounced") != 0 {
+		t.Fatalf("events %q: a BGP-only pool got a layer 2 NotAnnounced", evs)
+	}
+}
+
 // A speaker removes a dead node's status object for a Service it took
 // over only while it sees a majority of nodes alive: a node cut off from
 // the LAN sees everybody dead and must not delete the real owner's.

@@ -1,8 +1,14 @@
 package app
 
 import (
+	"context"
+	"maps"
 	"net/netip"
+	"time"
 
+	"github.com/go-logr/logr"
+
+	"github.com/barelb/barelb/internal/damping"
 	"github.com/barelb/barelb/internal/layer2"
 	"github.com/barelb/barelb/internal/members"
 )
@@ -38,5 +44,72 @@ func carriersFrom(metas map[string]members.NodeMeta, ignore func(string) bool) f
 			return unknownLinks, ""
 		}
 		return members.Carriers(m, ip, allowed, ignore)
+	}
+}
+
+// settlingFrom is, per node, whether its gossiped metadata says it is
+// settling (damped fail-back). A node without metadata is settled:
+// older speakers do not damp.
+func settlingFrom(metas map[string]members.NodeMeta) map[string]bool {
+	out := map[string]bool{}
+	for n, m := range metas {
+		if m.Settling {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// metaPublisher gossips this node's metadata whenever part of it
+// changes: its link states (the announcer reports a change on links)
+// and whether it is settling, which changes on a link change, on
+// membership changes (being alone, see internal/damping) and when the
+// settling time runs out. It always publishes the latest states, so a
+// burst of changes costs one broadcast.
+type metaPublisher struct {
+	ml     *members.Members
+	l2     *layer2.Announcer
+	log    logr.Logger
+	settle damping.Tracker
+	// links and membership are signalled (non-blocking, capacity 1) on
+	// link and membership changes.
+	links, membership <-chan struct{}
+}
+
+func (p *metaPublisher) run(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var prevUp map[string]bool
+	for {
+		now := time.Now()
+		states := p.l2.LinkStates()
+		up := map[string]bool{}
+		for _, s := range states {
+			up[s.Name] = s.Up
+		}
+		// The first scan (no states before it) is the start, already
+		// counted; any later difference is a link changing state.
+		if len(prevUp) > 0 && !maps.Equal(prevUp, up) {
+			p.settle.Kick(now)
+		}
+		prevUp = up
+		p.settle.Alone(now, len(p.ml.Alive()) <= 1)
+		meta := nodeMeta(states)
+		meta.Settling = p.settle.Settling(now)
+		if err := p.ml.SetMeta(meta, time.Second); err != nil {
+			p.log.Error(err, "gossiping this node's metadata")
+		}
+		if d, ok := p.settle.Next(time.Now()); ok {
+			timer.Reset(d)
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.links:
+		case <-p.membership:
+		case <-timer.C:
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,6 +29,7 @@ import (
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/bgp"
+	"github.com/barelb/barelb/internal/damping"
 	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/layer2"
 	"github.com/barelb/barelb/internal/members"
@@ -84,6 +84,13 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	// publisher below gossips the latest ones (SetMeta waits for the
 	// broadcast, which OnChange must not).
 	links := make(chan struct{}, 1)
+	// membership is signalled on memberlist changes, for the same
+	// publisher (being alone makes this node settle, see damping).
+	membership := make(chan struct{}, 1)
+	// Damped fail-back starts at start-up: a restarted node takes its
+	// addresses back only once it has been stable for the delay.
+	settle := damping.Tracker{Delay: opts.FailbackDelay}
+	settle.Kick(time.Now())
 	detect := opts.ConflictDetection && !opts.MemberlistDisabled
 	if opts.ConflictDetection && !detect {
 		logger.Info("address conflict detection is off: without memberlist the speakers do not know each other's MACs, and every handover would look like a conflict")
@@ -129,14 +136,25 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		if ml, err = members.New(members.Options{
 			NodeName: opts.NodeName, BindAddr: opts.MemberlistBindAddr, BindPort: opts.MemberlistPort, Secret: secret,
 			ProbeInterval: opts.ProbeInterval, ProbeTimeout: opts.ProbeTimeout, SuspicionMult: opts.SuspicionMult,
-			OnChange: trigger, Log: logger.WithName("memberlist"),
+			OnChange: func() {
+				trigger()
+				select {
+				case membership <- struct{}{}:
+				default:
+				}
+			},
+			Log: logger.WithName("memberlist"),
 			OnJoin: func(name string) {
 				if name != opts.NodeName {
 					r.rejoined.Store(true)
 				}
 			},
 			// Empty until the announcer's first scan; see carriersFrom.
-			Meta: nodeMeta(l2.LinkStates()),
+			Meta: func() members.NodeMeta {
+				m := nodeMeta(l2.LinkStates())
+				m.Settling = settle.Settling(time.Now())
+				return m
+			}(),
 			OnMeta: func(string) {
 				if m := started.Load(); m != nil {
 					l2.SetSpeakerMACs(m.SpeakerMACs())
@@ -148,6 +166,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		}
 		started.Store(ml)
 		r.alive, r.view = ml.Alive, ml.States
+		r.settling = func() map[string]bool { return settlingFrom(ml.Meta()) }
 		if opts.LinkAware {
 			r.carriers = func() func(string, netip.Addr, []string) ([]string, string) {
 				return carriersFrom(ml.Meta(), ignore)
@@ -174,6 +193,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	bgpR := NewBGPReconciler(mgr.GetClient(), mgr.GetAPIReader(), recorder, opts, func(routerID netip.Addr) (BGPServer, error) {
 		return bgp.New(logger.WithName("bgp"), crmetrics.Registry, bgp.Options{RouterID: routerID})
 	})
+	bgpR.useState(r.state) // one ConfigurationState for both modes
 	if err := mgr.Add(bgpR); err != nil {
 		return err
 	}
@@ -194,7 +214,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	go func() { l2done <- l2.Run(l2ctx) }()
 	defer func() { stopL2(); <-l2done }()
 	if ml != nil {
-		go publishLinks(l2ctx, logger, ml, l2, links)
+		p := &metaPublisher{ml: ml, l2: l2, log: logger, settle: settle, links: links, membership: membership}
+		go p.run(l2ctx)
 	}
 
 	err = mgr.Start(ctx)
@@ -316,24 +337,12 @@ func (j *joiner) joinMissing(ctx context.Context) {
 		}
 	}
 	if len(addrs) > 0 {
-		_, _ = j.ml.Join(addrs)
-	}
-}
-
-// publishLinks gossips this node's link states whenever the announcer
-// reports a change, so the other speakers' plans see a LAN link go down
-// within a gossip round, even when memberlist runs on another interface
-// and never notices. It always publishes the latest states, so a burst of
-// changes costs one broadcast.
-func publishLinks(ctx context.Context, logger logr.Logger, ml *members.Members, l2 *layer2.Announcer, changed <-chan struct{}) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		}
-		if err := ml.SetMeta(nodeMeta(l2.LinkStates()), time.Second); err != nil {
-			logger.Error(err, "gossiping this node's link states")
+		n, err := j.ml.Join(addrs)
+		lg := log.FromContext(ctx).WithName("joiner")
+		if err != nil {
+			lg.V(1).Info("joining missing members", "addrs", addrs, "contacted", n, "error", err.Error())
+		} else {
+			lg.V(1).Info("joined missing members", "addrs", addrs, "contacted", n)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"sort"
 	"sync"
 
@@ -24,8 +25,10 @@ const (
 	LabelNodeName      = "metallb.io/node-name"
 )
 
-// maxAnnouncements bounds the per-IP list of a ConfigurationState: at
-// about 100 bytes an entry the object stays far below etcd's 1.5 MB.
+// maxAnnouncements bounds the per-IP lists of a ConfigurationState, both
+// lists together (merged cuts the BGP list to what the layer 2 list
+// leaves): at 100 to 150 bytes an entry the object stays below 600 KB,
+// well under etcd's 1.5 MB.
 const maxAnnouncements = 4096
 
 // +kubebuilder:rbac:groups=metallb.io,resources=configurationstates,verbs=get;list;watch;create;update;patch
@@ -48,20 +51,122 @@ const maxAnnouncements = 4096
 // costs nothing; an election that moves k IPs costs each speaker one
 // write. The first write after a restart reads the object once (GET) and
 // writes only if it is stale.
+//
+// The BGP reconciler adds its part (per-IP BGP verdicts and sessions) to
+// the same object through the same path: each reconciler hands over its
+// part, and the merged status is written only when it differs. With
+// expectBGP set (the speaker runs both) nothing is written until both
+// parts are known, so a restart that finds the object up to date costs one
+// GET and no write, instead of a write without the BGP part and another
+// with it. An IP is listed by one protocol only when only one covers its
+// pool (see merged), so a Service change in a BGP pool touches the BGP
+// list alone.
 type speakerState struct {
 	client.Client
 	api  client.Reader
 	opts Options
+	// expectBGP: wait for the BGP part before the first write.
+	expectBGP bool
 
 	mu   sync.Mutex
 	last *v1beta1.ConfigurationStateStatus // what we last wrote or read
+	l2   *v1beta1.ConfigurationStateStatus // the layer 2 reconciler's part
+	bgp  *bgpPart                          // the BGP reconciler's part
+	// bgpPool says whether a BGPAdvertisement covers an IP's pool, in the
+	// configuration of the BGP part.
+	bgpPool func(netip.Addr) bool
+	node    *corev1.Node // the owner for a new object
 }
 
-// sync makes the object say want. A new object is owned by node (when
-// known), so deleting the Node deletes its speaker's report with it.
+// bgpPart is what the BGP reconciler contributes to the status.
+type bgpPart struct {
+	Announcements []v1beta1.BGPAnnouncementState
+	Omitted       int32
+	Sessions      []v1beta1.BGPSessionState
+}
+
+// sync makes the object say want (the layer 2 reconciler's part: result,
+// announcements, members) merged with the BGP part. A new object is owned
+// by node (when known), so deleting the Node deletes its speaker's report
+// with it.
 func (s *speakerState) sync(ctx context.Context, want v1beta1.ConfigurationStateStatus, node *corev1.Node) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.l2, s.node = &want, node
+	return s.flushLocked(ctx)
+}
+
+// setBGP records the BGP part computed from cfg; it reports whether it
+// changed (so the caller submits a flush only then).
+func (s *speakerState) setBGP(p bgpPart, cfg *config.Config) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bgpPool = func(ip netip.Addr) bool { return bgpCovers(cfg, ip) }
+	if s.bgp != nil && equality.Semantic.DeepEqual(*s.bgp, p) {
+		return false
+	}
+	s.bgp = &p
+	return true
+}
+
+// bgpCovers: a BGPAdvertisement covers ip's pool.
+func bgpCovers(cfg *config.Config, ip netip.Addr) bool {
+	if cfg == nil {
+		return false
+	}
+	pool := cfg.PoolOf(ip)
+	for _, a := range cfg.BGPAdvertisements {
+		if a.Pools[pool] {
+			return true
+		}
+	}
+	return false
+}
+
+// flush writes the merged status if it changed.
+func (s *speakerState) flush(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked(ctx)
+}
+
+// merged is the status to write, or nil while a part is missing. An IP
+// that only BGP handles (its layer 2 verdict is NoAdvertisement and a
+// BGPAdvertisement covers its pool) is dropped from the layer 2 list, as
+// bgpStateOf leaves IPs only layer 2 handles out of the BGP list: a
+// pool's IPs are listed twice only when both kinds of advertisement, or
+// neither, cover it. The rule reads the pools, not the BGP list, so a new
+// Service in a BGP pool changes the layer 2 part's output not at all and
+// costs the one write of the BGP part.
+func (s *speakerState) merged() *v1beta1.ConfigurationStateStatus {
+	if s.l2 == nil || (s.expectBGP && s.bgp == nil) {
+		return nil
+	}
+	st := *s.l2
+	if s.bgp == nil {
+		return &st
+	}
+	st.BGPAnnouncements, st.BGPAnnouncementsOmitted, st.BGPSessions = s.bgp.Announcements, s.bgp.Omitted, s.bgp.Sessions
+	st.Announcements = nil
+	for _, a := range s.l2.Announcements {
+		ip, err := netip.ParseAddr(a.IP)
+		if a.Reason != string(eligibility.ReasonNoAdvertisement) || err != nil || !s.bgpPool(ip) {
+			st.Announcements = append(st.Announcements, a)
+		}
+	}
+	if room := maxAnnouncements - len(st.Announcements); len(st.BGPAnnouncements) > room {
+		st.BGPAnnouncementsOmitted += int32(len(st.BGPAnnouncements) - room)
+		st.BGPAnnouncements = st.BGPAnnouncements[:room]
+	}
+	return &st
+}
+
+func (s *speakerState) flushLocked(ctx context.Context) error {
+	m := s.merged()
+	if m == nil {
+		return nil
+	}
+	want, node := *m, s.node
 	if s.last != nil && equality.Semantic.DeepEqual(*s.last, want) {
 		return nil
 	}
@@ -107,13 +212,10 @@ func speakerStatus(node string, problems config.Problems, plan map[netip.Addr]l2
 	for ip := range plan {
 		ips = append(ips, ip)
 	}
-	sort.Slice(ips, func(i, j int) bool { return ips[i].Less(ips[j]) })
-	if len(ips) > maxAnnouncements {
-		st.AnnouncementsOmitted = int32(len(ips) - maxAnnouncements)
-		ips = ips[:maxAnnouncements]
-	}
+	ips, st.AnnouncementsOmitted = listed(ips)
+	settling := slices.ContainsFunc(nodes, func(n eligibility.Node) bool { return n.Name == node && n.Settling })
 	for _, ip := range ips {
-		st.Announcements = append(st.Announcements, announcementOf(node, ip, plan[ip], carried[ip]))
+		st.Announcements = append(st.Announcements, announcementOf(node, settling, ip, plan[ip], carried[ip]))
 	}
 	if view != nil {
 		m := &v1beta1.MembersState{}
@@ -137,9 +239,20 @@ func speakerStatus(node string, problems config.Problems, plan map[netip.Addr]l2
 	return st
 }
 
+// listed sorts ips and keeps the first maxAnnouncements, returning how
+// many it left out.
+func listed(ips []netip.Addr) ([]netip.Addr, int32) {
+	sort.Slice(ips, func(i, j int) bool { return ips[i].Less(ips[j]) })
+	if len(ips) <= maxAnnouncements {
+		return ips, 0
+	}
+	return ips[:maxAnnouncements], int32(len(ips) - maxAnnouncements)
+}
+
 // announcementOf is node's verdict on ip: announced, refused (this node's
-// own refusal first, then the IP's), or not elected (naming the winner).
-func announcementOf(node string, ip netip.Addr, d l2plan.Decision, carried []string) v1beta1.AnnouncementState {
+// own refusal first, then the IP's), or not elected (naming the winner,
+// and saying so when this node lost because it is settling).
+func announcementOf(node string, settling bool, ip netip.Addr, d l2plan.Decision, carried []string) v1beta1.AnnouncementState {
 	a := v1beta1.AnnouncementState{IP: ip.String()}
 	switch {
 	case d.Node == node && len(carried) > 0:
@@ -153,6 +266,9 @@ func announcementOf(node string, ip netip.Addr, d l2plan.Decision, carried []str
 	default:
 		a.Reason, a.Winner = string(eligibility.ReasonNotElected), d.Node
 		a.Message = "node " + d.Node + " won the election for this IP"
+		if settling {
+			a.Message = "node " + d.Node + " announces this IP while this node settles after coming back (damped fail-back, --failback-delay)"
+		}
 	}
 	return a
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -18,11 +19,10 @@ import (
 	"github.com/barelb/barelb/testsupport/check"
 )
 
-// withState gives the fixture's reconciler a ConfigurationState writer
-// and memberlist view, and returns a counter of the writes it makes.
-func (f *l2Fixture) withState(view map[string]string) *int {
-	writes := new(int)
-	c := interceptor.NewClient(f.c.(client.WithWatch), interceptor.Funcs{
+// countStateWrites wraps c to count the ConfigurationState writes
+// (creates and status updates) in *writes.
+func countStateWrites(c client.WithWatch, writes *int) client.WithWatch {
+	return interceptor.NewClient(c, interceptor.Funcs{
 		Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
 			if _, ok := o.(*v1beta1.ConfigurationState); ok {
 				*writes++
@@ -36,6 +36,13 @@ func (f *l2Fixture) withState(view map[string]string) *int {
 			return c.SubResource(sub).Update(ctx, o, opts...)
 		},
 	})
+}
+
+// withState gives the fixture's reconciler a ConfigurationState writer
+// and memberlist view, and returns a counter of the writes it makes.
+func (f *l2Fixture) withState(view map[string]string) *int {
+	writes := new(int)
+	c := countStateWrites(f.c.(client.WithWatch), writes)
 	f.r.state = &speakerState{Client: c, api: c, opts: f.r.opts}
 	f.r.view = func() map[string]string { return view }
 	return writes
@@ -168,5 +175,33 @@ func TestSpeakerConfigurationStateCostAt1000IPs(t *testing.T) {
 	}
 	if cs = f.configurationState(); cs.Status.Members == nil || len(cs.Status.Members.Dead) != 1 {
 		t.Fatalf("members %+v", cs.Status.Members)
+	}
+}
+
+// The two per-IP lists share one bound, so the object's size does not
+// double when both modes are used: the BGP list gets what the layer 2 list
+// leaves and counts the rest as omitted; IPs only BGP handles leave the
+// layer 2 list.
+func TestSpeakerStateListsShareTheBound(t *testing.T) {
+	s := &speakerState{expectBGP: true}
+	if s.merged() != nil {
+		t.Fatal("merged before both parts are known")
+	}
+	var l2 []v1beta1.AnnouncementState
+	for i := 0; i < maxAnnouncements-100; i++ {
+		l2 = append(l2, v1beta1.AnnouncementState{IP: fmt.Sprintf("198.18.%d.%d", 64+i/250, i%250), Reason: "NotElected"})
+	}
+	// One IP only BGP handles: its layer 2 NoAdvertisement entry goes.
+	l2 = append(l2, v1beta1.AnnouncementState{IP: "198.19.0.1", Reason: "NoAdvertisement"})
+	s.l2 = &v1beta1.ConfigurationStateStatus{Announcements: l2}
+	var part bgpPart
+	for i := 0; i < 250; i++ {
+		part.Announcements = append(part.Announcements, v1beta1.BGPAnnouncementState{IP: fmt.Sprintf("198.19.0.%d", i+1)})
+	}
+	s.bgp = &part
+	s.bgpPool = func(ip netip.Addr) bool { return ip.As4()[1] == 19 }
+	m := s.merged()
+	if len(m.Announcements) != maxAnnouncements-100 || len(m.BGPAnnouncements) != 100 || m.BGPAnnouncementsOmitted != 150 {
+		t.Errorf("layer 2 %d, BGP %d, omitted %d; want %d, 100, 150", len(m.Announcements), len(m.BGPAnnouncements), m.BGPAnnouncementsOmitted, maxAnnouncements-100)
 	}
 }

@@ -23,9 +23,14 @@
 //	lan cut, gossip on mgmt  cut its LAN link; only the gossiped link
 //	                         state (link-aware election) moves the IP
 //
+// and, on two more labs (-labs flap, flap.go), the announcing node's LAN
+// link flapping every 2 s for a minute, with and without damped
+// fail-back: moves of the IP seen by the client, per flap.
+//
 // After each run the node is restored (link up, speaker restarted) and the
 // bench waits until it announces the IP alone again, which it does only
-// once the others see it alive (the IP's first-ranked node).
+// once the others see it alive (the IP's first-ranked node) and it has
+// settled (--failback-delay, 5 s by default, is part of every run).
 package main
 
 import (
@@ -86,16 +91,17 @@ var mgmtScenarios = []scenario{
 func main() {
 	runs := flag.Int("runs", 20, "runs per scenario")
 	ips := flag.Int("ips", 1000, "announced IPs for the memory figure (0 skips it)")
-	labs := flag.String("labs", "lan,mgmt", "labs to run: lan (gossip on the node LAN: node death, link loss, speaker crash, memory), mgmt (gossip on the management LAN: LAN cut)")
+	labs := flag.String("labs", "lan,mgmt,flap", "labs to run: lan (gossip on the node LAN: node death, link loss, speaker crash, memory), mgmt (gossip on the management LAN: LAN cut), flap (a node flapping for a minute, with and without damped fail-back)")
 	extra := flag.String("speaker-args", "", "extra speaker flags, space-separated (--conflict-detection=false, say, to measure without the probe wait)")
+	flapOnly := flag.String("flap-case", "", "run only the flap cases whose name contains this")
 	flag.Parse()
-	if err := run(*runs, *ips, strings.Split(*labs, ","), strings.Fields(*extra)); err != nil {
+	if err := run(*runs, *ips, strings.Split(*labs, ","), strings.Fields(*extra), *flapOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-failover:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs, ips int, labs, extra []string) error {
+func run(runs, ips int, labs, extra []string, flapOnly string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces)")
 	}
@@ -114,6 +120,7 @@ func run(runs, ips int, labs, extra []string) error {
 	began := time.Now()
 	results := map[string][]time.Duration{}
 	var ran []scenario
+	flap := false
 	for _, which := range labs {
 		var err error
 		switch which {
@@ -123,13 +130,29 @@ func run(runs, ips int, labs, extra []string) error {
 		case "mgmt":
 			err = runLab(ctx, root, "bfm", append(lab.SpeakerArgsGossipOnMgmt(3), extra...), mgmtScenarios, runs, 0, results)
 			ran = append(ran, mgmtScenarios...)
+		case "flap":
+			flap = true
 		default:
-			err = fmt.Errorf("-labs: unknown lab %q (lan, mgmt)", which)
+			err = fmt.Errorf("-labs: unknown lab %q (lan, mgmt, flap)", which)
 		}
 		if err != nil {
 			return err
 		}
 	}
+	if len(ran) > 0 {
+		report(ran, results, runs)
+	}
+	if flap {
+		if err := runFlaps(ctx, root, extra, flapOnly); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("\nbench-failover took %.0fs\n", time.Since(began).Seconds())
+	return nil
+}
+
+// report prints the outage table.
+func report(ran []scenario, results map[string][]time.Duration, runs int) {
 	fmt.Printf("\nclient outage on %s (longest gap in a 10 ms ping stream), %d runs each:\n", foIP, runs)
 	fmt.Printf("  %-24s %8s %8s %8s   target p50 < 1000 ms, max < 2000 ms\n", "scenario", "p50", "p99", "max")
 	for _, sc := range ran {
@@ -148,8 +171,6 @@ func run(runs, ips int, labs, extra []string) error {
 			fmt.Println("  speaker crash is no worse than node death (max)")
 		}
 	}
-	fmt.Printf("\nbench-failover took %.0fs\n", time.Since(began).Seconds())
-	return nil
 }
 
 // runLab starts a lab whose speakers run with speakerArgs, runs each
@@ -165,14 +186,7 @@ func runLab(ctx context.Context, root, prefix string, speakerArgs []string, scs 
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := l.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "bench-failover: lab teardown:", err)
-		}
-		if left := lab.LeftoverNamespaces(l.Tag); len(left) > 0 {
-			fmt.Fprintln(os.Stderr, "bench-failover: namespaces left behind:", left)
-		}
-	}()
+	defer closeLab(l)
 	fmt.Printf("lab %s up in %.1fs (3 nodes, real controller and speakers)\n", l.Tag, l.UpIn.Seconds())
 	b := &bench{l: l, ctx: ctx}
 	if err := b.setup(); err != nil {
@@ -195,6 +209,15 @@ func runLab(ctx context.Context, root, prefix string, speakerArgs []string, scs 
 		return b.memory(ips)
 	}
 	return nil
+}
+
+func closeLab(l *lab.Lab) {
+	if err := l.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-failover: lab teardown:", err)
+	}
+	if left := lab.LeftoverNamespaces(l.Tag); len(left) > 0 {
+		fmt.Fprintln(os.Stderr, "bench-failover: namespaces left behind:", left)
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

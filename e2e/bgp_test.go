@@ -99,29 +99,23 @@ func startBGPLab(t *testing.T) *lab.Lab {
 // bgpConfig is the BGP configuration the tests use: one BGPPeer (the lab
 // router) with a short hold time, the BGP-only pool and its advertisement.
 func bgpConfig() string {
-	return fmt.Sprintf(`apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: {name: tor, namespace: %[1]s}
-spec:
-  myASN: %[2]d
-  peerASN: %[3]d
-  peerAddress: %[4]s
-  holdTime: 3s
-  keepaliveTime: 1s
-  connectTime: 1s
----
-apiVersion: metallb.io/v1beta1
+	return labPeer("tor", lab.RouterIPv4, "") + labPool("bgp-pool", "bgp-adv", bgpPool)
+}
+
+// labPool is an IPAddressPool with addrs and a BGPAdvertisement of it.
+func labPool(pool, adv string, addrs ...string) string {
+	return fmt.Sprintf(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
-metadata: {name: bgp-pool, namespace: %[1]s}
+metadata: {name: %[2]s, namespace: %[1]s}
 spec:
-  addresses: [%[5]s]
+  addresses: [%[4]s]
 ---
 apiVersion: metallb.io/v1beta1
 kind: BGPAdvertisement
-metadata: {name: bgp-adv, namespace: %[1]s}
+metadata: {name: %[3]s, namespace: %[1]s}
 spec:
-  ipAddressPools: [bgp-pool]
-`, lab.ConfigNamespace, lab.NodeASN, lab.RouterASN, lab.RouterIPv4, bgpPool)
+  ipAddressPools: [%[2]s]
+`, lab.ConfigNamespace, pool, adv, strings.Join(addrs, ", "))
 }
 
 // routeNexthops returns the next hops zebra installed in the router's

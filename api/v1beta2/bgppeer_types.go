@@ -56,8 +56,10 @@ type BGPPeerSpec struct {
 	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="peerAddress must be an IP address"
 	Address string `json:"peerAddress,omitempty"`
 
-	// Interface asks for unnumbered peering over a node interface. The
-	// GoBGP-based speaker cannot do this and reports it on the peer.
+	// Interface asks for unnumbered peering over a node interface: the
+	// session runs to the one IPv6 link-local neighbour on that
+	// point-to-point link and carries IPv4 and IPv6 (IPv4 with the
+	// link-local next hop, RFC 8950).
 	// +optional
 	Interface string `json:"interface,omitempty"`
 

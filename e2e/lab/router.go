@@ -145,3 +145,15 @@ func (l *Lab) closeRouter() {
 		l.Router.FRR.Close()
 	}
 }
+
+// LinkToNode adds a point-to-point link between the router (rtrDev) and
+// node n (nodeDev) with no addresses but the kernel's IPv6 link-local
+// ones: an unnumbered fabric link. It goes with the namespaces.
+func (l *Lab) LinkToNode(n *Node, rtrDev, nodeDev string) error {
+	if l.Router == nil {
+		return fmt.Errorf("lab has no router")
+	}
+	l.vethMu.Lock()
+	defer l.vethMu.Unlock()
+	return l.net.Veth(l.Router.NS, rtrDev, n.NS, nodeDev)
+}

@@ -95,6 +95,11 @@ func (l *bfdLink) attach(ss *session) {
 		local, err = localAddrFor(ss.cfg.peerAddr)
 	}
 	cfg := bfdnet.Config{Local: local, Remote: ss.cfg.peerAddr, MultiHop: ss.cfg.EBGPMultiHop, Profile: bfdProfile(ss.bfdProf)}
+	if ss.cfg.Interface != "" {
+		// Unnumbered: link-local on both ends, so the BFD socket is bound
+		// to the interface and the zone moves into Config.Interface.
+		cfg.Remote, cfg.Interface = ss.cfg.peerAddr.WithZone(""), ss.cfg.Interface
+	}
 	if err == nil {
 		err = l.add(ss, cfg)
 	}

@@ -19,8 +19,24 @@
 // on live sessions, never resets. Errors are per object (PeerErrors,
 // AdvertisementErrors) and everything valid is applied regardless, so a
 // bad BGPPeer does not take the others down and each object can carry its
-// own status condition. Fields GoBGP cannot honour (VRFs) are refused
+// own status condition. What the speaker cannot honour (VRFs) is refused
 // with ErrUnsupported rather than ignored.
+//
+// # Unnumbered peers
+//
+// A Peer with Interface runs to the one IPv6 link-local neighbour of that
+// interface, found when the session starts (see unnumbered.go; an
+// interface without one yet is refused with ErrNoNeighbor and the caller
+// retries), carrying both families with the link-local address as next
+// hop; its BFD session, if any, runs between the two link-local
+// addresses with the socket bound to the interface. The speaker sends
+// Router Advertisements with lifetime 0 on the interface, which is how
+// FRR's "neighbor <if> interface" learns the node's address.
+// A resolution costs a netlink neighbour dump and at most one Router
+// Solicitation with a one-second wait, inside SetPeers; a running session
+// keeps the address it started with while it is up, and while it is down
+// SetPeers solicits again (at most every 10 s) and restarts it towards a
+// new neighbour, as when the router behind the link was replaced.
 //
 // At start-up call SetAdvertisements before SetPeers: a session then sends
 // its complete table right after OPEN, which matters for graceful restart

@@ -14,6 +14,16 @@ type PeerErrors map[string]error
 
 func (e PeerErrors) Error() string { return joinKeyed("peer", e) }
 
+// Unwrap lets errors.Is find a sentinel in any peer's error (for example
+// ErrNoNeighbor, which asks for a retry).
+func (e PeerErrors) Unwrap() []error {
+	out := make([]error, 0, len(e))
+	for _, k := range sortedKeys(e) {
+		out = append(out, e[k])
+	}
+	return out
+}
+
 // AdvertisementErrors is returned by SetAdvertisements when some
 // advertisements were refused in whole or for some peers, keyed by
 // Advertisement.Name. Everything else was applied.

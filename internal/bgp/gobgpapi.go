@@ -51,6 +51,14 @@ func apiPeer(c *sessionConfig) *api.Peer {
 	if c.sourceAddr.IsValid() {
 		p.Transport.LocalAddress = c.sourceAddr.String()
 	}
+	if c.Interface != "" {
+		// An unnumbered session: the source is the interface's link-local
+		// address, unzoned, with the socket bound to the interface (which
+		// is what lets the kernel bind a link-local address without a
+		// zone). GoBGP takes the session's next hop from this string and
+		// cannot parse a zoned one.
+		p.Transport.BindInterface = c.Interface
+	}
 	if c.EBGPMultiHop && !c.internal {
 		p.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: multihopTTL}
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/barelb/barelb/internal/bfd/bfdnet"
 	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/go-logr/logr"
+	api "github.com/osrg/gobgp/v3/api"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -26,6 +29,9 @@ type Server struct {
 	spare    []*instance
 	closed   bool
 	bfd      *bfdLink
+	// neighbor finds an unnumbered peer's address (linkLocalNeighbor).
+	// fresh asks the link first instead of the kernel's table.
+	neighbor func(ctx context.Context, ifname string, fresh bool) (peer, local netip.Addr, err error)
 
 	// view is a copy of sessions for PeerStates and metrics, which must
 	// not wait behind a long reconfiguration.
@@ -37,7 +43,7 @@ type Server struct {
 // when it is not nil; registering a second Server with the same registry
 // fails, as their metrics would collide.
 func New(log logr.Logger, reg prometheus.Registerer, opts Options) (*Server, error) {
-	s := &Server{log: log, opts: opts, sessions: map[string]*session{}, view: map[string]*session{}, bfd: newBFDLink(log.WithName("bfd"))}
+	s := &Server{log: log, opts: opts, sessions: map[string]*session{}, view: map[string]*session{}, bfd: newBFDLink(log.WithName("bfd")), neighbor: linkLocalNeighbor}
 	if opts.RouterID.IsValid() && !opts.RouterID.Unmap().Is4() {
 		return nil, fmt.Errorf("bgp: default router ID %s is not an IPv4 address", opts.RouterID)
 	}
@@ -69,11 +75,17 @@ func (s *Server) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
 		return ErrServerShutDown
 	}
 	want, perrs := resolvePeers(peers, s.opts)
+	perrs, moved := s.findNeighbors(ctx, want, perrs)
 	running := make(map[string]bgpmodel.Peer, len(s.sessions))
 	for name, ss := range s.sessions {
 		running[name] = ss.cfg.Peer
 	}
 	add, change, remove := diffPeers(running, want)
+	for _, name := range moved {
+		if !slices.Contains(change, name) {
+			change = append(change, name)
+		}
+	}
 	for name, ss := range s.sessions {
 		if c, ok := want[name]; ok && !slices.Contains(change, name) {
 			s.bfd.reconfigure(ss, c.BFD)
@@ -108,6 +120,61 @@ func (s *Server) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
 		return perrs
 	}
 	return nil
+}
+
+// findNeighbors fills in the address of each unnumbered peer in want: a
+// running session keeps the one it started with unless it is down and a
+// fresh look (at most every neighborRecheck) finds another neighbour,
+// which is returned in moved so that the session restarts towards it; a
+// new session looks its neighbour up. Peers without a neighbour yet move
+// from want to perrs, wrapping ErrNoNeighbor, so the caller retries them.
+func (s *Server) findNeighbors(ctx context.Context, want map[string]sessionConfig, perrs PeerErrors) (_ PeerErrors, moved []string) {
+	for _, name := range sortedKeys(want) {
+		c := want[name]
+		if c.Interface == "" {
+			continue
+		}
+		if ss := s.sessions[name]; ss != nil && withoutBFD(ss.cfg.Peer) == withoutBFD(c.Peer) {
+			c.peerAddr, c.sourceAddr = ss.cfg.peerAddr, ss.cfg.sourceAddr
+			if peer, local, ok := s.recheckNeighbor(ctx, ss); ok {
+				s.log.Info("unnumbered peer's neighbour changed", "peer", name, "was", ss.cfg.peerAddr.String(), "now", peer.String())
+				c.peerAddr, c.sourceAddr = peer, local
+				moved = append(moved, name)
+			}
+		} else if peer, local, err := s.neighbor(ctx, c.Interface, false); err != nil {
+			if perrs == nil {
+				perrs = PeerErrors{}
+			}
+			perrs[name] = err
+			delete(want, name)
+			continue
+		} else {
+			c.peerAddr, c.sourceAddr = peer, local
+		}
+		want[name] = c
+	}
+	return perrs, moved
+}
+
+// neighborRecheck is the least time between two fresh looks for the
+// neighbour of an unnumbered session that is down.
+const neighborRecheck = 10 * time.Second
+
+// recheckNeighbor looks again for the neighbour of ss's interface when ss
+// is not established (the router behind the link may have been
+// replaced), asking the link itself (a Router Solicitation) rather than
+// the kernel's table, which still holds the old neighbour for a while.
+// ok reports a different neighbour.
+func (s *Server) recheckNeighbor(ctx context.Context, ss *session) (peer, local netip.Addr, ok bool) {
+	if time.Since(ss.resolvedAt) < neighborRecheck || ss.peer(ctx, false).GetState().GetSessionState() == api.PeerState_ESTABLISHED {
+		return peer, local, false
+	}
+	ss.resolvedAt = time.Now()
+	peer, local, err := s.neighbor(ctx, ss.cfg.Interface, true)
+	if err != nil || (peer == ss.cfg.peerAddr && local == ss.cfg.sourceAddr) {
+		return peer, local, false
+	}
+	return peer, local, true
 }
 
 // SetAdvertisements makes every session announce what ads ask for, by

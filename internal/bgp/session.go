@@ -40,7 +40,11 @@ type session struct {
 	mu        sync.Mutex
 	reenable  *time.Timer // ends the hold of a dynamic ASN mismatch
 	stopped   bool
-	adminDown bool // the neighbor is disabled (DisablePeer) by syncAdmin
+	adminDown bool          // the neighbor is disabled (DisablePeer) by syncAdmin
+	raStop    chan struct{} // ends the Router Advertisements of an unnumbered peer
+	// resolvedAt is when an unnumbered peer's neighbour was last looked
+	// for (Server.recheckNeighbor); guarded by Server.mu.
+	resolvedAt time.Time
 
 	bfd   *bfdLink
 	bfdMu sync.Mutex // guards the fields below; never held across a call out
@@ -112,6 +116,8 @@ func startSession(ctx context.Context, inst *instance, cfg sessionConfig, routes
 		log:     newGobgpLogger(log.WithName("gobgp").WithValues("peer", cfg.Name, "address", cfg.addrPort().String()), cfg.Password),
 		routes:  routeTable{},
 		paths:   map[netip.Prefix]*api.Path{},
+
+		resolvedAt: time.Now(),
 	}
 	inst.log.Store(s.log)
 	err := inst.srv.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
@@ -136,6 +142,10 @@ func startSession(ctx context.Context, inst *instance, cfg sessionConfig, routes
 	if err := inst.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: apiPeer(&cfg)}); err != nil {
 		s.stop(ctx)
 		return nil, fmt.Errorf("add neighbor: %w", err)
+	}
+	if cfg.Interface != "" {
+		s.raStop = make(chan struct{})
+		go advertiseLinkLocal(cfg.Interface, s.raStop, func(err error) { s.log.Warn(err.Error(), nil) })
 	}
 	return s, nil
 }
@@ -212,7 +222,7 @@ func (s *session) peer(ctx context.Context, advertised bool) *api.Peer {
 
 // state is the session's PeerState.
 func (s *session) state(ctx context.Context) PeerState {
-	ps := PeerState{Name: s.cfg.Name, Address: s.cfg.addrPort(), State: StateIdle, PeerASN: s.cfg.PeerASN, LastError: s.log.lastErr()}
+	ps := PeerState{Name: s.cfg.Name, Address: s.cfg.addrPort(), Interface: s.cfg.Interface, State: StateIdle, PeerASN: s.cfg.PeerASN, LastError: s.log.lastErr()}
 	if s.bfd != nil {
 		ps.BFD, ps.BFDDiag = s.bfd.state(s)
 	}
@@ -300,6 +310,10 @@ func (s *session) stop(ctx context.Context) {
 	s.stopped = true
 	if s.reenable != nil {
 		s.reenable.Stop()
+	}
+	if s.raStop != nil {
+		close(s.raStop)
+		s.raStop = nil
 	}
 	s.mu.Unlock()
 	if s.stopWatch != nil {

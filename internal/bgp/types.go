@@ -34,6 +34,9 @@ type PeerState struct {
 	Name string
 	// Address is the peer's address and port.
 	Address netip.AddrPort
+	// Interface is an unnumbered peer's interface (Peer.Interface); its
+	// Address is the neighbour found there, zoned.
+	Interface string
 	// State is the FSM state; only StateEstablished carries routes.
 	State SessionState
 	// PeerASN is the AS the peer announced (or the configured one before

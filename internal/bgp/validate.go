@@ -29,6 +29,9 @@ var (
 	ErrInvalidAdvert  = errors.New("invalid advertisement")
 	ErrDuplicatePeer  = errors.New("duplicate peer")
 	ErrServerShutDown = errors.New("bgp server is shut down")
+	// ErrNoNeighbor: an unnumbered peer's interface has no single IPv6
+	// link-local neighbour yet; SetPeers should be called again later.
+	ErrNoNeighbor = errors.New("no IPv6 link-local neighbour")
 )
 
 // family is an address family the speaker announces.
@@ -71,6 +74,16 @@ type sessionConfig struct {
 // addrPort is the peer's address and port, the key of metrics labels.
 func (c sessionConfig) addrPort() netip.AddrPort { return netip.AddrPortFrom(c.peerAddr, c.port) }
 
+// endpoint names where the session goes, for duplicate detection: the
+// address and port, or the interface of an unnumbered peer (whose
+// address is only known once the session starts).
+func (c sessionConfig) endpoint() string {
+	if c.Interface != "" {
+		return "interface " + c.Interface
+	}
+	return c.addrPort().String()
+}
+
 // carries reports whether the session announces prefixes of family f.
 func (c sessionConfig) carries(f family) bool { return slices.Contains(c.families, f) }
 
@@ -90,7 +103,19 @@ func resolvePeer(p bgpmodel.Peer, opts Options) (sessionConfig, error) {
 	// (ASN rules, addresses and their families); this checks what the wire
 	// and GoBGP need, and fills in defaults.
 	c.internal = p.Internal()
-	if !p.Address.IsValid() || p.Address.Zone() != "" {
+	switch {
+	case p.Interface != "":
+		// The address is the link's neighbour, found by Server at start.
+		if p.Address.IsValid() {
+			bad("set peerAddress or interface, not both")
+		}
+		if p.SourceAddress.IsValid() {
+			bad("sourceAddress with interface %q: an unnumbered session uses the interface's link-local address", p.Interface)
+		}
+		if p.EBGPMultiHop {
+			bad("ebgpMultiHop with interface %q: an unnumbered peer is on the link by definition", p.Interface)
+		}
+	case !p.Address.IsValid() || p.Address.Zone() != "":
 		bad("peerAddress %v is not a usable unzoned address", p.Address)
 	}
 	c.peerAddr = p.Address.Unmap()
@@ -155,6 +180,16 @@ func resolvePeer(p bgpmodel.Peer, opts Options) (sessionConfig, error) {
 	}
 	c.gracefulRestartSec = uint32(grt / time.Second)
 
+	if p.Interface != "" {
+		// As FRR's "neighbor <if> interface": both families, IPv4 with
+		// the IPv6 link-local next hop (RFC 8950) unless ipv4NextHop.
+		c.families = []family{ipv4, ipv6}
+		if p.IPv4NextHop.IsValid() {
+			if c.nextHop4 = p.IPv4NextHop.Unmap(); !c.nextHop4.Is4() {
+				bad("ipv4NextHop %s is not an IPv4 address", p.IPv4NextHop)
+			}
+		}
+	}
 	if p.Address.IsValid() {
 		own := familyOf(c.peerAddr)
 		c.families = []family{own}
@@ -213,7 +248,7 @@ func resolvePeers(peers []bgpmodel.Peer, opts Options) (map[string]sessionConfig
 	}
 	ok := make(map[string]sessionConfig, len(sorted))
 	errs := PeerErrors{}
-	byAddr := map[netip.AddrPort]string{}
+	byAddr := map[string]string{}
 	for _, p := range sorted {
 		if count[p.Name] > 1 {
 			errs[p.Name] = fmt.Errorf("%w: name %q is used by %d peers", ErrDuplicatePeer, p.Name, count[p.Name])
@@ -224,11 +259,11 @@ func resolvePeers(peers []bgpmodel.Peer, opts Options) (map[string]sessionConfig
 			errs[p.Name] = err
 			continue
 		}
-		if other, dup := byAddr[c.addrPort()]; dup {
-			errs[p.Name] = fmt.Errorf("%w: %s is already peer %q", ErrDuplicatePeer, c.addrPort(), other)
+		if other, dup := byAddr[c.endpoint()]; dup {
+			errs[p.Name] = fmt.Errorf("%w: %s is already peer %q", ErrDuplicatePeer, c.endpoint(), other)
 			continue
 		}
-		byAddr[c.addrPort()] = p.Name
+		byAddr[c.endpoint()] = p.Name
 		ok[p.Name] = c
 	}
 	if len(errs) == 0 {

@@ -51,6 +51,19 @@ func TestResolvePeer(t *testing.T) {
 		{name: "dynamic external", mod: func(p *bgpmodel.Peer) { p.PeerASN = 0; p.DynamicASN = bgpmodel.DynamicASNExternal }},
 		{name: "no name", mod: func(p *bgpmodel.Peer) { p.Name = "" }, errSub: "name", is: ErrInvalidPeer},
 		{name: "zoned", mod: func(p *bgpmodel.Peer) { p.Address = netip.MustParseAddr("fe80::1%eth0") }, errSub: "unzoned", is: ErrInvalidPeer},
+		{name: "unnumbered", mod: func(p *bgpmodel.Peer) { p.Address = netip.Addr{}; p.Interface = "eth1" }, check: func(t *testing.T, c sessionConfig) {
+			if !c.carries(ipv4) || !c.carries(ipv6) || c.endpoint() != "interface eth1" || c.nextHop4.IsValid() {
+				t.Errorf("families %v endpoint %q next hop %s: want both families, RFC 8950 next hop", c.families, c.endpoint(), c.nextHop4)
+			}
+		}},
+		{name: "unnumbered with address", mod: func(p *bgpmodel.Peer) { p.Interface = "eth1" }, errSub: "not both", is: ErrInvalidPeer},
+		{name: "unnumbered with source", mod: func(p *bgpmodel.Peer) {
+			p.Address, p.Interface, p.SourceAddress = netip.Addr{}, "eth1", netip.MustParseAddr("198.18.0.11")
+		}, errSub: "link-local", is: ErrInvalidPeer},
+		{name: "unnumbered multihop", mod: func(p *bgpmodel.Peer) { p.Address, p.Interface, p.EBGPMultiHop = netip.Addr{}, "eth1", true }, errSub: "on the link", is: ErrInvalidPeer},
+		{name: "unnumbered BFD", mod: func(p *bgpmodel.Peer) {
+			p.Address, p.Interface, p.BFD = netip.Addr{}, "eth1", bgpmodel.BFDProfile{Name: "fast"}
+		}},
 		{name: "port", mod: func(p *bgpmodel.Peer) { p.Port = 1179 }, check: func(t *testing.T, c sessionConfig) {
 			if c.addrPort().String() != "198.18.0.1:1179" {
 				t.Error(c.addrPort())
@@ -173,4 +186,21 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// Unnumbered peers are told apart by interface: two on one interface
+// are duplicates (one link has one neighbour), on two interfaces not.
+func TestResolvePeersUnnumberedDuplicates(t *testing.T) {
+	un := func(name, ifname string) bgpmodel.Peer {
+		p := validPeer()
+		p.Name, p.Address, p.Interface = name, netip.Addr{}, ifname
+		return p
+	}
+	ok, errs := resolvePeers([]bgpmodel.Peer{un("a", "eth1"), un("b", "eth2"), un("c", "eth1")}, testOpts)
+	if len(ok) != 2 || ok["a"].Interface != "eth1" || ok["b"].Interface != "eth2" {
+		t.Errorf("accepted %v", ok)
+	}
+	if !errors.Is(errs["c"], ErrDuplicatePeer) || !strings.Contains(errs["c"].Error(), "interface eth1") {
+		t.Errorf("errors %v, want c refused as a duplicate of a on eth1", errs)
+	}
 }

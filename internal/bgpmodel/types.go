@@ -35,8 +35,15 @@ type Peer struct {
 	// DynamicASN accepts any remote AS of the given kind instead of PeerASN.
 	DynamicASN DynamicASN
 
-	// Address is the peer's IPv4 or IPv6 address. Required.
+	// Address is the peer's IPv4 or IPv6 address. Required unless
+	// Interface is set, and then it must be unset.
 	Address netip.Addr
+	// Interface names a node interface for an unnumbered peer
+	// (BGPPeer.spec.interface): the session runs to the one IPv6
+	// link-local neighbour on that point-to-point link, found when the
+	// session starts, and carries IPv4 and IPv6 with the session's
+	// link-local address as next hop (RFC 8950 for IPv4).
+	Interface string
 	// Port is the peer's TCP port; 0 means 179.
 	Port uint16
 	// SourceAddress, when valid, is the local address the session binds

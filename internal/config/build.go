@@ -494,8 +494,21 @@ func buildPeer(o *v1beta2.BGPPeer, bfdProfiles map[string]*v1beta1.BFDProfile, p
 	parse("sourceAddress", s.SrcAddress, &p.SourceAddress)
 	parse("routerID", s.RouterID, &p.RouterID)
 	switch {
+	case s.Address != "" && s.Interface != "":
+		problem("set exactly one of peerAddress and interface")
+	case s.Interface != "":
+		// Unnumbered: the peer is whoever is on the other end of this
+		// node interface (its IPv6 link-local address), both families
+		// over one session, as FRR's "neighbor <if> interface".
+		p.Interface = s.Interface
+		if s.SrcAddress != "" {
+			problem("sourceAddress with interface %q: an unnumbered session uses the interface's link-local address", s.Interface)
+		}
+		if s.EBGPMultiHop {
+			problem("ebgpMultiHop with interface %q: an unnumbered peer is on the link by definition", s.Interface)
+		}
 	case s.Address == "":
-		problem("peerAddress is required")
+		problem("peerAddress or interface is required")
 	case p.Address.IsValid() && p.Address.Zone() != "":
 		problem("peerAddress %s: zoned (link-local) peers are not supported", p.Address)
 	}
@@ -537,9 +550,6 @@ func buildPeer(o *v1beta2.BGPPeer, bfdProfiles map[string]*v1beta1.BFDProfile, p
 	}
 	if s.VRFName != "" {
 		p.Unsupported = append(p.Unsupported, fmt.Sprintf("vrf %q: VRF peering is not supported by barelb's GoBGP speaker", s.VRFName))
-	}
-	if s.Interface != "" {
-		p.Unsupported = append(p.Unsupported, fmt.Sprintf("interface %q: unnumbered peering is not supported by barelb's GoBGP speaker", s.Interface))
 	}
 	for _, u := range p.Unsupported {
 		ps.add(KindPeer, o.Name, "%s", u)

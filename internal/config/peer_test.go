@@ -29,7 +29,11 @@ func TestPeerObjectChecks(t *testing.T) {
 		{"no asn", func(s *v1beta2.BGPPeerSpec) { s.ASN = 0 }, "exactly one of peerASN and dynamicASN"},
 		{"dynamic bogus", func(s *v1beta2.BGPPeerSpec) { s.ASN = 0; s.DynamicASN = "sideways" }, "neither"},
 		{"no myASN", func(s *v1beta2.BGPPeerSpec) { s.MyASN = 0 }, "myASN is required"},
-		{"no address", func(s *v1beta2.BGPPeerSpec) { s.Address = "" }, "peerAddress is required"},
+		{"no address", func(s *v1beta2.BGPPeerSpec) { s.Address = "" }, "peerAddress or interface is required"},
+		{"unnumbered", func(s *v1beta2.BGPPeerSpec) { s.Address = ""; s.Interface = "eth1" }, ""},
+		{"address and interface", func(s *v1beta2.BGPPeerSpec) { s.Interface = "eth1" }, "exactly one of peerAddress and interface"},
+		{"unnumbered with source", func(s *v1beta2.BGPPeerSpec) { s.Address = ""; s.Interface = "eth1"; s.SrcAddress = "198.18.0.11" }, "link-local"},
+		{"unnumbered multihop", func(s *v1beta2.BGPPeerSpec) { s.Address = ""; s.Interface = "eth1"; s.EBGPMultiHop = true }, "on the link"},
 		{"bad address", func(s *v1beta2.BGPPeerSpec) { s.Address = "tor.example" }, "not an IP address"},
 		{"zoned", func(s *v1beta2.BGPPeerSpec) { s.Address = "fe80::1%eth0" }, "zoned"},
 		{"source family", func(s *v1beta2.BGPPeerSpec) { s.SrcAddress = "2001:db8::11" }, "different families"},
@@ -46,6 +50,9 @@ func TestPeerObjectChecks(t *testing.T) {
 			if tc.want == "" {
 				if len(ps) != 0 || len(c.Peers) != 1 {
 					t.Fatalf("problems %v", ps)
+				}
+				if m := c.Peers[0]; len(m.Unsupported) != 0 || m.Interface != p.Spec.Interface {
+					t.Fatalf("peer %+v: want it runnable as written (interface %q)", m, p.Spec.Interface)
 				}
 				return
 			}

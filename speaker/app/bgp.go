@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,6 +96,13 @@ type BGPReconciler struct {
 	// states applied, on every reconcile and when a session changes.
 	state    *speakerState
 	verdicts map[netip.Addr]bgpplan.IPVerdict
+	// waitNeighbor: an unnumbered peer had no link-local neighbour yet
+	// at the last reconcile; nothing in the cluster changes when one
+	// appears, so Reconcile asks to run again.
+	waitNeighbor bool
+	// unnumberedDown: an unnumbered session was down at the last
+	// reconcile; the server looks for a new neighbour only when asked.
+	unnumberedDown bool
 }
 
 // useState makes the component publish its per-IP verdicts and sessions
@@ -157,8 +165,29 @@ func (b *BGPReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // BGP mode does not use memberlist: a node whose speaker is down stops
 // announcing by itself when its sessions drop.
 func (b *BGPReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
-	return reconcile.Result{}, b.ReconcileOnce(ctx)
+	err := b.ReconcileOnce(ctx)
+	b.mu.Lock()
+	wait, down := b.waitNeighbor, b.unnumberedDown
+	b.mu.Unlock()
+	switch {
+	case wait:
+		return reconcile.Result{RequeueAfter: neighborRetry}, err
+	case down:
+		return reconcile.Result{RequeueAfter: neighborRecheck}, err
+	}
+	return reconcile.Result{}, err
 }
+
+// neighborRetry is how soon an unnumbered peer without a neighbour is
+// looked for again: the router's next Router Advertisement is at most
+// seconds away on a fabric link. neighborRecheck is how often the server
+// is asked to look again for the neighbour of an unnumbered session that
+// is down (the router behind the link may have been replaced); each look
+// may wait a second for a Router Advertisement.
+const (
+	neighborRetry   = 2 * time.Second
+	neighborRecheck = 10 * time.Second
+)
 
 // ReconcileOnce is one level-based pass (also the entry point of tests
 // that drive the component without a manager).
@@ -221,6 +250,15 @@ func (b *BGPReconciler) reconcile(ctx context.Context, snap *snapshot) error {
 	began := time.Now()
 	adErr := b.srv.SetAdvertisements(ctx, plan.Advertisements)
 	peerErr := b.srv.SetPeers(ctx, plan.Peers)
+	b.waitNeighbor = errors.Is(peerErr, bgp.ErrNoNeighbor)
+	b.unnumberedDown = false
+	if slices.ContainsFunc(plan.Peers, func(p bgpmodel.Peer) bool { return p.Interface != "" }) {
+		// PeerStates counts advertised paths: only when there is an
+		// unnumbered peer to look after.
+		for _, st := range b.srv.PeerStates(ctx) {
+			b.unnumberedDown = b.unnumberedDown || (st.Interface != "" && st.State != bgp.StateEstablished)
+		}
+	}
 	routed := time.Since(began)
 	b.report(ctx, plan, byKey, snap.peers, snap.bgpAdvs, peerErr, adErr)
 	syncStatuses()

@@ -91,7 +91,7 @@ var mgmtScenarios = []scenario{
 func main() {
 	runs := flag.Int("runs", 20, "runs per scenario")
 	ips := flag.Int("ips", 1000, "announced IPs for the memory figure (0 skips it)")
-	labs := flag.String("labs", "lan,mgmt,flap", "labs to run: lan (gossip on the node LAN: node death, link loss, speaker crash, memory), mgmt (gossip on the management LAN: LAN cut), flap (a node flapping for a minute, with and without damped fail-back)")
+	labs := flag.String("labs", "lan,mgmt,flap", "labs to run: lan (gossip on the node LAN: node death, link loss, speaker crash, memory), mgmt (gossip on the management LAN: LAN cut), flap (a node flapping for a minute, with and without damped fail-back), mem (the memory figure alone)")
 	extra := flag.String("speaker-args", "", "extra speaker flags, space-separated (--conflict-detection=false, say, to measure without the probe wait)")
 	flapOnly := flag.String("flap-case", "", "run only the flap cases whose name contains this")
 	flag.Parse()
@@ -130,10 +130,13 @@ func run(runs, ips int, labs, extra []string, flapOnly string) error {
 		case "mgmt":
 			err = runLab(ctx, root, "bfm", append(lab.SpeakerArgsGossipOnMgmt(3), extra...), mgmtScenarios, runs, 0, results)
 			ran = append(ran, mgmtScenarios...)
+		case "mem":
+			// The memory figure alone, on a lab of its own.
+			err = runLab(ctx, root, "bfr", append(lab.SpeakerArgs(), extra...), nil, runs, ips, results)
 		case "flap":
 			flap = true
 		default:
-			err = fmt.Errorf("-labs: unknown lab %q (lan, mgmt, flap)", which)
+			err = fmt.Errorf("-labs: unknown lab %q (lan, mgmt, flap, mem)", which)
 		}
 		if err != nil {
 			return err
@@ -627,6 +630,11 @@ spec:
 		probe := netip.MustParsePrefix(rssRange).Addr().Next().String()
 		out, _ := b.l.ClientNS.Output("arping", "-c", "1", "-W", "0.5", "-i", "eth0", probe)
 		fmt.Printf("  ARP for %s answered from %s: %v\n", probe, n.Name, strings.Contains(strings.ToLower(out), mac))
+	}
+	// With --pprof-addr=127.0.0.1:6060 among -speaker-args, keep the
+	// announcing speaker's heap profile for go tool pprof.
+	if out, err := n.NS.Output("curl", "-s", "--max-time", "10", "-o", "/tmp/barelb-speaker-heap.pprof", "-w", "%{http_code}", "http://127.0.0.1:6060/debug/pprof/heap"); err == nil && strings.TrimSpace(out) == "200" {
+		fmt.Println("  heap profile of", n.Name+"'s speaker: /tmp/barelb-speaker-heap.pprof (go tool pprof -top -sample_index=inuse_space bin/speaker /tmp/barelb-speaker-heap.pprof)")
 	}
 	for _, m := range b.l.Nodes {
 		hwm, rss, err := memOf(m.Speaker.PID())

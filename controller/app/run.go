@@ -52,7 +52,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Cache: cache.Options{
 			// Managed fields are a large share of a Service's size and
 			// nothing here reads them.
-			DefaultTransform: cache.TransformStripManagedFields(),
+			DefaultTransform: kube.TrimForCache,
 			// Scoped per kind: the configuration kinds are read
 			// unstructured (kube.ListConfig), and the scope holds for them.
 			ByObject: map[client.Object]cache.ByObject{

@@ -363,7 +363,7 @@ func splitList(s string) []string {
 func cacheOptions(namespace string) cache.Options {
 	inNS := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: kube.TrimForCache,
 		ByObject: map[client.Object]cache.ByObject{
 			&v1beta1.IPAddressPool{}: inNS, &v1beta1.L2Advertisement{}: inNS,
 			&v1beta1.ServiceL2Status{}: inNS, &corev1.Secret{}: inNS,

@@ -49,7 +49,10 @@ func readSnapshot(ctx context.Context, c client.Reader, opts Options, alive map[
 		list client.ObjectList
 		what string
 	}{{&nodes, "Nodes"}, {&svcs, "Services"}, {&slices, "EndpointSlices"}} {
-		if err := c.List(ctx, l.list); err != nil {
+		// Read-only: the cache's objects themselves, not a copy of every
+		// Node, Service and EndpointSlice per pass (which doubled the
+		// live heap during a pass and set the speaker's peak RSS).
+		if err := c.List(ctx, l.list, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing %s: %w", l.what, err)
 		}
 	}

@@ -80,7 +80,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.SuspicionMult, "ml-suspicion-mult", 2, "memberlist suspicion multiplier")
 	fs.DurationVar(&o.Handover, "handover", 1500*time.Millisecond, "on SIGTERM, how long to keep answering after leaving memberlist")
 	fs.StringVar(&o.IgnoreInterfaces, "ignore-interfaces", "", "comma-separated interface names or globs (mgmt*) never used by L2Advertisements that list no interfaces")
-	fs.BoolVar(&o.LinkAware, "link-aware-election", false, "elect only nodes with an interface up that may carry the IP, from the gossiped link states (off by default: a returning node's link state can stay stale in the others' view, see README Known limits)")
+	fs.BoolVar(&o.LinkAware, "link-aware-election", true, "elect only nodes with an interface up that may carry the IP, from the link states the speakers gossip (a node alive on its management network but cut from the LAN loses its IPs within a gossip round)")
 	fs.DurationVar(&o.FailbackDelay, "failback-delay", 5*time.Second, "how long a node that came back (speaker restart, a LAN link up again, rejoined after being cut off) must be stable before it takes layer 2 addresses back; a flapping node then moves each address once per flap instead of twice (0: take back at once)")
 	fs.BoolVar(&o.ConflictDetection, "conflict-detection", true, "probe for hosts that already use an IP before announcing it and do not announce it while one does (needs memberlist; adds --conflict-probe-wait to every takeover)")
 	fs.DurationVar(&o.ConflictProbeWait, "conflict-probe-wait", 200*time.Millisecond, "how long an IP is probed before this node first answers for it; added to every takeover (a host on the LAN answers within milliseconds)")

@@ -163,7 +163,10 @@ func TestManifestsMatchBinaries(t *testing.T) {
 	}
 
 	c := dep.Spec.Template.Spec.Containers[0]
-	setEnv(t, c, map[string]string{"POD_NAMESPACE": "ns-from-env"})
+	// GOMEMLIMIT feeds the Go runtime (the container's memory limit), not
+	// a flag.
+	setEnv(t, c, map[string]string{"POD_NAMESPACE": "ns-from-env", "GOMEMLIMIT": "536870912"})
+	memLimitFromContainer(t, c)
 	var copts ctrlapp.Options
 	parse(t, "controller", c.Args, copts.BindFlags)
 	if copts.Namespace != "ns-from-env" {
@@ -176,7 +179,8 @@ func TestManifestsMatchBinaries(t *testing.T) {
 	checkAccount(t, root, objs, "controller", dep.Namespace, dep.Spec.Template.Spec.ServiceAccountName)
 
 	s := ds.Spec.Template.Spec.Containers[0]
-	setEnv(t, s, map[string]string{"NODE_NAME": "node-from-env", "SPEAKER_IP": "198.18.0.9", "POD_NAMESPACE": "ns-from-env"})
+	setEnv(t, s, map[string]string{"NODE_NAME": "node-from-env", "SPEAKER_IP": "198.18.0.9", "POD_NAMESPACE": "ns-from-env", "GOMEMLIMIT": "536870912"})
+	memLimitFromContainer(t, s)
 	var sopts spkapp.Options
 	parse(t, "speaker", s.Args, sopts.BindFlags)
 	if sopts.NodeName != "node-from-env" || sopts.MemberlistBindAddr != "198.18.0.9" || sopts.Namespace != "ns-from-env" {
@@ -290,6 +294,20 @@ func checkAccount(t *testing.T, root string, objs []*unstructured.Unstructured, 
 // setEnv sets the container's fieldRef variables to the given stand-in
 // values (the kubelet would fill them) and fails on a variable the test
 // does not expect, or an expected one the container lacks.
+// memLimitFromContainer checks GOMEMLIMIT is the container's own memory
+// limit, in bytes, from the downward API.
+func memLimitFromContainer(t *testing.T, c corev1.Container) {
+	t.Helper()
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			if e.ValueFrom == nil || e.ValueFrom.ResourceFieldRef == nil || e.ValueFrom.ResourceFieldRef.Resource != "limits.memory" ||
+				(e.ValueFrom.ResourceFieldRef.ContainerName != "" && e.ValueFrom.ResourceFieldRef.ContainerName != c.Name) {
+				t.Errorf("%s: GOMEMLIMIT is %+v, want the container's limits.memory", c.Name, e.ValueFrom)
+			}
+		}
+	}
+}
+
 func setEnv(t *testing.T, c corev1.Container, values map[string]string) {
 	t.Helper()
 	seen := map[string]bool{}

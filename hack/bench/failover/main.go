@@ -635,6 +635,18 @@ spec:
 	// announcing speaker's heap profile for go tool pprof.
 	if out, err := n.NS.Output("curl", "-s", "--max-time", "10", "-o", "/tmp/barelb-speaker-heap.pprof", "-w", "%{http_code}", "http://127.0.0.1:6060/debug/pprof/heap"); err == nil && strings.TrimSpace(out) == "200" {
 		fmt.Println("  heap profile of", n.Name+"'s speaker: /tmp/barelb-speaker-heap.pprof (go tool pprof -top -sample_index=inuse_space bin/speaker /tmp/barelb-speaker-heap.pprof)")
+		for _, m := range b.l.Nodes {
+			out, _ := m.NS.Output("curl", "-s", "--max-time", "10", "http://127.0.0.1:6060/debug/pprof/heap?debug=1")
+			var keep []string
+			for _, line := range strings.Split(out, "\n") {
+				for _, k := range []string{"# HeapAlloc", "# HeapSys", "# HeapIdle", "# HeapReleased", "# Stack", "# Sys", "# MSpan", "# GCSys", "# OtherSys", "# NumGC"} {
+					if strings.HasPrefix(line, k+" ") {
+						keep = append(keep, strings.TrimPrefix(line, "# "))
+					}
+				}
+			}
+			fmt.Printf("  %s runtime: %s\n", m.Name, strings.Join(keep, ", "))
+		}
 	}
 	for _, m := range b.l.Nodes {
 		hwm, rss, err := memOf(m.Speaker.PID())
@@ -664,6 +676,12 @@ func ipLabel(line string) netip.Addr {
 // its speaker descendant if pid is a wrapper (ip netns exec, env).
 func memOf(pid int) (hwm, rss float64, err error) {
 	pid = speakerPID(pid)
+	var parts []string
+	defer func() {
+		if err == nil {
+			fmt.Printf("    (pid %d: %s)\n", pid, strings.Join(parts, ", "))
+		}
+	}()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
@@ -679,6 +697,8 @@ func memOf(pid int) (hwm, rss float64, err error) {
 			hwm = kb / 1024
 		case "VmRSS:":
 			rss = kb / 1024
+		case "RssAnon:", "RssFile:":
+			parts = append(parts, fmt.Sprintf("%s %.1f MiB", strings.TrimSuffix(f[0], ":"), kb/1024))
 		}
 	}
 	return hwm, rss, nil

@@ -10,7 +10,7 @@ TOOLS = $(shell hack/tools.sh dir)
 ENVTEST_ASSETS = $(shell hack/tools.sh envtest)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build image image-test test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated chart-test bench bench-alloc bench-controller bench-failover bench-bgp bench-bfd bench-scale bench-members demo demo-nodes demo-down deps tools clean
+.PHONY: all build image image-test test unit envtest fuzz e2e lint vet fmt-check generate manifests verify-generated chart-test bench bench-alloc bench-controller bench-failover bench-bgp bench-bfd bench-scale bench-members demo demo-nodes demo-processes demo-down deps tools clean
 
 all: build
 
@@ -117,11 +117,13 @@ bench-bfd: deps ## BFD: detection time against FRR's bfdd (p50/p99, 300ms x 3) a
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/bfd/
 	$(GO) run ./hack/bench/bfd -cuts 20 -sessions 100
 
-demo: deps tools build
-	$(GO) run ./e2e/cmd/demo
-
-demo-nodes: deps tools ## the demo on real kubelets + containerd: helm install, Pods Ready, seeds 000/001 (a Service for a VM's Pod) through a LoadBalancer IP
+demo: deps tools build ## barelb installed with helm on a lab of real kubelets + containerd: Pods Ready, seeds 000/001 (a Service for a VM's Pod), pending then through a LoadBalancer IP
 	$(GO) run ./e2e/cmd/demo -real-nodes
+
+demo-nodes: demo
+
+demo-processes: deps tools build ## the quicker demo on the process lab (nodes are namespaces, barelb runs as processes): seed 002 up to six curls through the LB IP
+	$(GO) run ./e2e/cmd/demo
 
 demo-down:
 	$(GO) run ./e2e/cmd/lab down

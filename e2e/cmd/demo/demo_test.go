@@ -67,6 +67,8 @@ func TestDemoRealNodes(t *testing.T) {
 		regexp.MustCompile(`(?m)^barelb-speaker-\S+\s+1/1\s+Running\s+\d+ .*` + tag + `-node1`),
 		regexp.MustCompile(`(?m)^barelb-speaker-\S+\s+1/1\s+Running\s+\d+ .*` + tag + `-node2`),
 		regexp.MustCompile(`(?m)^example-service\s+NodePort\s`),
+		regexp.MustCompile(`(?m)^example-service\s+LoadBalancer\s+\S+\s+<pending>`),
+		regexp.MustCompile(`Pending: Create an IPAddressPool`),
 		regexp.MustCompile(`(?m)^example-service\s+LoadBalancer\s+\S+\s+198\.18\.1\.13[6-9]\s+80:30000/TCP`),
 		regexp.MustCompile(`curl -s http://198\.18\.1\.13[6-9]:80/\n.*Pod Name: virt-launcher-example-vm`),
 		regexp.MustCompile(`(?m)^demo: done in \d+s`),

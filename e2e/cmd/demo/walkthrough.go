@@ -121,13 +121,7 @@ same way; the image and the init container are accepted but not run.`)
 		say(`barelb's controller runs, but no IPAddressPool exists yet, so there is no
 address to give: the Service stays <pending>. The plugin says why, and what to change:`)
 	}
-	if err := poll(30*time.Second, "the controller's verdict on "+svc, func() error {
-		cond, err := d.jsonpath("svc/"+svc, `{.status.conditions[?(@.type=="barelb.io/AddressAssigned")].reason}`)
-		if err == nil && cond == "" {
-			err = fmt.Errorf("no barelb.io/AddressAssigned condition yet")
-		}
-		return err
-	}); err != nil {
+	if err := d.verdict(ns, svc); err != nil {
 		return "", err
 	}
 	if _, err := d.barelb("explain", "svc", svc, "-n", ns); err != nil {
@@ -167,6 +161,18 @@ else changes. The L2Advertisement makes one node answer ARP for the address.`)
 	d.sh(client, "ip", "neigh", "show", ip)
 	say(fmt.Sprintf("%d different backends answered the six requests to %s; the MAC above is the announcing node's.", len(seen), ip))
 	return ip, nil
+}
+
+// verdict waits for the controller's barelb.io/AddressAssigned condition
+// on the Service, so explain has the controller's reason to show.
+func (d *demo) verdict(namespace, name string) error {
+	return poll(30*time.Second, "the controller's verdict on "+name, func() error {
+		cond, err := d.jsonpath("svc/"+name+" -n "+namespace, `{.status.conditions[?(@.type=="barelb.io/AddressAssigned")].reason}`)
+		if err == nil && cond == "" {
+			err = fmt.Errorf("no barelb.io/AddressAssigned condition yet")
+		}
+		return err
+	})
 }
 
 // announced waits for the Service's EXTERNAL-IP and for a node announcing

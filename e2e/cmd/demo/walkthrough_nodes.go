@@ -84,11 +84,30 @@ the one KubeVirt would make for example-vm, serving on the VM's port 9376.`)
 		}
 	}
 
-	heading("4. The same Service as a LoadBalancer, with seed 002's pool")
-	say(`"ClusterIP, NodePort or LoadBalancer", the seeds say. With an IPAddressPool and
-an L2Advertisement (seed 002's, in the lab's 198.18.1.0/24), barelb gives
-the Service an address and one node's speaker answers ARP for it.`)
-	for _, f := range []string{filepath.Join(seedDir, "ipaddresspool.yaml"), filepath.Join(seedDir, "l2advertisement.yaml"), filepath.Join(seed001Dir, "example-service-lb.yaml")} {
+	heading("4. The same Service as a LoadBalancer: EXTERNAL-IP <pending>")
+	say(`"ClusterIP, NodePort or LoadBalancer", the seeds say. As a LoadBalancer the
+Service needs an address, and no IPAddressPool exists yet: it stays <pending>,
+and the kubectl plugin says why and what to change.`)
+	lb := filepath.Join(seed001Dir, "example-service-lb.yaml")
+	d.cat(lb)
+	if _, err := d.kubectl("apply", "-f", lb); err != nil {
+		return "", err
+	}
+	if _, err := d.kubectl("get", "svc", "-n", vmNS); err != nil {
+		return "", err
+	}
+	if err := d.verdict(vmNS, vmSvc); err != nil {
+		return "", err
+	}
+	if _, err := d.barelb("explain", "svc", vmSvc, "-n", vmNS); err != nil {
+		return "", err
+	}
+
+	heading("5. Seed 002's IPAddressPool and L2Advertisement")
+	say(`With an IPAddressPool and an L2Advertisement (seed 002's, in the lab's
+198.18.1.0/24), barelb gives the Service an address and one node's speaker
+answers ARP for it.`)
+	for _, f := range []string{filepath.Join(seedDir, "ipaddresspool.yaml"), filepath.Join(seedDir, "l2advertisement.yaml")} {
 		d.cat(f)
 		if _, err := d.kubectl("apply", "-f", f); err != nil {
 			return "", err
@@ -96,6 +115,9 @@ the Service an address and one node's speaker answers ARP for it.`)
 	}
 	ip, err := d.announced(vmNS, vmSvc)
 	if err != nil {
+		return "", err
+	}
+	if _, err := d.barelb("explain", "svc", vmSvc, "-n", vmNS); err != nil {
 		return "", err
 	}
 	say("The client " + client + " (" + d.in.ClientIPs[0] + ") reaches the VM through the LoadBalancer IP:")

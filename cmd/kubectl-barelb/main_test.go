@@ -339,15 +339,7 @@ func TestUndecodableObjectsReported(t *testing.T) {
 	f := newFixture(t, false)
 	check.Must(t, f.c.Create(f.ctx, &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Namespace: f.cfgNS, Name: "good"},
 		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.18.60.0/24"}}}))
-	bad := testenv.UndecodableConfig(f.cfgNS)
-	for _, obj := range bad {
-		check.Must(t, env.StoreUnchecked(f.ctx, obj))
-	}
-	t.Cleanup(func() {
-		for _, obj := range bad {
-			_ = f.c.Delete(f.ctx, &unstructured.Unstructured{Object: obj})
-		}
-	})
+	bad := env.StoreUndecodableConfig(f.ctx, t, f.cfgNS)
 	if out, code := f.kubectl("pools"); code != 0 || !strings.Contains(out, "good") {
 		t.Errorf("pools: exit %d, output:\n%s", code, out)
 	}

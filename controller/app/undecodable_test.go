@@ -6,13 +6,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/testsupport/check"
-	"github.com/barelb/barelb/testsupport/testenv"
 )
 
 // Objects of every configuration kind stored past the API server's
@@ -30,15 +28,7 @@ func TestUndecodableStoredObjectsReported(t *testing.T) {
 	f.svc("kept", func(s *corev1.Service) { s.Annotations = map[string]string{"metallb.io/address-pool": "edited"} })
 	keptIP := f.waitIPs("kept", inRange("198.18.26.0", "198.18.26.15"), "no address from pool edited")
 
-	bad := testenv.UndecodableConfig(f.cfgNS)
-	for _, obj := range bad {
-		check.Must(t, env.StoreUnchecked(f.ctx, obj))
-	}
-	t.Cleanup(func() {
-		for _, obj := range bad {
-			_ = f.c.Delete(f.ctx, &unstructured.Unstructured{Object: obj})
-		}
-	})
+	bad := env.StoreUndecodableConfig(f.ctx, t, f.cfgNS)
 	names := func() []string {
 		var out []string
 		for _, obj := range bad {

@@ -36,10 +36,7 @@ func TestListConfigSurvivesUndecodableStoredObjects(t *testing.T) {
 	check.Must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	check.Must(t, c.Create(ctx, &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "good"},
 		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.18.10.0/24"}}}))
-	bad := testenv.UndecodableConfig(ns)
-	for _, obj := range bad {
-		check.Must(t, env.StoreUnchecked(ctx, obj))
-	}
+	bad := env.StoreUndecodableConfig(ctx, t, ns)
 
 	// The failure this guards against, on this API server.
 	var typed v1beta1.IPAddressPoolList

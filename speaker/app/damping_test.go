@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/internal/members"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -24,8 +25,8 @@ func TestLayer2SettlingNodeWaits(t *testing.T) {
 	f := newL2Fixture(t, "n1", objs...)
 	f.r.state = &speakerState{Client: f.c, api: f.c, opts: f.r.opts}
 	f.alive = map[string]bool{"n1": true, "n2": true}
-	settling := map[string]bool{"n1": true}
-	f.r.settling = func() map[string]bool { return settling }
+	metas := map[string]members.NodeMeta{"n1": {Settling: true}}
+	f.r.metas = func() map[string]members.NodeMeta { return metas }
 
 	f.reconcile()
 	if len(f.ann.set) != 0 {
@@ -37,14 +38,14 @@ func TestLayer2SettlingNodeWaits(t *testing.T) {
 		t.Fatalf("ConfigurationState announcements %+v: want 6, each saying n1 settles", st.Status.Announcements)
 	}
 
-	delete(settling, "n1")
+	delete(metas, "n1")
 	f.reconcile()
 	if len(f.ann.set) == 0 || len(f.ann.set) == 6 {
 		t.Fatalf("settled n1 announces %d of 6 addresses, want its share", len(f.ann.set))
 	}
 	// Only settling nodes eligible: they announce (damping never leaves
 	// an address unannounced).
-	settling["n1"], settling["n2"] = true, true
+	metas["n1"], metas["n2"] = members.NodeMeta{Settling: true}, members.NodeMeta{Settling: true}
 	f.reconcile()
 	if len(f.ann.set) == 0 {
 		t.Fatalf("with every node settling n1 announces nothing")

@@ -67,7 +67,7 @@ func TestLayer2LinkAwareElection(t *testing.T) {
 	for _, me := range []string{"n1", "n2"} {
 		f := newL2Fixture(t, me, pool("p", time.Now(), "198.18.65.0/24"), l2adv("all"), node("n1"), node("n2"), svc.DeepCopy(), slice.DeepCopy())
 		f.alive = map[string]bool{"n1": true, "n2": true}
-		f.r.carriers = func() func(string, netip.Addr, []string) ([]string, string) { return carriersFrom(metas, nil) }
+		f.r.metas, f.r.opts.LinkAware = func() map[string]members.NodeMeta { return metas }, true
 		f.reconcile()
 		if _, ok := f.ann.set[ip]; ok != (me == "n2") {
 			t.Fatalf("%s announces %v; want only n2 (n1's link is down)", me, f.ann.set)
@@ -76,7 +76,7 @@ func TestLayer2LinkAwareElection(t *testing.T) {
 	metas["n2"] = upMeta(false)
 	f := newL2Fixture(t, "n1", pool("p", time.Now(), "198.18.65.0/24"), l2adv("all"), node("n1"), node("n2"), svc, slice)
 	f.alive = map[string]bool{"n1": true, "n2": true}
-	f.r.carriers = func() func(string, netip.Addr, []string) ([]string, string) { return carriersFrom(metas, nil) }
+	f.r.metas, f.r.opts.LinkAware = func() map[string]members.NodeMeta { return metas }, true
 	f.reconcile()
 	if evs := f.events(); len(f.ann.set) != 0 || countWith(evs, "NotAnnounced") != 1 || countWith(evs, "subnet of 198.18.65.5 are down (eth0)") != 1 {
 		t.Fatalf("every link down: announced %v, events %q", f.ann.set, evs)

@@ -36,6 +36,7 @@ import (
 	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/l2plan"
 	"github.com/barelb/barelb/internal/layer2"
+	"github.com/barelb/barelb/internal/members"
 )
 
 // Event reasons on Services.
@@ -91,16 +92,15 @@ type layer2Reconciler struct {
 	l2   announcer
 	// alive is memberlist's view; nil means Node readiness decides.
 	alive func() map[string]bool
-	// carriers, if set, is read once per pass: link-aware election from
-	// the gossiped link states (links.go). Nil: every node can carry
-	// every IP.
-	carriers func() func(node string, ip netip.Addr, interfaces []string) ([]string, string)
+	// metas, if set, is the gossiped node metadata, read once per pass:
+	// which nodes are settling (damped fail-back) and, with
+	// opts.LinkAware, which can carry an IP (links.go, with ignore).
+	// Nil: no node settles and every node can carry every IP.
+	metas  func() map[string]members.NodeMeta
+	ignore func(string) bool
 	// cutOff, if set, holds announcements right after this node's link
 	// came back while it sees no other speaker (links.go).
 	cutOff *cutOff
-	// settling, if set, says which nodes are settling (damped
-	// fail-back, from the gossiped metadata); nil: none.
-	settling func() map[string]bool
 	// view is memberlist's view with suspects (nil: disabled), for the
 	// ConfigurationState.
 	view func() map[string]string
@@ -166,10 +166,11 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("layer 2: %w", err)
 	}
-	if r.settling != nil {
-		settling := r.settling()
+	var metas map[string]members.NodeMeta
+	if r.metas != nil {
+		metas = r.metas()
 		for i := range snap.nodes {
-			snap.nodes[i].Settling = settling[snap.nodes[i].Name]
+			snap.nodes[i].Settling = metas[snap.nodes[i].Name].Settling
 		}
 	}
 	if hold := r.cutOff.hold(alive, len(snap.nodes)); hold > 0 {
@@ -180,8 +181,8 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 		return reconcile.Result{RequeueAfter: hold}, nil
 	}
 	in := l2plan.Input{Config: snap.cfg, Nodes: snap.nodes, Services: snap.svcs}
-	if r.carriers != nil {
-		in.Carriers = r.carriers()
+	if metas != nil && r.opts.LinkAware {
+		in.Carriers = carriersFrom(metas, r.ignore)
 	}
 	plan := l2plan.Compute(in).Decisions
 	want := map[netip.Addr]layer2.Announcement{}
@@ -460,9 +461,5 @@ func sameL2Status(a, b v1beta1.MetalLBServiceL2Status) bool {
 // is announced over BGP instead: no L2Advertisement is then no problem,
 // and the BGP side reports its own reasons.
 func bgpOnly(cfg *config.Config, ip netip.Addr, r eligibility.Refusal) bool {
-	if cfg == nil || r.Reason != eligibility.ReasonNoAdvertisement {
-		return false
-	}
-	pool := cfg.PoolOf(ip)
-	return pool != "" && slices.ContainsFunc(cfg.BGPAdvertisements, func(a *config.BGPAdvertisement) bool { return a.Pools[pool] })
+	return r.Reason == eligibility.ReasonNoAdvertisement && bgpCovers(cfg, ip)
 }

@@ -48,19 +48,6 @@ func carriersFrom(metas map[string]members.NodeMeta, ignore func(string) bool) f
 	}
 }
 
-// settlingFrom is, per node, whether its gossiped metadata says it is
-// settling (damped fail-back). A node without metadata is settled:
-// older speakers do not damp.
-func settlingFrom(metas map[string]members.NodeMeta) map[string]bool {
-	out := map[string]bool{}
-	for n, m := range metas {
-		if m.Settling {
-			out[n] = true
-		}
-	}
-	return out
-}
-
 // metaPublisher gossips this node's metadata whenever part of it
 // changes: its link states (the announcer reports a change on links)
 // and whether it is settling, which changes on a link change, on

@@ -159,12 +159,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		}
 		started.Store(ml)
 		r.alive, r.view = ml.Alive, ml.States
-		r.settling = func() map[string]bool { return settlingFrom(ml.Meta()) }
-		if opts.LinkAware {
-			r.carriers = func() func(string, netip.Addr, []string) ([]string, string) {
-				return carriersFrom(ml.Meta(), ignore)
-			}
-		}
+		r.metas, r.ignore = ml.Meta, ignore
 		// Conflict detection must know the other speakers before this one
 		// announces anything, or the old owner answering during a
 		// takeover is taken for a foreign host: the first join (which

@@ -114,10 +114,7 @@ func TestSpeakerAnnouncesPastUndecodableObjects(t *testing.T) {
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"198.18.31.20"}, NodeName: ptr.To(node)}},
 	}))
-	bad := testenv.UndecodableConfig(ns)
-	for _, obj := range bad {
-		check.Must(t, env.StoreUnchecked(ctx, obj))
-	}
+	bad := env.StoreUndecodableConfig(ctx, t, ns)
 
 	opts := Options{NodeName: node, Namespace: ns}
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{

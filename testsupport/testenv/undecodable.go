@@ -1,6 +1,12 @@
 package testenv
 
-import "strings"
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
 
 // UndecodableConfig returns one object of each metallb.io configuration
 // kind in namespace that is well-formed JSON but cannot be decoded into
@@ -24,4 +30,23 @@ func UndecodableConfig(namespace string) []map[string]any {
 		obj("v1beta1", "Community", map[string]any{"communities": "no-export"}),
 		obj("v1beta1", "BFDProfile", map[string]any{"receiveInterval": "fast"}),
 	}
+}
+
+// StoreUndecodableConfig stores UndecodableConfig(namespace) past
+// validation (StoreUnchecked), failing t on an error, and deletes the
+// objects again when t ends. It returns what it stored.
+func (e *Env) StoreUndecodableConfig(ctx context.Context, t testing.TB, namespace string) []map[string]any {
+	t.Helper()
+	bad := UndecodableConfig(namespace)
+	for _, obj := range bad {
+		if err := e.StoreUnchecked(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, obj := range bad {
+			_ = e.Client.Delete(context.Background(), &unstructured.Unstructured{Object: obj})
+		}
+	})
+	return bad
 }

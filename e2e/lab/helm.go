@@ -36,6 +36,22 @@ func (l *Lab) Helm(ctx context.Context, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// ChartValues are the only values a lab (whose state directory is
+// stateDir) sets on top of the chart's defaults: the locally built image
+// at tag (never pulled), the nodes' management interface (API server
+// traffic only) left out of announcements, and the speakers' directory
+// for planned restarts in the lab's state directory instead of the host's
+// /run, which every lab node shares (the speakers key their files by node
+// name either way).
+func ChartValues(tag, stateDir string) []string {
+	return []string{
+		"--set", "image.tag=" + tag,
+		"--set", "image.pullPolicy=Never",
+		"--set", "speaker.ignoreInterfaces={mgmt0}",
+		"--set", "speaker.restartInPlace.hostPath=" + filepath.Join(stateDir, "node-run"),
+	}
+}
+
 // ChartDir is the checkout's charts/barelb.
 func (l *Lab) ChartDir() string { return filepath.Join(l.opts.RepoRoot, "charts", "barelb") }
 

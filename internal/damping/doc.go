@@ -13,6 +13,10 @@
 //     alive it cannot tell a cluster of one from being cut off, so it
 //     holds itself settling until others are back, then for Delay.
 //
+// A speaker that replaces its predecessor in a planned restart (Resume:
+// the others held the node as a member meanwhile) does not settle: its
+// node never went away.
+//
 // A node decides for itself and tells the others, rather than each
 // speaker timing the others' returns, because speakers would then
 // disagree on the returning node (it sees the others come back, not

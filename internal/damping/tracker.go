@@ -8,6 +8,19 @@ type Tracker struct {
 	Delay time.Duration
 	until time.Time
 	alone bool
+	// resumed: the speaker replaced its predecessor in a planned restart
+	// and has not met another member yet (see Resume).
+	resumed bool
+}
+
+// Resume marks a speaker that took over from its predecessor on the same
+// node in a planned restart (a rolling upgrade): the node was settled and
+// held as a member by the others meanwhile, its links did not change, so
+// it does not settle for its start, nor while alone before it first meets
+// the others, nor when it does. Later events count as usual.
+func (t *Tracker) Resume() {
+	t.until = time.Time{}
+	t.resumed = true
 }
 
 // Kick starts (or restarts) the settling time at now: the speaker
@@ -21,6 +34,12 @@ func (t *Tracker) Kick(now time.Time) {
 // Alone records whether the node sees no other member alive; leaving
 // that state kicks.
 func (t *Tracker) Alone(now time.Time, alone bool) {
+	if t.resumed {
+		if !alone {
+			t.resumed = false // met the others: from now on as usual
+		}
+		return
+	}
 	if t.alone && !alone {
 		t.Kick(now)
 	}

@@ -62,3 +62,29 @@ func TestTracker(t *testing.T) {
 		t.Error("a repeated not-alone kicks")
 	}
 }
+
+// A resumed speaker (planned restart) is not settling at start, while
+// alone before its first join, or at that join; later events count.
+func TestTrackerResume(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	s := time.Second
+	tr := Tracker{Delay: 5 * s}
+	tr.Kick(t0) // the start, as the speaker always records it
+	tr.Resume()
+	tr.Alone(t0, true)
+	if tr.Settling(t0) {
+		t.Error("resumed speaker settles while alone before its first join")
+	}
+	tr.Alone(t0.Add(s), false) // joined
+	if tr.Settling(t0.Add(s)) {
+		t.Error("resumed speaker settles when it meets the others")
+	}
+	tr.Alone(t0.Add(10*s), true) // cut off later: as usual
+	if !tr.Settling(t0.Add(10 * s)) {
+		t.Error("resumed speaker alone after its first join is not settling")
+	}
+	tr.Alone(t0.Add(11*s), false)
+	if !tr.Settling(t0.Add(15 * s)) {
+		t.Error("no settling after rejoining later")
+	}
+}

@@ -14,6 +14,10 @@
 // every member seen since start, so the layer 2 announcer never takes a
 // speaker's packets for an address conflict. Carriers (eligible.go) is the
 // pure rule that turns a member's metadata into "may carry this IP".
+// A speaker about to be replaced on its node (a rolling upgrade) tells
+// the others first, and they keep it as a member until its successor
+// joins or a bounded hold runs out (restart.go), so its addresses do not
+// move away and back.
 package members
 
 import (
@@ -67,14 +71,15 @@ type Options struct {
 type Members struct {
 	ml    *memberlist.Memberlist
 	log   logr.Logger
-	metas *metaStore
+	metas *metaStore // with the others' planned restarts
 }
 
 // metaStore holds this node's encoded metadata (memberlist's Delegate)
 // and the last metadata seen from every member.
 type metaStore struct {
-	onMeta func(string)
-	log    logr.Logger
+	onMeta   func(string)
+	log      logr.Logger
+	restarts *restarts
 
 	mu    sync.Mutex
 	local []byte
@@ -123,7 +128,8 @@ func config(opts Options) (*memberlist.Config, *metaStore, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	store := &metaStore{onMeta: opts.OnMeta, log: opts.Log, local: local, seen: map[string]NodeMeta{}, bad: map[string]string{}}
+	store := &metaStore{onMeta: opts.OnMeta, log: opts.Log, local: local, seen: map[string]NodeMeta{}, bad: map[string]string{},
+		restarts: newRestarts(opts.OnChange)}
 	c.Delegate = store
 	c.Events = &events{onChange: opts.OnChange, onJoin: opts.OnJoin, log: opts.Log, metas: store}
 	return c, store, nil
@@ -161,6 +167,11 @@ func (m *Members) Meta() map[string]NodeMeta {
 		}
 		if md, ok := m.metas.seen[n.Name]; ok {
 			out[n.Name] = md
+		}
+	}
+	for _, name := range m.metas.restarts.heldNames() {
+		if md, ok := m.metas.seen[name]; ok {
+			out[name] = md
 		}
 	}
 	return out
@@ -203,7 +214,16 @@ func (s *metaStore) NodeMeta(limit int) []byte {
 	return slices.Clone(s.local)
 }
 
-func (s *metaStore) NotifyMsg([]byte)                           {}
+// NotifyMsg receives the other members' user messages: restart notices.
+func (s *metaStore) NotifyMsg(b []byte) {
+	name, hold, err := decodeNotice(b)
+	if err != nil {
+		return
+	}
+	s.log.Info("member is restarting; it stays a member while it does", "member", name, "hold", hold)
+	s.restarts.noticed(name, hold, time.Now())
+}
+
 func (s *metaStore) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (s *metaStore) LocalState(join bool) []byte                { return nil }
 func (s *metaStore) MergeRemoteState(buf []byte, join bool)     {}
@@ -255,7 +275,8 @@ func (m *Members) Join(addrs []string) (int, error) {
 // BindPort was 0).
 func (m *Members) Addr() string { return m.ml.LocalNode().Address() }
 
-// Alive returns the names of live members, this node included.
+// Alive returns the names of live members, this node included, and of
+// members held through a planned restart (see AnnounceRestart).
 func (m *Members) Alive() map[string]bool {
 	out := map[string]bool{}
 	for _, n := range m.ml.Members() {
@@ -263,12 +284,16 @@ func (m *Members) Alive() map[string]bool {
 			out[n.Name] = true
 		}
 	}
+	for _, name := range m.metas.restarts.heldNames() {
+		out[name] = true
+	}
 	return out
 }
 
 // States returns every member memberlist still lists, this node
 // included, with its state: "alive" or "suspect" (missed probes, not yet
-// declared dead). Dead and departed members are not listed: memberlist
+// declared dead), and members held through a planned restart as
+// "restarting". Dead and departed members are not listed: memberlist
 // drops them from its member list.
 func (m *Members) States() map[string]string {
 	out := map[string]string{}
@@ -279,6 +304,9 @@ func (m *Members) States() map[string]string {
 		case memberlist.StateSuspect:
 			out[n.Name] = "suspect"
 		}
+	}
+	for _, name := range m.metas.restarts.heldNames() {
+		out[name] = "restarting"
 	}
 	return out
 }
@@ -305,6 +333,7 @@ type events struct {
 // it took over or let go.
 func (e *events) NotifyJoin(n *memberlist.Node) {
 	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
+	e.metas.restarts.joined(n.Name)
 	e.metas.observe(n)
 	if e.onJoin != nil {
 		e.onJoin(n.Name)
@@ -313,7 +342,11 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 }
 
 func (e *events) NotifyLeave(n *memberlist.Node) {
-	e.log.Info("member left or failed", "member", n.Name, "addr", n.Address())
+	if e.metas.restarts.left(n.Name, time.Now()) {
+		e.log.Info("member left to restart; held as a member until it is back or its hold runs out", "member", n.Name, "addr", n.Address())
+	} else {
+		e.log.Info("member left or failed", "member", n.Name, "addr", n.Address())
+	}
 	e.fire()
 }
 

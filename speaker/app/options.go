@@ -36,6 +36,12 @@ type Options struct {
 	// Handover is how long a terminating speaker keeps answering after it
 	// has left memberlist, so the new owner's gratuitous burst lands first.
 	Handover time.Duration
+	// RestartHold, DaemonSet and StateDir make a speaker replaced by a
+	// rolling update of its DaemonSet keep its node's addresses through
+	// the restart (see restart.go); any of them empty turns that off.
+	RestartHold time.Duration
+	DaemonSet   string
+	StateDir    string
 
 	// IgnoreInterfaces lists interface names or globs (mgmt*) that
 	// announcements without an interfaces list skip, on top of the
@@ -79,6 +85,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ProbeTimeout, "ml-probe-timeout", 100*time.Millisecond, "memberlist probe timeout")
 	fs.IntVar(&o.SuspicionMult, "ml-suspicion-mult", 2, "memberlist suspicion multiplier")
 	fs.DurationVar(&o.Handover, "handover", 1500*time.Millisecond, "on SIGTERM, how long to keep answering after leaving memberlist")
+	fs.DurationVar(&o.RestartHold, "restart-hold", 15*time.Second, "when the speaker DaemonSet is rolled (helm upgrade, kubectl rollout restart), how long the other speakers keep a replaced speaker's addresses on its node waiting for its successor, instead of moving them away and back (0: move them)")
+	fs.StringVar(&o.DaemonSet, "daemonset", "", "this speaker's DaemonSet (in --namespace): a change of its template while the speaker runs makes its exit a planned restart (see --restart-hold; empty: never)")
+	fs.StringVar(&o.StateDir, "state-dir", "", "a directory on the node kept across speaker restarts but not reboots (a hostPath under /run) where a replaced speaker leaves word for its successor (empty: no planned restarts)")
 	fs.StringVar(&o.IgnoreInterfaces, "ignore-interfaces", "", "comma-separated interface names or globs (mgmt*) never used by L2Advertisements that list no interfaces")
 	fs.BoolVar(&o.LinkAware, "link-aware-election", true, "elect only nodes with an interface up that may carry the IP, from the link states the speakers gossip (a node alive on its management network but cut from the LAN loses its IPs within a gossip round)")
 	fs.DurationVar(&o.FailbackDelay, "failback-delay", 5*time.Second, "how long a node that came back (speaker restart, a LAN link up again, rejoined after being cut off) must be stable before it takes layer 2 addresses back; a flapping node then moves each address once per flap instead of twice (0: take back at once)")

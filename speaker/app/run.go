@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -84,6 +85,12 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	// addresses back only once it has been stable for the delay.
 	settle := damping.Tracker{Delay: opts.FailbackDelay}
 	settle.Kick(time.Now())
+	if resumed, err := takeWord(opts.StateDir, opts.NodeName, time.Now()); err != nil {
+		logger.Error(err, "reading the word a replaced speaker left; settling as after any start")
+	} else if resumed {
+		logger.Info("taking over from the speaker this one replaced: its addresses stay on this node, no settling")
+		settle.Resume()
+	}
 	detect := opts.ConflictDetection && !opts.MemberlistDisabled
 	if opts.ConflictDetection && !detect {
 		logger.Info("address conflict detection is off: without memberlist the speakers do not know each other's MACs, and every handover would look like a conflict")
@@ -208,9 +215,16 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		go p.run(l2ctx)
 	}
 
+	restart := &plannedRestart{api: mgr.GetAPIReader(), opts: opts, log: logger}
+	go restart.start(ctx)
+
 	err = mgr.Start(ctx)
 	r.leaving.Store(true)
 	l2.Quiet()
+	planned, why := false, ""
+	if ml != nil {
+		planned, why = restart.planned(context.Background())
+	}
 	// BGP mode: withdraw routes (or leave them to graceful restart) before
 	// the layer 2 handover, which only sleeps.
 	bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -218,6 +232,13 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		logger.Error(berr, "shutting down BGP")
 	}
 	cancel()
+	if planned {
+		planned = restartInPlace(logger, ml, opts, why)
+		if planned {
+			// The addresses stay on this node: so do their status objects.
+			return err
+		}
+	}
 	if ml != nil {
 		logger.Info("leaving memberlist to hand over", "handover", opts.Handover)
 		if lerr := ml.Leave(time.Second); lerr != nil {
@@ -229,6 +250,30 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	}
 	removeOwnStatuses(cfg, opts)
 	return err
+}
+
+// restartInPlace is a planned restart's exit (see restart.go): word for
+// the successor, notice to the others, leave. It reports false, having
+// done nothing the usual handover must undo, when the word cannot be left
+// or no other speaker could be told while some are alive.
+func restartInPlace(logger logr.Logger, ml *members.Members, opts Options, why string) bool {
+	if err := leaveWord(opts.StateDir, opts.NodeName, time.Now().Add(opts.RestartHold)); err != nil {
+		logger.Error(err, "leaving word for this speaker's successor; handing over as usual")
+		return false
+	}
+	others := len(ml.Alive()) - 1
+	told, err := ml.AnnounceRestart(opts.RestartHold, 2*time.Second)
+	if told == 0 && others > 0 {
+		logger.Error(err, "no other speaker heard of this planned restart; handing over as usual")
+		_, _ = takeWord(opts.StateDir, opts.NodeName, time.Now()) // the successor settles after all
+		return false
+	}
+	logger.Info("planned restart: this node keeps its addresses for the speaker replacing this one", "why", why,
+		"hold", opts.RestartHold, "told", told, "of", others, "error", err)
+	if lerr := ml.Leave(time.Second); lerr != nil {
+		logger.Error(lerr, "leaving memberlist")
+	}
+	return true
 }
 
 // removeOwnStatuses deletes this node's ServiceL2Status and

@@ -30,15 +30,15 @@ func (d *demo) walkthroughNodes() (string, error) {
 	say(`The lab built barelb's image as ` + "`make image`" + ` does (hack/image, no container
 engine) and imported it into each node's containerd as barelb:lab, so the
 chart's Pods start from it and nothing is pulled. The values: the image
-tag, and the nodes' management NIC (mgmt0, API server traffic only) left
-out of announcements.`)
+tag, the nodes' management NIC (mgmt0, API server traffic only) left out
+of announcements, and the speakers' directory for planned restarts in the
+lab's own directory (the lab's nodes share this host's /run).`)
 	if _, err := d.kubectl("get", "nodes", "-o", "wide"); err != nil {
 		return "", err
 	}
 	began := time.Now()
-	if _, err := d.helm("install", "barelb", "charts/barelb", "--namespace", "metallb-system",
-		"--set", "image.tag="+lab.ImageTag, "--set", "image.pullPolicy=Never",
-		"--set", "speaker.ignoreInterfaces={mgmt0}", "--wait", "--timeout", "3m"); err != nil {
+	install := append([]string{"install", "barelb", "charts/barelb", "--namespace", "metallb-system"}, lab.ChartValues(lab.ImageTag, d.in.StateDir)...)
+	if _, err := d.helm(append(install, "--wait", "--timeout", "3m")...); err != nil {
 		return "", err
 	}
 	for _, w := range []string{"deployment/barelb-controller", "daemonset/barelb-speaker"} {

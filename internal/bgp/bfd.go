@@ -297,11 +297,25 @@ func (s *session) syncAdmin() {
 		}
 		err = s.inst.srv.DisablePeer(ctx, &api.DisablePeerRequest{Address: addr, Communication: msg})
 	} else {
-		err = s.inst.srv.EnablePeer(ctx, &api.EnablePeerRequest{Address: addr})
+		err = s.readd(ctx)
 	}
 	if err != nil {
 		s.log.setError(fmt.Sprintf("changing the session's administrative state: %v", err))
 		return
 	}
 	s.adminDown = want
+}
+
+// readd brings a held-down neighbor back as a new one. EnablePeer would
+// keep GoBGP's FSM, which waits its idle hold after a reset
+// (IdleHoldTimeAfterReset, the connect time) before it even starts its
+// 1-2 s connect jitter: 6-7 s after BFD came back with a 5 s connect
+// time. The path is known good again, so a fresh neighbor (no idle hold)
+// connects after the jitter alone. The announced paths are the
+// instance's global table and go to the new neighbor as to the old.
+func (s *session) readd(ctx context.Context) error {
+	if err := s.inst.srv.DeletePeer(ctx, &api.DeletePeerRequest{Address: s.cfg.peerAddr.String()}); err != nil {
+		return err
+	}
+	return s.inst.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: apiPeer(&s.cfg)})
 }

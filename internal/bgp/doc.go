@@ -85,8 +85,9 @@
 // peer, to the peer's address; multi-hop with EBGPMultiHop. BFD leaving Up
 // disables the neighbor at once (a Cease; GoBGP keeps it in Idle), unless
 // the peer signalled AdminDown, which RFC 5882 says is no path failure;
-// BFD Up enables it again, and GoBGP reconnects after its 5 s idle hold and
-// 1-2 s connect jitter. Changing only the BFD profile changes the timers in
+// BFD Up brings it back as a new neighbor (no idle hold after the reset,
+// which GoBGP's EnablePeer would keep), so it reconnects after GoBGP's 1-2
+// s connect jitter alone. Changing only the BFD profile changes the timers in
 // place (a Poll Sequence) and leaves the BGP session alone. PeerState.BFD
 // and BFDDiag report the BFD session, LastError says when BFD holds the
 // session down, and the Server's registry gets MetalLB's metallb_bfd_*

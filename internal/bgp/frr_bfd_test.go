@@ -216,7 +216,9 @@ func TestFRRBFD(t *testing.T) {
 
 	cut.heal(t)
 	waitBFD(t, sp, "tor", BFDUp, 15*time.Second)
+	bfdUp := time.Now()
 	waitEstablished(t, sp, "tor")
+	t.Logf("BGP session established %v after BFD came up (GoBGP's connect jitter is 1-2 s)", time.Since(bfdUp).Round(10*time.Millisecond))
 	wantNexthops(t, tp.router, lbIP, 10*time.Second, nodeV4(0))
 	waitFRRBFD(t, bfdd, nodeV4(0).String(), "up", 5*time.Second)
 	if st := sp.State("tor"); st.LastError != "" {

@@ -144,10 +144,7 @@ func TestConfigurationProblemReportedAgainWhenItReturns(t *testing.T) {
 // pool written with host bits says, in its condition and an Event, how it
 // was read.
 func TestStraysAndNotesReported(t *testing.T) {
-	f := newFixture(t)
-	f.stop()
-	f.strays = true
-	f.startController()
+	f := newFixture(t, func(f *fixture) { f.strays = true })
 	stray := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "stray"},
 		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.18.23.0/24"}}}
 	check.Must(t, f.c.Create(f.ctx, stray))

@@ -57,7 +57,12 @@ type fixture struct {
 // newFixture creates fresh namespaces and starts a controller watching the
 // test's configuration namespace. Services are deleted when the test ends
 // so the next test's controller starts from a clean slate.
-func newFixture(t *testing.T) *fixture {
+//
+// set, if given, changes the fixture before its controller starts: a
+// controller stopped right after its start may have created its Lease
+// on the server without hearing so, and the next one would then wait out
+// the lease.
+func newFixture(t *testing.T, set ...func(*fixture)) *fixture {
 	t.Helper()
 	n := nsCounter.Add(1)
 	f := &fixture{t: t, ctx: context.Background(), c: env.Client, cfgNS: fmt.Sprintf("barelb-cfg-%d", n), ns: fmt.Sprintf("apps-%d", n)}
@@ -74,6 +79,9 @@ func newFixture(t *testing.T) *fixture {
 			_ = f.c.Delete(f.ctx, &svcs.Items[i])
 		}
 	})
+	for _, fn := range set {
+		fn(f)
+	}
 	f.startController()
 	return f
 }

@@ -282,3 +282,67 @@ func TestFRRBFD(t *testing.T) {
 		t.Errorf("BGP session reset by the peer's BFD AdminDown: %+v (was %d connections)", n, established)
 	}
 }
+
+// TestFRRGracefulRestartWithBFD: a speaker with graceful restart and BFD
+// restarts. It ends its BFD session with AdminDown, which FRR must not
+// take for a path failure (RFC 5882), so the router keeps the route, a
+// stale path, in its FIB through the restart; the new speaker brings BFD
+// and the session back and the path is fresh again. Were the AdminDown
+// taken for a failure, BFD would cancel graceful restart on every restart.
+func TestFRRGracefulRestartWithBFD(t *testing.T) {
+	const hold = 30
+	tp := newTopo(t, 1, routerConf(1, fmt.Sprintf("neighbor NODES timers %d %d", hold/3, hold),
+		"neighbor NODES update-source "+routerV4.String(), "neighbor NODES bfd", "neighbor NODES bfd profile fast",
+		"bgp graceful-restart"))
+	bfdd := startBFDD(t, tp.router)
+	peer := nodePeer(0)
+	peer.HoldTime, peer.KeepaliveTime, peer.BFD, peer.GracefulRestart = hold*time.Second, hold/3*time.Second, fastBFD, true
+	run := func() *speaker {
+		sp := startSpeaker(t, tp.nodes[0], Options{RouterID: nodeV4(0), GracefulRestartTime: 30 * time.Second})
+		sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP})
+		if errs := sp.SetPeers(peer); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		return sp
+	}
+	sp := run()
+	waitSteady(t, sp, tp.router, "tor", BFDUp, nodeV4(0))
+	waitFRRBFD(t, bfdd, nodeV4(0).String(), "up", 15*time.Second)
+
+	sp.Shutdown()
+	sp.Exit()
+	stale := func() error {
+		paths, err := tp.router.BGPPaths(lbIP)
+		if err != nil {
+			return err
+		}
+		if len(paths) != 1 || !paths[0].Stale {
+			return errorf("paths %+v", paths)
+		}
+		if nh := fibNexthops(t, tp.router, lbIP); len(nh) != 1 {
+			return errorf("FIB next hops %v", nh)
+		}
+		return nil
+	}
+	check.Eventually(t, 10*time.Second, "router keeps the path, stale, in its FIB", stale)
+	// Three BFD detection times (0.9 s each) after the speaker went: a
+	// BFD failure would have taken the route out by now.
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err := stale(); err != nil {
+			t.Fatalf("during the restart, with BFD: %v", err)
+		}
+	}
+
+	sp = run()
+	waitSteady(t, sp, tp.router, "tor", BFDUp, nodeV4(0))
+	check.Eventually(t, 10*time.Second, "path fresh after the restart", func() error {
+		paths, err := tp.router.BGPPaths(lbIP)
+		if err != nil {
+			return err
+		}
+		if len(paths) != 1 || paths[0].Stale {
+			return errorf("paths %+v", paths)
+		}
+		return nil
+	})
+}

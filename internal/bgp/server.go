@@ -239,10 +239,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var errMu sync.Mutex
 	var errs []error
+	restarting := map[*session]bool{}
 	for _, name := range sortedKeys(s.sessions) {
 		ss := s.sessions[name]
 		if ss.gracefulRestartNegotiated(ss.peer(ctx, false)) {
 			s.log.Info("leaving BGP session to graceful restart", "peer", name, "routes", len(ss.routes))
+			restarting[ss] = true
 			continue
 		}
 		wg.Add(1)
@@ -259,13 +261,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	// BFD sessions end with AdminDown, which the router must not take for
-	// a path failure (RFC 5882 §3.2): sessions left to graceful restart
-	// keep their routes.
+	// BFD sessions end with AdminDown. A BGP session left to graceful
+	// restart keeps its BFD session running instead, until the process
+	// exits: routers take a BFD Down, AdminDown included, for a path
+	// failure while the BGP session is up (FRR sends a Cease/BFD Down hard
+	// reset and flushes the routes graceful restart was to keep, whatever
+	// RFC 5882 §3.2 says), so the TCP session must close first (at exit)
+	// and BFD fall silent with it; FRR then detects BFD down with the
+	// session already in graceful restart, and keeps the routes.
+	keep := false
 	for _, ss := range s.sessions {
+		ss.bfdMu.Lock()
+		hasBFD := ss.bfdKey != nil
+		ss.bfdMu.Unlock()
+		if restarting[ss] && hasBFD {
+			keep = true
+			continue
+		}
 		s.bfd.detach(ss, true)
 	}
-	s.bfd.m.Close()
+	if !keep {
+		s.bfd.m.Close()
+	}
 	return errors.Join(errs...)
 }
 

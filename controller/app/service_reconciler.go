@@ -209,10 +209,13 @@ func (r *serviceReconciler) poolFilter(ctx context.Context, svc *corev1.Service)
 // say exactly res, and barelb's AddressAssigned condition say cond (nil
 // removes it), writing only what differs. The condition travels in the
 // same status patch as the ingress, so a change of both is one request,
-// and an unchanged verdict costs none. The two live in different
-// subresources, so they are two requests, the annotation first: once a
-// user sees the address in status, barelb has finished writing the object,
-// so their next update of it does not race with ours.
+// and an unchanged verdict costs none. A new assignment changes the
+// annotation and the status at once: the API server takes a Service's
+// metadata in a status patch too (it resets only the spec there), so that
+// is one request as well, and atomic: a watcher never sees the address
+// without its pool. A server that dropped the annotation from a status
+// patch gets it in a patch of its own, as when only the annotation
+// differs.
 func (r *serviceReconciler) writeStatus(ctx context.Context, svc *corev1.Service, res allocator.Result, cond *metav1.Condition) error {
 	want := make([]corev1.LoadBalancerIngress, 0, len(res.IPs))
 	for _, ip := range res.IPs {
@@ -234,34 +237,44 @@ func (r *serviceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 		// repeat them.
 		return nil
 	}
-	rvs := []string{svc.ResourceVersion}
-	if !annOK {
-		an := svc.DeepCopy()
+	withPool := func(o *corev1.Service) {
 		if res.Pool == "" {
-			delete(an.Annotations, annName)
-		} else {
-			if an.Annotations == nil {
-				an.Annotations = map[string]string{}
-			}
-			an.Annotations[annName] = res.Pool
+			delete(o.Annotations, annName)
+			return
 		}
-		if err := r.Patch(ctx, an, client.MergeFrom(svc)); err != nil {
-			r.state.wrote(key, nil)
-			return fmt.Errorf("writing the %s annotation: %w", annName, err)
+		if o.Annotations == nil {
+			o.Annotations = map[string]string{}
 		}
-		rvs = append(rvs, an.ResourceVersion)
+		o.Annotations[annName] = res.Pool
 	}
+	rvs := []string{svc.ResourceVersion}
+	base := svc
 	if !statusOK {
 		st := svc.DeepCopy()
 		st.Status.LoadBalancer.Ingress = want
 		if conds != nil {
 			st.Status.Conditions = conds
 		}
+		if !annOK {
+			withPool(st)
+		}
 		if err := r.Status().Patch(ctx, st, client.MergeFrom(svc)); err != nil {
 			r.state.wrote(key, nil)
 			return fmt.Errorf("writing status.loadBalancer: %w", err)
 		}
 		rvs = append(rvs, st.ResourceVersion)
+		cur, ok := st.Annotations[annName]
+		annOK = (ok && cur == res.Pool) || (!ok && res.Pool == "")
+		base = st
+	}
+	if !annOK {
+		an := base.DeepCopy()
+		withPool(an)
+		if err := r.Patch(ctx, an, client.MergeFrom(base)); err != nil {
+			r.state.wrote(key, nil)
+			return fmt.Errorf("writing the %s annotation: %w", annName, err)
+		}
+		rvs = append(rvs, an.ResourceVersion)
 	}
 	// The patched copies now carry the resourceVersions our writes made.
 	r.state.wrote(key, &written{rvs: rvs, res: res, cond: cond})

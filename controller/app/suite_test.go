@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -52,6 +53,9 @@ type fixture struct {
 	stop  func()
 	// strays turns on the controller's report of objects outside cfgNS.
 	strays bool
+	// cfg, if set, is the controller's API client configuration instead
+	// of env.Config (a counting transport, say).
+	cfg *rest.Config
 }
 
 // newFixture creates fresh namespaces and starts a controller watching the
@@ -96,7 +100,11 @@ func (f *fixture) startController() {
 		// API server; TestStraysReported turns the check back on.
 		SkipStrayCheck: !f.strays,
 	}
-	mgr, err := app.NewManager(env.Config, opts)
+	cfg := env.Config
+	if f.cfg != nil {
+		cfg = f.cfg
+	}
+	mgr, err := app.NewManager(cfg, opts)
 	check.Must(f.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -263,6 +263,8 @@ func TestSchemaRefuses(t *testing.T) {
 		{[]string{"--set", "speaker.memberlist.mlBindPort=70000"}, "/speaker/memberlist/mlBindPort"},
 		{[]string{"--set", "speaker.memberlist.probeInterval=fast"}, "/speaker/memberlist/probeInterval"},
 		{[]string{"--set", "speaker.handover=2"}, "/speaker/handover"},
+		{[]string{"--set", "speaker.restartInPlace.hold=15"}, "/speaker/restartInPlace/hold"},
+		{[]string{"--set", "speaker.restartInPlace.hostPath=run/barelb"}, "/speaker/restartInPlace/hostPath"},
 		{[]string{"--set", "controller.logLevel=warn"}, "/controller/logLevel"},
 		{[]string{"--set", "controller.replicaz=2"}, "replicaz"},
 		{[]string{"--set", "controller.replicas=0"}, "/controller/replicas"},

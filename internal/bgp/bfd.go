@@ -131,6 +131,7 @@ func (l *bfdLink) add(ss *session, cfg bfdnet.Config) error {
 // detach stops ss's BFD session (the last user's removal sends AdminDown)
 // and any retry. With closing, ss never starts one again.
 func (l *bfdLink) detach(ss *session, closing bool) {
+	ss.stopBFDGrace()
 	ss.bfdMu.Lock()
 	if ss.bfdRetry != nil {
 		ss.bfdRetry.Stop()
@@ -205,17 +206,65 @@ func (l *bfdLink) onChange(e bfdnet.Event) {
 		switch {
 		case e.To == bfd.Up:
 			l.log.Info("BFD session up", "peer", ss.cfg.Name, "bfd", e.Key.String())
+			ss.stopBFDGrace()
 			ss.setBFDHold(false, "")
 		case e.From != bfd.Up:
 		case e.Diag == bfd.DiagNeighborDown && remote == bfd.AdminDown:
 			l.log.Info("BFD session taken down by the peer administratively; BGP session left up",
 				"peer", ss.cfg.Name, "bfd", e.Key.String(), "remoteDiagnostic", e.RemoteDiag.String())
+		case e.Diag == bfd.DiagNeighborDown:
+			l.graceThenHold(ss, e, remote)
 		default:
-			why := fmt.Sprintf("BFD session down (%s); BGP session held down until BFD is up again", e.Diag)
-			l.log.Info("BFD session down, disabling BGP session", "peer", ss.cfg.Name, "bfd", e.Key.String(),
-				"diagnostic", e.Diag.String(), "remoteState", remote.String(), "remoteDiagnostic", e.RemoteDiag.String())
-			ss.setBFDHold(true, why)
+			l.hold(ss, e, remote)
 		}
+	}
+}
+
+// hold disables ss's BGP session for BFD going down with e.
+func (l *bfdLink) hold(ss *session, e bfdnet.Event, remote bfd.State) {
+	why := fmt.Sprintf("BFD session down (%s); BGP session held down until BFD is up again", e.Diag)
+	l.log.Info("BFD session down, disabling BGP session", "peer", ss.cfg.Name, "bfd", e.Key.String(),
+		"diagnostic", e.Diag.String(), "remoteState", remote.String(), "remoteDiagnostic", e.RemoteDiag.String())
+	ss.setBFDHold(true, why)
+}
+
+// graceThenHold holds ss's BGP session down for a BFD Down the peer
+// signalled only if BFD is not Up again within three detection times. FRR's
+// bfdd restarts its session when bgpd registers it anew, which bgpd does
+// once the BGP session is up: the session signals Down once and is Up
+// again one to two seconds later, and holding BGP down for it would flap
+// the new session (FRR's bgpd sometimes flaps it itself, which this cannot
+// help). A peer that really lost our packets acts on its own
+// detection (the router withdraws our routes itself), so waiting costs
+// nothing there; a detection timeout on our side still holds at once.
+func (l *bfdLink) graceThenHold(ss *session, e bfdnet.Event, remote bfd.State) {
+	ss.bfdMu.Lock()
+	defer ss.bfdMu.Unlock()
+	if ss.bfdGrace != nil {
+		return
+	}
+	p := bfdProfile(ss.bfdProf).WithDefaults()
+	grace := 3 * time.Duration(p.DetectMultiplier) * max(p.ReceiveInterval, p.TransmitInterval)
+	l.log.Info("BFD session down as the peer signalled; BGP session held down unless BFD is up again within the grace",
+		"peer", ss.cfg.Name, "bfd", e.Key.String(), "grace", grace)
+	ss.bfdGrace = time.AfterFunc(grace, func() {
+		ss.bfdMu.Lock()
+		ss.bfdGrace = nil
+		ss.bfdMu.Unlock()
+		if st, ok := l.m.Session(e.Key); ok && st.Status.State == bfd.Up {
+			return
+		}
+		l.hold(ss, e, remote)
+	})
+}
+
+// stopBFDGrace cancels a pending graceThenHold.
+func (s *session) stopBFDGrace() {
+	s.bfdMu.Lock()
+	defer s.bfdMu.Unlock()
+	if s.bfdGrace != nil {
+		s.bfdGrace.Stop()
+		s.bfdGrace = nil
 	}
 }
 

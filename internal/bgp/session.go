@@ -56,6 +56,9 @@ type session struct {
 	bfdErr           string              // why it is not running yet
 	bfdRetry         *time.Timer
 	bfdClosed        bool // detached for good: never start BFD again
+	// bfdGrace, while set, waits to hold the neighbor down for a BFD Down
+	// the peer signalled (see bfdLink.onChange).
+	bfdGrace *time.Timer
 }
 
 // instance is a GoBGP server plus a logger that can be pointed at the

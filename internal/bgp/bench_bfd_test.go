@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
 // BenchmarkFRRBFDFailover measures what BFD is for: a node's link is cut
@@ -48,16 +46,12 @@ func bfdFailover(b *testing.B, bfd bool, cuts int) []time.Duration {
 		startBFDD(b, tp.router)
 	}
 	w := watchRoutes(b, tp.rtr)
-	sp := startSpeaker(b, tp.nodes[0], Options{RouterID: nodeV4(0)})
 	peer := nodePeer(0)
 	peer.HoldTime, peer.KeepaliveTime = time.Duration(hold)*time.Second, time.Duration(hold/3)*time.Second
 	if bfd {
 		peer.BFD = fastBFD
 	}
-	sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP})
-	if errs := sp.SetPeers(peer); len(errs) > 0 {
-		b.Fatal(errs)
-	}
+	sp := announcing(b, tp.nodes[0], Options{RouterID: nodeV4(0)}, peer)
 	present := func(m map[netip.Prefix]routeSeen) bool { _, ok := m[lbIP]; return ok }
 	var out []time.Duration
 	for i := range cuts {

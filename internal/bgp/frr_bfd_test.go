@@ -167,13 +167,9 @@ func TestFRRBFD(t *testing.T) {
 	const hold = 30
 	tp := newTopo(t, 1, bfdRouterConf(1, hold, true))
 	bfdd := startBFDD(t, tp.router)
-	sp := startSpeaker(t, tp.nodes[0], Options{RouterID: nodeV4(0)})
 	peer := nodePeer(0)
 	peer.HoldTime, peer.KeepaliveTime, peer.BFD = hold*time.Second, hold/3*time.Second, fastBFD
-	sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP})
-	if errs := sp.SetPeers(peer); len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	sp := announcing(t, tp.nodes[0], Options{RouterID: nodeV4(0)}, peer)
 	waitSteady(t, sp, tp.router, "tor", BFDUp, nodeV4(0))
 	fp := waitFRRBFD(t, bfdd, nodeV4(0).String(), "up", 15*time.Second)
 	if fp.RemoteTransmitInterval != 300 || fp.RemoteDetectMultiplier != 3 || fp.Multihop {
@@ -298,12 +294,7 @@ func TestFRRGracefulRestartWithBFD(t *testing.T) {
 	peer := nodePeer(0)
 	peer.HoldTime, peer.KeepaliveTime, peer.BFD, peer.GracefulRestart = hold*time.Second, hold/3*time.Second, fastBFD, true
 	run := func() *speaker {
-		sp := startSpeaker(t, tp.nodes[0], Options{RouterID: nodeV4(0), GracefulRestartTime: 30 * time.Second})
-		sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP})
-		if errs := sp.SetPeers(peer); len(errs) > 0 {
-			t.Fatal(errs)
-		}
-		return sp
+		return announcing(t, tp.nodes[0], Options{RouterID: nodeV4(0), GracefulRestartTime: 30 * time.Second}, peer)
 	}
 	sp := run()
 	waitSteady(t, sp, tp.router, "tor", BFDUp, nodeV4(0))

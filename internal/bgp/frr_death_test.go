@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -21,12 +20,7 @@ func TestFRRSpeakerDeath(t *testing.T) {
 	tp := newTopo(t, 3, routerConf(3))
 	var sps []*speaker
 	for i, ns := range tp.nodes {
-		sp := startSpeaker(t, ns, Options{RouterID: nodeV4(i)})
-		sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP})
-		if errs := sp.SetPeers(nodePeer(i)); len(errs) > 0 {
-			t.Fatal(errs)
-		}
-		sps = append(sps, sp)
+		sps = append(sps, announcing(t, ns, Options{RouterID: nodeV4(i)}, nodePeer(i)))
 	}
 	wantNexthops(t, tp.router, lbIP, 20*time.Second, nodeV4(0), nodeV4(1), nodeV4(2))
 
@@ -81,14 +75,7 @@ func TestFRRGracefulRestart(t *testing.T) {
 	peer := nodePeer(0)
 	peer.GracefulRestart = true
 	run := func() *speaker {
-		sp := startSpeaker(t, tp.nodes[0], Options{RouterID: nodeV4(0), GracefulRestartTime: 30 * time.Second})
-		// Advertisements first: the session then starts with the full
-		// table and End-of-RIB follows it.
-		sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP})
-		if errs := sp.SetPeers(peer); len(errs) > 0 {
-			t.Fatal(errs)
-		}
-		return sp
+		return announcing(t, tp.nodes[0], Options{RouterID: nodeV4(0), GracefulRestartTime: 30 * time.Second}, peer)
 	}
 	sp := run()
 	waitEstablished(t, sp, "tor")

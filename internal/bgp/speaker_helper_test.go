@@ -258,3 +258,16 @@ func (sp *speaker) Freeze() {
 // Kill ends the process with SIGKILL: no NOTIFICATION is sent, but the
 // kernel closes its sockets.
 func (sp *speaker) Kill() { sp.proc.Kill() }
+
+// announcing starts a speaker in ns that announces lbIP to peer. The
+// advertisement goes first, so the session starts with the full table
+// and End-of-RIB follows it.
+func announcing(t testing.TB, ns *netlab.Namespace, opts Options, peer bgpmodel.Peer) *speaker {
+	t.Helper()
+	sp := startSpeaker(t, ns, opts)
+	sp.SetAds(bgpmodel.Advertisement{Name: "svc", Prefix: lbIP})
+	if errs := sp.SetPeers(peer); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return sp
+}

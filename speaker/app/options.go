@@ -85,7 +85,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ProbeTimeout, "ml-probe-timeout", 100*time.Millisecond, "memberlist probe timeout")
 	fs.IntVar(&o.SuspicionMult, "ml-suspicion-mult", 2, "memberlist suspicion multiplier")
 	fs.DurationVar(&o.Handover, "handover", 1500*time.Millisecond, "on SIGTERM, how long to keep answering after leaving memberlist")
-	fs.DurationVar(&o.RestartHold, "restart-hold", 15*time.Second, "when the speaker DaemonSet is rolled (helm upgrade, kubectl rollout restart), how long the other speakers keep a replaced speaker's addresses on its node waiting for its successor, instead of moving them away and back (0: move them)")
+	fs.DurationVar(&o.RestartHold, "restart-hold", 30*time.Second, "when the speaker DaemonSet is rolled (helm upgrade, kubectl rollout restart), how long the other speakers keep a replaced speaker's addresses on its node waiting for its successor, instead of moving them away and back (0: move them)")
 	fs.StringVar(&o.DaemonSet, "daemonset", "", "this speaker's DaemonSet (in --namespace): a change of its template while the speaker runs makes its exit a planned restart (see --restart-hold; empty: never)")
 	fs.StringVar(&o.StateDir, "state-dir", "", "a directory on the node kept across speaker restarts but not reboots (a hostPath under /run) where a replaced speaker leaves word for its successor (empty: no planned restarts)")
 	fs.StringVar(&o.IgnoreInterfaces, "ignore-interfaces", "", "comma-separated interface names or globs (mgmt*) never used by L2Advertisements that list no interfaces")

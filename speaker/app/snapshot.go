@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -66,6 +67,11 @@ func readSnapshot(ctx context.Context, c client.Reader, opts Options, alive map[
 		}
 		s.nodes = append(s.nodes, planNode(n, alive))
 	}
+	// Name order, not the cache's (map order, different every pass): the
+	// plan is then the same for the same cluster (an IP no node may
+	// announce quotes the first node's refusal) and the planFeed finds
+	// the nodes in the order it holds them.
+	sort.Slice(s.nodes, func(i, j int) bool { return s.nodes[i].Name < s.nodes[j].Name })
 	ready := readyNodes(slices.Items)
 	for i := range svcs.Items {
 		svc := &svcs.Items[i]

@@ -122,8 +122,10 @@ type layer2Reconciler struct {
 	// keeps answering for the handover period instead of going quiet.
 	leaving atomic.Bool
 
-	// feed keeps the plan between passes (planfeed.go).
-	feed planFeed
+	// feed keeps the plan between passes (planfeed.go), and ready the
+	// Services' ready nodes, so that unchanged ones compare in O(1).
+	feed  planFeed
+	ready readyCache
 
 	mu   sync.Mutex
 	mine map[netip.Addr]bool
@@ -166,7 +168,7 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	if r.alive != nil {
 		alive = r.alive()
 	}
-	snap, err := readSnapshot(ctx, r.Client, r.opts, alive)
+	snap, err := readSnapshot(ctx, r.Client, r.opts, alive, &r.ready)
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("layer 2: %w", err)
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/barelb/barelb/internal/l2plan"
@@ -26,8 +27,8 @@ import (
 type planFeed struct {
 	mu sync.Mutex
 	p  *l2plan.Planner
-	// links are the gossiped metadata the held Carriers reads (nil:
-	// none held).
+	// links are the gossiped interfaces the held Carriers reads (nil:
+	// none held), a copy: the caller may reuse its map.
 	links map[string]members.NodeMeta
 	// last is what the last pass applied (for tests).
 	last l2plan.SyncStats
@@ -39,12 +40,15 @@ func (f *planFeed) plan(in l2plan.Input, links map[string]members.NodeMeta) (l2p
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.p == nil {
-		f.p, f.links = l2plan.NewPlanner(in), links
+		f.p, f.links = l2plan.NewPlanner(in), copyLinks(links)
 		f.last = l2plan.SyncStats{Rebuilt: true}
 		return f.p.Plan(), f.last
 	}
-	f.last = f.p.Sync(in, in.Carriers != nil && !sameLinks(f.links, links))
-	f.links = links
+	changed := !sameLinks(f.links, links)
+	f.last = f.p.Sync(in, in.Carriers != nil && changed)
+	if changed {
+		f.links = copyLinks(links)
+	}
 	return f.p.Plan(), f.last
 }
 
@@ -68,4 +72,22 @@ func sameLinks(a, b map[string]members.NodeMeta) bool {
 
 func sameInterfaces(a, b []members.Interface) bool {
 	return members.NodeMeta{Interfaces: a}.Equal(members.NodeMeta{Interfaces: b})
+}
+
+// copyLinks copies the interfaces of metas (nil stays nil), down to each
+// interface's MAC and prefixes, so that nothing the caller changes later
+// changes what is compared next pass. Only called when they changed.
+func copyLinks(metas map[string]members.NodeMeta) map[string]members.NodeMeta {
+	if metas == nil {
+		return nil
+	}
+	out := make(map[string]members.NodeMeta, len(metas))
+	for name, m := range metas {
+		ifs := slices.Clone(m.Interfaces)
+		for i := range ifs {
+			ifs[i].MAC, ifs[i].Prefixes = slices.Clone(ifs[i].MAC), slices.Clone(ifs[i].Prefixes)
+		}
+		out[name] = members.NodeMeta{Interfaces: ifs}
+	}
+	return out
 }

@@ -196,7 +196,7 @@ func nodes(set, deleted int) func(l2plan.SyncStats) bool {
 func (f *l2Fixture) samePlanAsCompute(what string) {
 	t := f.t
 	t.Helper()
-	snap, err := readSnapshot(context.Background(), f.c, f.r.opts, f.alive)
+	snap, err := readSnapshot(context.Background(), f.c, f.r.opts, f.alive, nil)
 	check.Must(t, err)
 	var metas map[string]members.NodeMeta
 	if f.r.metas != nil {

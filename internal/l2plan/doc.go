@@ -77,6 +77,14 @@
 // classes). A new configuration or link-aware check goes through Reset,
 // a full plan.
 //
+// Sync is what a caller that reads its whole input on every event (the
+// speaker's snapshot) uses: it takes a full Input, finds what differs
+// from what the Planner holds (the configuration by ConfigKey, Services
+// and nodes by value, maps by identity first) and applies only that; the
+// caller says whether the link-aware check may answer differently, as a
+// function cannot be compared. Its plan is Compute's on the same Input
+// (TestSyncMatchesCompute).
+//
 // # Cost
 //
 // IPs whose Services are selected by the same L2Advertisements form a
@@ -96,6 +104,9 @@
 //	Planner.SetNode,      O(N + a) for each class it is (or was) a candidate of, SetGroup
 //	DeleteNode            for the class whose candidates changed, the Local IPs ready
 //	                      on it, + Place; O(units) more when its labels changed
+//	Planner.Sync          O(S + N) compares (plus the content of maps not the same as
+//	                      the held ones) + what changed, as above; a full plan past
+//	                      32 node changes or S/4 Service changes
 //	memory                O(C·N) for the classes' refusals, O(IPs) for the rest
 //
 // Decision.Refused holds the node-check refusals, shared by a class's

@@ -127,4 +127,12 @@
 // BenchmarkScalePlanReference) took 13.5 s of CPU for 10,000 dual-stack
 // Services on 1,000 nodes, now 48 ms, and 23 s on 5,000 nodes for 1,000
 // Services, now 44 ms.
+//
+// The speaker's per-event path, Sync with a whole Input (BenchmarkScaleSync,
+// same machine, load 5 to 9, CPU time), 5,000 nodes and 50,000 Services,
+// IPv4 then dual-stack: nothing changed 4.9 and 8.8 ms (the compare alone,
+// mostly the held Services' map lookups; 23 and 31 ms when every ready
+// nodes map is new and compared by content), one Service's endpoints
+// changed 14 and 17 ms, one node gone 22 and 25 ms, back 23 and 33 ms,
+// where Compute on every event took 407 and 577 ms.
 package l2plan

@@ -23,7 +23,12 @@ import (
 // Cost per pass: O(Services + nodes) comparisons (plus each Service's
 // ready nodes, rebuilt by every snapshot, compared by content), O(nodes ×
 // interfaces) for the links with link-aware election, then what changed
-// costs (see l2plan's Cost); the first pass is a full plan.
+// costs (see l2plan's Cost); the first pass is a full plan. Measured at
+// 5,000 nodes and 50,000 IPv4 Services (BenchmarkLayer2PassScale, CPU
+// time on a shared 2-core machine): a whole pass 150 to 195 ms instead of
+// 595 ms with a full plan, of which the plan is about 6 ms when nothing
+// changed; the snapshot (listing and converting every object) is most of
+// the rest.
 type planFeed struct {
 	mu sync.Mutex
 	p  *l2plan.Planner

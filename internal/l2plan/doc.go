@@ -77,6 +77,14 @@
 // classes). A new configuration or link-aware check goes through Reset,
 // a full plan.
 //
+// Sync is what a caller that reads its whole input on every event (the
+// speaker's snapshot) uses: it takes a full Input, finds what differs
+// from what the Planner holds (the configuration by ConfigKey, Services
+// and nodes by value, maps by identity first) and applies only that; the
+// caller says whether the link-aware check may answer differently, as a
+// function cannot be compared. Its plan is Compute's on the same Input
+// (TestSyncMatchesCompute).
+//
 // # Cost
 //
 // IPs whose Services are selected by the same L2Advertisements form a
@@ -96,6 +104,9 @@
 //	Planner.SetNode,      O(N + a) for each class it is (or was) a candidate of, SetGroup
 //	DeleteNode            for the class whose candidates changed, the Local IPs ready
 //	                      on it, + Place; O(units) more when its labels changed
+//	Planner.Sync          O(S + N) compares (plus the content of maps not the same as
+//	                      the held ones) + what changed, as above; a full plan past
+//	                      32 node changes or S/4 Service changes
 //	memory                O(C·N) for the classes' refusals, O(IPs) for the rest
 //
 // Decision.Refused holds the node-check refusals, shared by a class's
@@ -116,4 +127,12 @@
 // BenchmarkScalePlanReference) took 13.5 s of CPU for 10,000 dual-stack
 // Services on 1,000 nodes, now 48 ms, and 23 s on 5,000 nodes for 1,000
 // Services, now 44 ms.
+//
+// The speaker's per-event path, Sync with a whole Input (BenchmarkScaleSync,
+// same machine, load 5 to 9, CPU time), 5,000 nodes and 50,000 Services,
+// IPv4 then dual-stack: nothing changed 4.9 and 8.8 ms (the compare alone,
+// mostly the held Services' map lookups; 23 and 31 ms when every ready
+// nodes map is new and compared by content), one Service's endpoints
+// changed 14 and 17 ms, one node gone 22 and 25 ms, back 23 and 33 ms,
+// where Compute on every event took 407 and 577 ms.
 package l2plan

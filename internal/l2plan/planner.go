@@ -50,12 +50,19 @@ type Planner struct {
 	regrouped bool       // a group changed since the last Place
 	epoch     uint32     // regroup's marks
 	decisions map[netip.Addr]Decision
+
+	// Sync's state: the ConfigKey of cfg (keyed: computed) and its
+	// marks on the Services held.
+	cfgKey    string
+	keyed     bool
+	syncEpoch uint64
 }
 
 // svcState is a Service held, linked to its IPs.
 type svcState struct {
-	s   *eligibility.Service
-	ips []*ipState
+	s    *eligibility.Service
+	ips  []*ipState
+	seen uint64 // Sync's mark (its epoch)
 }
 
 // ipState is how the Planner evaluated one IP. The Decision is built in
@@ -151,6 +158,7 @@ func (p *Planner) reset(cfg *config.Config, carriers func(string, netip.Addr, []
 		cfg = &config.Config{}
 	}
 	p.cfg, p.carriers = cfg, carriers
+	p.cfgKey, p.keyed = "", false
 	p.pools = p.pools[:0]
 	for name, pool := range cfg.Pools {
 		for _, r := range pool.Ranges {

@@ -2,6 +2,7 @@ package l2plan
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"testing"
@@ -259,4 +260,100 @@ func BenchmarkScalePlanPools(b *testing.B) {
 	p := NewPlanner(in)
 	b.Run("service-added/"+name, func(b *testing.B) { serviceAdded(b, p, scale.IPv6, 5000, 10000) })
 	b.Run("node-gone/"+name, func(b *testing.B) { nodeChange(b, p, in.Nodes, true) })
+}
+
+// BenchmarkScaleSync measures the speaker's per-event path at 5,000 nodes
+// and 50,000 Services: each event hands Sync a whole new Input, as the
+// speaker's snapshot does, with the unchanged Services' and nodes' maps
+// the same maps (the informer cache's labels; the speaker keeps ready
+// nodes while the EndpointSlices keep their versions). compute is the
+// path before Sync, a full plan per event; unchanged is an event that
+// changes nothing this plan reads (a Service's status, a Node's
+// heartbeat), and unchanged-ready-rebuilt the same with every Service's
+// ready nodes in a new map (compared by content: the speaker without its
+// cache of them); service-changed is one Service's ready nodes changed;
+// node-gone and node-back are one node leaving the Input and coming back
+// (in its place: the speaker's nodes are in name order).
+func BenchmarkScaleSync(b *testing.B) {
+	nodes, services := 5000, 50000
+	if testing.Short() {
+		nodes, services = 100, 1000
+	}
+	for _, mix := range []scale.Mix{scale.IPv4, scale.Dual} {
+		name := scaleName(mix, nodes, services)
+		in := scaleInput(mix, nodes, services)
+		b.Run("compute/"+name, func(b *testing.B) { fullPlan(b, in) })
+		p := NewPlanner(in)
+		same := func(int) Input { return in }
+		b.Run("unchanged/"+name, func(b *testing.B) { syncEach(b, p, in, same, SyncStats{}) })
+		b.Run("unchanged-ready-rebuilt/"+name, func(b *testing.B) {
+			syncEach(b, p, in, func(int) Input { return readyRebuilt(in) }, SyncStats{})
+		})
+		b.Run("service-changed/"+name, func(b *testing.B) {
+			syncEach(b, p, in, func(i int) Input {
+				x := in
+				x.Services = slices.Clone(in.Services)
+				s := &x.Services[(i*7919)%len(x.Services)]
+				s.ReadyNodes = map[string]bool{scale.NodeName((i + 1) % nodes): true}
+				return x
+			}, SyncStats{ServicesSet: 1})
+		})
+		without := func(i int) Input {
+			x := in
+			j := (i * 7) % nodes
+			x.Nodes = slices.Delete(slices.Clone(in.Nodes), j, j+1)
+			return x
+		}
+		b.Run("node-gone/"+name, func(b *testing.B) { syncEach(b, p, in, without, SyncStats{NodesDeleted: 1}) })
+		b.Run("node-back/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := cputime.Start()
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				cpu.Stop()
+				p.Sync(without(i), false)
+				cpu.Start()
+				b.StartTimer()
+				if st := p.Sync(in, false); st != (SyncStats{NodesSet: 1}) {
+					b.Fatalf("applied %+v", st)
+				}
+			}
+			cpu.Report(b)
+		})
+	}
+}
+
+// syncEach times p.Sync(next(i)), which must apply want, and brings p
+// back to in untimed.
+func syncEach(b *testing.B, p *Planner, in Input, next func(int) Input, want SyncStats) {
+	b.ReportAllocs()
+	cpu := cputime.Start()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		cpu.Stop()
+		x := next(i)
+		cpu.Start()
+		b.StartTimer()
+		st := p.Sync(x, false)
+		b.StopTimer()
+		cpu.Stop()
+		if st != want {
+			b.Fatalf("applied %+v, want %+v", st, want)
+		}
+		p.Sync(in, false)
+		cpu.Start()
+		b.StartTimer()
+	}
+	cpu.Report(b)
+}
+
+// readyRebuilt is in with every Service's ready nodes in a new map, as
+// the speaker's snapshot builds them from the EndpointSlices each pass.
+func readyRebuilt(in Input) Input {
+	out := in
+	out.Services = slices.Clone(in.Services)
+	for i := range out.Services {
+		out.Services[i].ReadyNodes = maps.Clone(out.Services[i].ReadyNodes)
+	}
+	return out
 }

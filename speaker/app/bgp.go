@@ -192,7 +192,7 @@ const (
 // ReconcileOnce is one level-based pass (also the entry point of tests
 // that drive the component without a manager).
 func (b *BGPReconciler) ReconcileOnce(ctx context.Context) error {
-	snap, err := readSnapshot(ctx, b.c, b.opts, nil)
+	snap, err := readSnapshot(ctx, b.c, b.opts, nil, nil)
 	if err != nil {
 		return fmt.Errorf("bgp: %w", err)
 	}

@@ -3,7 +3,10 @@
 //   - layer 2 (layer2.go): it learns from memberlist which speakers are
 //     alive, computes with internal/l2plan (identically on every node)
 //     which node announces each LoadBalancer IP, and answers ARP/NDP for
-//     the IPs this node won (internal/layer2);
+//     the IPs this node won (internal/layer2); it keeps one l2plan.Planner
+//     across passes and hands it only what changed (planfeed.go), so an
+//     event costs the snapshot, a compare of it and the change, not a
+//     full plan;
 //   - BGP (bgp.go): it asks internal/bgpplan which BGPPeer sessions this
 //     node keeps and which prefixes it advertises to them, and runs them
 //     in an in-process GoBGP (internal/bgp).

@@ -83,8 +83,9 @@ type announcer interface {
 }
 
 // layer2Reconciler makes this node answer ARP/NDP for exactly the IPs the
-// layer 2 plan gives it. The plan is cheap (pure, in memory) and
-// level-based, so one key serves every event.
+// layer 2 plan gives it. The plan is level-based, so one key serves every
+// event: each pass reads the whole snapshot, and the planFeed applies to
+// the plan only what changed since the last.
 type layer2Reconciler struct {
 	client.Client
 	api  client.Reader // uncached reads, where the cache may lag
@@ -120,6 +121,11 @@ type layer2Reconciler struct {
 	// leaving freezes announcements once shutdown has begun: the speaker
 	// keeps answering for the handover period instead of going quiet.
 	leaving atomic.Bool
+
+	// feed keeps the plan between passes (planfeed.go), and ready the
+	// Services' ready nodes, so that unchanged ones compare in O(1).
+	feed  planFeed
+	ready readyCache
 
 	mu   sync.Mutex
 	mine map[netip.Addr]bool
@@ -162,17 +168,15 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	if r.alive != nil {
 		alive = r.alive()
 	}
-	snap, err := readSnapshot(ctx, r.Client, r.opts, alive)
+	snap, err := readSnapshot(ctx, r.Client, r.opts, alive, &r.ready)
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("layer 2: %w", err)
 	}
 	var metas map[string]members.NodeMeta
 	if r.metas != nil {
 		metas = r.metas()
-		for i := range snap.nodes {
-			snap.nodes[i].Settling = metas[snap.nodes[i].Name].Settling
-		}
 	}
+	in, links := r.planInput(snap, metas)
 	if hold := r.cutOff.hold(alive, len(snap.nodes)); hold > 0 {
 		// Statuses, Events and the ConfigurationState wait as well:
 		// they would tell of a plan made without the other speakers.
@@ -180,15 +184,16 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 		log.FromContext(ctx).Info("an interface came up while no other speaker is seen: announcing nothing until they are, or for at most the rest of the grace", "for", hold.Round(time.Millisecond))
 		return reconcile.Result{RequeueAfter: hold}, nil
 	}
-	in := l2plan.Input{Config: snap.cfg, Nodes: snap.nodes, Services: snap.svcs}
-	if metas != nil && r.opts.LinkAware {
-		in.Carriers = carriersFrom(metas, r.ignore)
-	}
-	plan := l2plan.Compute(in).Decisions
+	// The plan is live (the next pass updates it): own is the part the
+	// status sync, which runs after this pass, reads.
+	pl, _ := r.feed.plan(in, links)
+	plan := pl.Decisions
 	want := map[netip.Addr]layer2.Announcement{}
+	own := map[netip.Addr]l2plan.Decision{}
 	for ip, d := range plan {
 		if d.Node == r.opts.NodeName {
 			want[ip] = layer2.Announcement{Interfaces: d.Interfaces}
+			own[ip] = d
 		}
 	}
 	r.l2.SetAnnounced(want)
@@ -199,7 +204,7 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	r.report(ctx, plan, carried, r.l2.Conflicts(), snap)
 	lg := log.FromContext(ctx)
 	r.submit("l2", func(sctx context.Context) error {
-		return r.syncStatuses(log.IntoContext(sctx, lg), plan, carried, snap.byKey, alive, len(snap.nodes))
+		return r.syncStatuses(log.IntoContext(sctx, lg), own, carried, snap.byKey, alive, len(snap.nodes))
 	})
 	if r.state != nil {
 		var view map[string]string
@@ -216,6 +221,24 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 		})
 	}
 	return reconcile.Result{}, nil
+}
+
+// planInput is the layer 2 plan's input from one snapshot and one read
+// of the gossiped metadata (nil: none), which says which nodes settle
+// and, with link-aware election, which can carry an IP; links are the
+// metadata the Carriers reads (nil when it is unset). It sets the
+// snapshot's nodes' Settling.
+func (r *layer2Reconciler) planInput(snap *snapshot, metas map[string]members.NodeMeta) (in l2plan.Input, links map[string]members.NodeMeta) {
+	if metas != nil {
+		for i := range snap.nodes {
+			snap.nodes[i].Settling = metas[snap.nodes[i].Name].Settling
+		}
+	}
+	in = l2plan.Input{Config: snap.cfg, Nodes: snap.nodes, Services: snap.svcs}
+	if metas != nil && r.opts.LinkAware {
+		in.Carriers, links = carriersFrom(metas, r.ignore), metas
+	}
+	return in, links
 }
 
 // reporter is the node that sends the NotAnnounced Events: the alive node

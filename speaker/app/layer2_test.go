@@ -286,7 +286,7 @@ func TestSnapshotKeepsThePoolInUse(t *testing.T) {
 	svc.Annotations = map[string]string{"metallb.io/ip-allocated-from-pool": "b-pool"}
 	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithObjects(
 		pool("a-pool", now, "198.18.63.0/24"), pool("b-pool", now, "198.18.63.0/25"), node("n1"), svc, slice).Build()
-	snap, err := readSnapshot(context.Background(), c, Options{NodeName: "n1", Namespace: testNS}, nil)
+	snap, err := readSnapshot(context.Background(), c, Options{NodeName: "n1", Namespace: testNS}, nil, nil)
 	check.Must(t, err)
 	if _, ok := snap.cfg.Pools["b-pool"]; !ok || len(snap.cfg.Pools) != 1 {
 		t.Fatalf("pools kept %v, want only b-pool (the one in use)", keys(snap.cfg.Pools))

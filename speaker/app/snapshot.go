@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -35,20 +37,22 @@ type snapshot struct {
 
 // readSnapshot lists the inputs. alive is memberlist's view; nil (memberlist
 // disabled, or BGP mode, which does not use liveness) means Node readiness.
-func readSnapshot(ctx context.Context, c client.Reader, opts Options, alive map[string]bool) (*snapshot, error) {
+// ready, if set, keeps the Services' ready nodes from the previous pass
+// (nil: built afresh).
+func readSnapshot(ctx context.Context, c client.Reader, opts Options, alive map[string]bool, ready *readyCache) (*snapshot, error) {
 	in, err := kube.ListConfig(ctx, c, opts.Namespace)
 	if err != nil {
 		return nil, err
 	}
 	var (
-		nodes  corev1.NodeList
-		svcs   corev1.ServiceList
-		slices discoveryv1.EndpointSliceList
+		nodes corev1.NodeList
+		svcs  corev1.ServiceList
+		eps   discoveryv1.EndpointSliceList
 	)
 	for _, l := range []struct {
 		list client.ObjectList
 		what string
-	}{{&nodes, "Nodes"}, {&svcs, "Services"}, {&slices, "EndpointSlices"}} {
+	}{{&nodes, "Nodes"}, {&svcs, "Services"}, {&eps, "EndpointSlices"}} {
 		// Read-only: the cache's objects themselves, not a copy of every
 		// Node, Service and EndpointSlice per pass (which doubled the
 		// live heap during a pass and set the speaker's peak RSS).
@@ -66,7 +70,15 @@ func readSnapshot(ctx context.Context, c client.Reader, opts Options, alive map[
 		}
 		s.nodes = append(s.nodes, planNode(n, alive))
 	}
-	ready := readyNodes(slices.Items)
+	// Name order, not the cache's (map order, different every pass): the
+	// plan is then the same for the same cluster (an IP no node may
+	// announce quotes the first node's refusal) and the planFeed finds
+	// the nodes in the order it holds them.
+	sort.Slice(s.nodes, func(i, j int) bool { return s.nodes[i].Name < s.nodes[j].Name })
+	if ready == nil {
+		ready = &readyCache{}
+	}
+	ready.update(eps.Items)
 	for i := range svcs.Items {
 		svc := &svcs.Items[i]
 		if !lbspec.Handles(svc, opts.LBClass) {
@@ -81,7 +93,7 @@ func readSnapshot(ctx context.Context, c client.Reader, opts Options, alive map[
 		s.svcs = append(s.svcs, eligibility.Service{
 			Key: key, IPs: ips, Labels: svc.Labels,
 			Local:      svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
-			ReadyNodes: ready[key],
+			ReadyNodes: ready.of(key),
 		})
 	}
 	return s, nil
@@ -105,29 +117,110 @@ func planNode(n *corev1.Node, alive map[string]bool) eligibility.Node {
 	return out
 }
 
-// readyNodes maps each Service key to the nodes holding a ready endpoint.
-func readyNodes(slices []discoveryv1.EndpointSlice) map[string]map[string]bool {
-	ready := map[string]map[string]bool{}
-	for _, s := range slices {
-		name := s.Labels[discoveryv1.LabelServiceName]
-		if name == "" {
+// readyCache holds each Service's ready nodes (those with a ready
+// endpoint) from one snapshot to the next: a Service whose EndpointSlices
+// are the same (by name) at the same resourceVersions keeps its map, so
+// it is not rebuilt and the layer 2 planner, which compares maps by
+// identity first, finds it unchanged in O(1) (l2plan.Planner.Sync). The
+// maps handed out are never modified: a change builds a new one.
+//
+// Cost per pass: O(slices) lookups (and a key string per slice), a walk
+// of the Services' entries, then O(endpoints) of the Services whose slices
+// changed. A zero readyCache is ready to use; one used once is what every
+// pass built before it.
+type readyCache struct {
+	pass    uint64
+	entries map[string]*readyEntry
+}
+
+type readyEntry struct {
+	nodes    map[string]bool // nil: none ready
+	versions []sliceVersion  // the slices nodes was built from
+	pass     uint64          // the last pass that met one of its slices
+	met      int             // its slices met in that pass
+	stale    bool            // one of them new, changed, or unversioned
+}
+
+type sliceVersion struct{ name, version string }
+
+// sliceService is the key of the Service an EndpointSlice belongs to
+// ("" for none).
+func sliceService(s *discoveryv1.EndpointSlice) string {
+	name := s.Labels[discoveryv1.LabelServiceName]
+	if name == "" {
+		return ""
+	}
+	return s.Namespace + "/" + name
+}
+
+// update reads one pass's EndpointSlices.
+func (c *readyCache) update(items []discoveryv1.EndpointSlice) {
+	if c.entries == nil {
+		c.entries = map[string]*readyEntry{}
+	}
+	c.pass++
+	for i := range items {
+		s := &items[i]
+		key := sliceService(s)
+		if key == "" {
 			continue
 		}
-		key := s.Namespace + "/" + name
+		e := c.entries[key]
+		if e == nil {
+			e = &readyEntry{}
+			c.entries[key] = e
+		}
+		if e.pass != c.pass {
+			e.pass, e.met, e.stale = c.pass, 0, false
+		}
+		e.met++
+		// Without a version (objects never stored) nothing says it is
+		// the same.
+		e.stale = e.stale || s.ResourceVersion == "" || !slices.Contains(e.versions, sliceVersion{s.Name, s.ResourceVersion})
+	}
+	rebuild := false
+	for key, e := range c.entries {
+		switch {
+		case e.pass != c.pass:
+			delete(c.entries, key) // no slice left
+		case e.stale || e.met != len(e.versions):
+			e.nodes, e.versions, e.stale = nil, nil, true
+			rebuild = true
+		}
+	}
+	if !rebuild {
+		return
+	}
+	for i := range items {
+		s := &items[i]
+		e := c.entries[sliceService(s)]
+		if e == nil || !e.stale {
+			continue
+		}
+		e.versions = append(e.versions, sliceVersion{s.Name, s.ResourceVersion})
 		for _, ep := range s.Endpoints {
 			// A nil Ready means ready, per the EndpointSlice API.
 			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
 				continue
 			}
-			if ready[key] == nil {
-				ready[key] = map[string]bool{}
+			if e.nodes == nil {
+				e.nodes = map[string]bool{}
 			}
 			node := ""
 			if ep.NodeName != nil {
 				node = *ep.NodeName
 			}
-			ready[key][node] = true
+			e.nodes[node] = true
 		}
 	}
-	return ready
+	// stale stays set on the rebuilt entries until the next pass meets
+	// them (it resets it); none is read before.
+}
+
+// of returns the ready nodes of the Service of key (nil: none).
+func (c *readyCache) of(key string) map[string]bool {
+	if e := c.entries[key]; e != nil {
+		return e.nodes
+	}
+	return nil
 }

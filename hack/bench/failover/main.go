@@ -714,13 +714,23 @@ func memOf(pid int) (hwm, rss float64, err error) {
 	if m := binaryMappings(pid); m != "" {
 		parts = append(parts, m)
 	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// utime and stime, fields 14 and 15, in clock ticks (100 per
+		// second on Linux), after the command name's closing parenthesis.
+		if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 12 {
+			u, _ := strconv.ParseFloat(f[11], 64)
+			k, _ := strconv.ParseFloat(f[12], 64)
+			parts = append(parts, fmt.Sprintf("CPU %.1fs", (u+k)/100))
+		}
+	}
 	return hwm, rss, nil
 }
 
 // binaryMappings sums smaps' Rss of the process's own executable by
-// permission (r-xp: text, r--p: rodata and pclntab, rw-p: data), which is
-// where its RssFile goes: pages of the binary it touched (and the kernel's
-// fault-around mapped next to them).
+// permission (r-xp: text, r--p: rodata and pclntab, rw-p: data), less
+// their anonymous pages, which is where its RssFile goes: pages of the
+// binary it touched, and those the kernel's fault-around mapped with them
+// (64 KiB, or a whole large folio of the page cache, per fault).
 func binaryMappings(pid int) string {
 	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
@@ -747,6 +757,12 @@ func binaryMappings(pid int) string {
 		case perm != "" && len(f) >= 2 && f[0] == "Rss:":
 			v, _ := strconv.ParseFloat(f[1], 64)
 			kb[perm] += v
+		case perm != "" && len(f) >= 2 && f[0] == "Anonymous:":
+			// Written data and bss pages are anonymous, and the kernel may
+			// merge an adjacent anonymous mapping into the data one: only
+			// the file's own pages are counted.
+			v, _ := strconv.ParseFloat(f[1], 64)
+			kb[perm] -= v
 		}
 	}
 	var out []string

@@ -72,6 +72,10 @@ const (
 	rssRange = "198.18.16.0/22" // 1,024 addresses, clear of every lab range
 )
 
+// speakerEnv is -speaker-env: added to the environment of the speakers
+// the lan, mgmt and mem labs start.
+var speakerEnv []string
+
 type scenario struct {
 	name       string
 	kill, link bool
@@ -94,7 +98,9 @@ func main() {
 	labs := flag.String("labs", "lan,mgmt,flap", "labs to run: lan (gossip on the node LAN: node death, link loss, speaker crash, memory), mgmt (gossip on the management LAN: LAN cut), flap (a node flapping for a minute, with and without damped fail-back), mem (the memory figure alone)")
 	extra := flag.String("speaker-args", "", "extra speaker flags, space-separated (--conflict-detection=false, say, to measure without the probe wait)")
 	flapOnly := flag.String("flap-case", "", "run only the flap cases whose name contains this")
+	env := flag.String("speaker-env", "", "extra speaker environment, space-separated KEY=VALUE (GOGC=50, say; the bench's own environment reaches every lab process)")
 	flag.Parse()
+	speakerEnv = strings.Fields(*env)
 	if err := run(*runs, *ips, strings.Split(*labs, ","), strings.Fields(*extra), *flapOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-failover:", err)
 		os.Exit(1)
@@ -184,7 +190,7 @@ func runLab(ctx context.Context, root, prefix string, speakerArgs []string, scs 
 		Prefix:     prefix,
 		Manifests:  []string{filepath.Join(root, "config", "crd"), filepath.Join(root, "config", "rbac")},
 		Controller: &lab.Program{Path: ctrlBin, Args: []string{"--leader-elect=false"}},
-		Speaker:    &lab.Program{Path: spkBin, Args: speakerArgs},
+		Speaker:    &lab.Program{Path: spkBin, Args: speakerArgs, Env: speakerEnv},
 	})
 	if err != nil {
 		return err
@@ -634,7 +640,7 @@ spec:
 	// With --pprof-addr=127.0.0.1:6060 among -speaker-args, keep the
 	// announcing speaker's heap profile for go tool pprof.
 	if out, err := n.NS.Output("curl", "-s", "--max-time", "10", "-o", "/tmp/barelb-speaker-heap.pprof", "-w", "%{http_code}", "http://127.0.0.1:6060/debug/pprof/heap"); err == nil && strings.TrimSpace(out) == "200" {
-		fmt.Println("  heap profile of", n.Name+"'s speaker: /tmp/barelb-speaker-heap.pprof (go tool pprof -top -sample_index=inuse_space bin/speaker /tmp/barelb-speaker-heap.pprof)")
+		fmt.Println("  heap profile of", n.Name+"'s speaker: /tmp/barelb-speaker-heap.pprof (go tool pprof -top -sample_index=inuse_space bin/speaker /tmp/barelb-speaker-heap.pprof), one announcing a single IP: /tmp/barelb-speaker-heap-1ip.pprof")
 		for _, m := range b.l.Nodes {
 			out, _ := m.NS.Output("curl", "-s", "--max-time", "10", "http://127.0.0.1:6060/debug/pprof/heap?debug=1")
 			var keep []string
@@ -646,6 +652,10 @@ spec:
 				}
 			}
 			fmt.Printf("  %s runtime: %s\n", m.Name, strings.Join(keep, ", "))
+			if m != n {
+				// One that announces a single IP, for comparison.
+				_, _ = m.NS.Output("curl", "-s", "--max-time", "10", "-o", "/tmp/barelb-speaker-heap-1ip.pprof", "http://127.0.0.1:6060/debug/pprof/heap")
+			}
 		}
 	}
 	for _, m := range b.l.Nodes {
@@ -701,7 +711,68 @@ func memOf(pid int) (hwm, rss float64, err error) {
 			parts = append(parts, fmt.Sprintf("%s %.1f MiB", strings.TrimSuffix(f[0], ":"), kb/1024))
 		}
 	}
+	if m := binaryMappings(pid); m != "" {
+		parts = append(parts, m)
+	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// utime and stime, fields 14 and 15, in clock ticks (100 per
+		// second on Linux), after the command name's closing parenthesis.
+		if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 12 {
+			u, _ := strconv.ParseFloat(f[11], 64)
+			k, _ := strconv.ParseFloat(f[12], 64)
+			parts = append(parts, fmt.Sprintf("CPU %.1fs", (u+k)/100))
+		}
+	}
 	return hwm, rss, nil
+}
+
+// binaryMappings sums smaps' Rss of the process's own executable by
+// permission (r-xp: text, r--p: rodata and pclntab, rw-p: data), less
+// their anonymous pages, which is where its RssFile goes: pages of the
+// binary it touched, and those the kernel's fault-around mapped with them
+// (64 KiB, or a whole large folio of the page cache, per fault).
+func binaryMappings(pid int) string {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return ""
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return ""
+	}
+	var order []string
+	kb := map[string]float64{}
+	perm := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 6 && strings.Contains(f[0], "-") && len(f[1]) == 4:
+			perm = ""
+			if f[5] == exe {
+				perm = f[1]
+				if _, ok := kb[perm]; !ok {
+					order = append(order, perm)
+				}
+			}
+		case perm != "" && len(f) >= 2 && f[0] == "Rss:":
+			v, _ := strconv.ParseFloat(f[1], 64)
+			kb[perm] += v
+		case perm != "" && len(f) >= 2 && f[0] == "Anonymous:":
+			// Written data and bss pages are anonymous, and the kernel may
+			// merge an adjacent anonymous mapping into the data one: only
+			// the file's own pages are counted.
+			v, _ := strconv.ParseFloat(f[1], 64)
+			kb[perm] -= v
+		}
+	}
+	var out []string
+	for _, p := range order {
+		out = append(out, fmt.Sprintf("%s %.1f", p, kb[p]/1024))
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "binary " + strings.Join(out, " ") + " MiB"
 }
 
 func speakerPID(pid int) int {

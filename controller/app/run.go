@@ -34,6 +34,11 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 1
 	}
+	// Before any informer exists: an API server whose watch cache for a
+	// kind is not ready refuses a streaming list (WatchList) with 429 and
+	// Retry-After: 1s, and no address is assigned before every informer
+	// has synced (issue #14). See kube.DisableWatchList.
+	kube.DisableWatchList()
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = float32(opts.APIQPS), opts.APIBurst
 	cfg.UserAgent = "barelb-controller"

@@ -48,6 +48,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	}
 	logger := log.Log.WithName("speaker").WithValues("node", opts.NodeName)
 	ctx = log.IntoContext(ctx, logger)
+	// Before any informer exists: see kube.DisableWatchList (a streaming
+	// list waits a second on an API server whose cache for a kind is cold).
+	kube.DisableWatchList()
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "barelb-speaker/" + opts.NodeName
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{

@@ -303,12 +303,8 @@ func TestFRRGracefulRestartWithBFD(t *testing.T) {
 	sp.Shutdown()
 	sp.Exit()
 	stale := func() error {
-		paths, err := tp.router.BGPPaths(lbIP)
-		if err != nil {
+		if err := onePath(tp.router, true)(); err != nil {
 			return err
-		}
-		if len(paths) != 1 || !paths[0].Stale {
-			return errorf("paths %+v", paths)
 		}
 		if nh := fibNexthops(t, tp.router, lbIP); len(nh) != 1 {
 			return errorf("FIB next hops %v", nh)
@@ -326,14 +322,5 @@ func TestFRRGracefulRestartWithBFD(t *testing.T) {
 
 	sp = run()
 	waitSteady(t, sp, tp.router, "tor", BFDUp, nodeV4(0))
-	check.Eventually(t, 10*time.Second, "path fresh after the restart", func() error {
-		paths, err := tp.router.BGPPaths(lbIP)
-		if err != nil {
-			return err
-		}
-		if len(paths) != 1 || paths[0].Stale {
-			return errorf("paths %+v", paths)
-		}
-		return nil
-	})
+	check.Eventually(t, 10*time.Second, "path fresh after the restart", onePath(tp.router, false))
 }

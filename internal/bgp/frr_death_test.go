@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/barelb/barelb/testsupport/check"
+	"github.com/barelb/barelb/testsupport/frrlab"
 )
 
 // TestFRRSpeakerDeath: how fast the router stops sending traffic to a node
@@ -83,32 +84,14 @@ func TestFRRGracefulRestart(t *testing.T) {
 
 	sp.Shutdown()
 	sp.Exit()
-	check.Eventually(t, 10*time.Second, "router marks the path stale", func() error {
-		paths, err := tp.router.BGPPaths(lbIP)
-		if err != nil {
-			return err
-		}
-		if len(paths) != 1 || !paths[0].Stale {
-			return errorf("paths %+v", paths)
-		}
-		return nil
-	})
+	check.Eventually(t, 10*time.Second, "router marks the path stale", onePath(tp.router, true))
 	if got := fibNexthops(t, tp.router, lbIP); len(got) != 1 {
 		t.Fatalf("route left the FIB during graceful restart: %v", got)
 	}
 
 	sp = run()
 	waitEstablished(t, sp, "tor")
-	check.Eventually(t, 10*time.Second, "path refreshed after the restart", func() error {
-		paths, err := tp.router.BGPPaths(lbIP)
-		if err != nil {
-			return err
-		}
-		if len(paths) != 1 || paths[0].Stale {
-			return errorf("paths %+v", paths)
-		}
-		return nil
-	})
+	check.Eventually(t, 10*time.Second, "path refreshed after the restart", onePath(tp.router, false))
 	wantNexthops(t, tp.router, lbIP, time.Second, nodeV4(0))
 
 	// Withdrawing before Shutdown (a node leaving for good) removes the
@@ -116,4 +99,19 @@ func TestFRRGracefulRestart(t *testing.T) {
 	sp.SetAds()
 	sp.Shutdown()
 	wantNexthops(t, tp.router, lbIP, 5*time.Second)
+}
+
+// onePath is a check that the router holds one path for lbIP, stale (kept
+// through a graceful restart) or fresh as wanted.
+func onePath(r *frrlab.Router, stale bool) func() error {
+	return func() error {
+		paths, err := r.BGPPaths(lbIP)
+		if err != nil {
+			return err
+		}
+		if len(paths) != 1 || paths[0].Stale != stale {
+			return errorf("paths %+v, want one, stale %v", paths, stale)
+		}
+		return nil
+	}
 }

@@ -133,8 +133,8 @@ func (r *restarts) heldNames() []string {
 // returns how many were told. A member not told fails this node over as
 // for any leave.
 func (m *Members) AnnounceRestart(hold, timeout time.Duration) (told int, err error) {
-	msg := encodeNotice(m.ml.LocalNode().Name, min(hold, MaxRestartHold))
 	self := m.ml.LocalNode().Name
+	msg := encodeNotice(self, min(hold, MaxRestartHold))
 	var others []*memberlist.Node
 	for _, n := range m.ml.Members() {
 		if n.Name != self && n.State == memberlist.StateAlive {

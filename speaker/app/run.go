@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -268,7 +269,7 @@ func restartInPlace(logger logr.Logger, ml *members.Members, opts Options, why s
 	told, err := ml.AnnounceRestart(opts.RestartHold, 2*time.Second)
 	if told == 0 && others > 0 {
 		logger.Error(err, "no other speaker heard of this planned restart; handing over as usual")
-		_, _ = takeWord(opts.StateDir, opts.NodeName, time.Now()) // the successor settles after all
+		_ = os.Remove(restartMarker(opts.StateDir, opts.NodeName)) // the successor settles after all
 		return false
 	}
 	logger.Info("planned restart: this node keeps its addresses for the speaker replacing this one", "why", why,

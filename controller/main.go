@@ -9,10 +9,10 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/barelb/barelb/controller/app"
-	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 )
 
 func main() {
 	var opts app.Options
-	kube.Main("controller", opts.BindFlags, func(ctx context.Context, cfg *rest.Config) error { return app.Run(ctx, cfg, opts) })
+	crkube.Main("controller", opts.BindFlags, func(ctx context.Context, cfg *rest.Config) error { return app.Run(ctx, cfg, opts) })
 }

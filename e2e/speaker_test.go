@@ -17,7 +17,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/e2e/lab"
-	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -146,7 +146,7 @@ var (
 func cr(t *testing.T, l *lab.Lab) client.Client {
 	t.Helper()
 	crOnce.Do(func() {
-		crClient, crErr = client.New(l.RESTConfig, client.Options{Scheme: kube.Scheme()})
+		crClient, crErr = client.New(l.RESTConfig, client.Options{Scheme: crkube.Scheme()})
 	})
 	if crErr != nil {
 		t.Fatal(crErr)

@@ -13,9 +13,10 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 
-	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kclient"
 	"github.com/barelb/barelb/speaker/app"
 )
 
@@ -42,7 +43,7 @@ func main() {
 		opts.BindFlags(fs)
 		fs.StringVar(&pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (empty: off)")
 	}
-	kube.Main("speaker", bind, func(ctx context.Context, cfg *rest.Config) error {
+	kclient.Main("speaker", bind, func(ctx context.Context, cfg *rest.Config, log logr.Logger) error {
 		if pprofAddr != "" {
 			go func() {
 				// Profiling is a debugging aid: if it cannot listen, say
@@ -51,6 +52,6 @@ func main() {
 				fmt.Fprintln(os.Stderr, "barelb speaker: --pprof-addr:", err)
 			}()
 		}
-		return app.Run(ctx, cfg, opts)
+		return app.Run(ctx, cfg, opts, log)
 	})
 }

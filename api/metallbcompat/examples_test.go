@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/testenv"
 )
 
@@ -28,7 +28,7 @@ func TestMetalLBExamplesAccepted(t *testing.T) {
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx := context.Background()
 	var w warnings
-	c := clientWithWarnings(t, env.Config, client.Options{Scheme: kube.Scheme()}, &w)
+	c := clientWithWarnings(t, env.Config, client.Options{Scheme: crkube.Scheme()}, &w)
 	// The examples live in metallb-system; a dry run still needs the
 	// namespace to exist.
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "metallb-system"}}); err != nil {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
-	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/testenv"
 )
 
@@ -101,7 +101,7 @@ func startPlain(t *testing.T) *plain {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Stop() })
-	c, err := client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	c, err := client.New(cfg, client.Options{Scheme: crkube.Scheme()})
 	if err != nil {
 		t.Fatal(err)
 	}

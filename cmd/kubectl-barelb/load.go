@@ -18,6 +18,7 @@ import (
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/explain"
 	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 )
 
 // loader lists the objects the reports read. Every command lists the
@@ -29,7 +30,7 @@ type loader struct {
 }
 
 func newLoader(cfg *rest.Config, ns string) (*loader, error) {
-	s := kube.Scheme()
+	s := crkube.Scheme()
 	if err := apiextensionsv1.AddToScheme(s); err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func (l *loader) load(ctx context.Context, doctor, moves bool, eventsNS string) 
 	}
 	// The configuration kinds as the controller and speakers read them:
 	// one stored object that does not decode is reported, not fatal.
-	in, err := kube.ListConfig(ctx, l.c, l.ns)
+	in, err := kube.ListConfig(ctx, crkube.Reader(l.c), l.ns)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/internal/lbspec"
 )
 
@@ -67,7 +68,7 @@ func (r *configReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Namespace{}, one, builder.WithPredicates(predicate.LabelChangedPredicate{}))
 	// Unstructured, as kube.ListConfig reads them: a typed informer
 	// would stall on one object that does not decode.
-	for _, o := range kube.ConfigObjects() {
+	for _, o := range crkube.ConfigObjects() {
 		b = b.Watches(o, one, specOrLabels)
 	}
 	return b.Complete(r)

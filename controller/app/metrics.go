@@ -1,6 +1,8 @@
 package app
 
 import (
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
 	"github.com/barelb/barelb/internal/kube"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -17,6 +19,9 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
+	if reg == nil {
+		reg = crmetrics.Registry
+	}
 	m := &metrics{
 		inUse: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "metallb_allocator_addresses_in_use_total",

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -29,7 +29,7 @@ func TestRestoreRetriesUntilItSucceeds(t *testing.T) {
 		Spec:   corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
 		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "198.18.40.3"}}}}}
 	var serviceLists atomic.Int32
-	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithObjects(pool, svc).WithStatusSubresource(svc).
+	c := fake.NewClientBuilder().WithScheme(crkube.Scheme()).WithObjects(pool, svc).WithStatusSubresource(svc).
 		WithInterceptorFuncs(interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, l client.ObjectList, opts ...client.ListOption) error {
 			if _, ok := l.(*corev1.ServiceList); ok && serviceLists.Add(1) <= 2 {
 				return errors.New("the API server is not ready yet")

@@ -18,6 +18,7 @@ import (
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 )
 
 // Run runs the controller until ctx ends.
@@ -44,7 +45,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	cfg.UserAgent = "barelb-controller"
 	inNS := cache.ByObject{Namespaces: map[string]cache.Config{opts.Namespace: {}}}
 	mgrOpts := ctrl.Options{
-		Scheme:                        kube.Scheme(),
+		Scheme:                        crkube.Scheme(),
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthAddr,
 		LeaderElection:                opts.LeaderElect,

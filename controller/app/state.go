@@ -13,6 +13,7 @@ import (
 	"github.com/barelb/barelb/internal/allocator"
 	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/internal/lbspec"
 )
 
@@ -113,7 +114,7 @@ func (s *state) restore(ctx context.Context, c client.Reader) error {
 // reloadConfig rebuilds the model from the cached objects and hands the
 // pools to the allocator. It returns whether anything changed.
 func (s *state) reloadConfig(ctx context.Context, c client.Reader) (bool, error) {
-	in, err := kube.ListConfig(ctx, c, s.opts.Namespace)
+	in, err := kube.ListConfig(ctx, crkube.Reader(c), s.opts.Namespace)
 	if err != nil {
 		return false, err
 	}

@@ -9,12 +9,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/kclient"
 )
 
 // ConfigKinds are the metallb.io configuration kinds, each at the version
@@ -43,15 +43,6 @@ func ConfigObject(kind string) *unstructured.Unstructured {
 	return nil
 }
 
-// ConfigObjects returns one empty object of each configuration kind.
-func ConfigObjects() []client.Object {
-	out := make([]client.Object, len(ConfigKinds))
-	for i, gvk := range ConfigKinds {
-		out[i] = ConfigObject(gvk.Kind)
-	}
-	return out
-}
-
 // ListConfig lists every configuration kind in namespace into the input
 // config.Build takes (InUse is the caller's). The controller and the
 // speakers read their configuration through it, so both see the same
@@ -73,12 +64,12 @@ func ConfigObjects() []client.Object {
 // 1 µs (BenchmarkDecodePool), so about 1 ms per pass for 100 objects.
 // The speakers' passes list every Service and EndpointSlice too, which
 // costs far more; the controller converts only on configuration changes.
-func ListConfig(ctx context.Context, c client.Reader, namespace string) (config.Input, error) {
+func ListConfig(ctx context.Context, c kclient.Reader, namespace string) (config.Input, error) {
 	var in config.Input
 	for _, gvk := range ConfigKinds {
 		var l unstructured.UnstructuredList
 		l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := c.List(ctx, &l, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
+		if err := c.List(ctx, &l, kclient.InNamespace(namespace), kclient.NoCopy); err != nil {
 			return config.Input{}, fmt.Errorf("listing %ss: %w", gvk.Kind, err)
 		}
 		bad := &in.Unreadable

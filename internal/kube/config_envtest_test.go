@@ -16,6 +16,7 @@ import (
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/check"
 	"github.com/barelb/barelb/testsupport/testenv"
 )
@@ -43,7 +44,7 @@ func TestListConfigSurvivesUndecodableStoredObjects(t *testing.T) {
 	if err := c.List(ctx, &typed, client.InNamespace(ns)); err == nil {
 		t.Fatalf("a typed List with an undecodable pool stored succeeded (%d items): the stored object is not bad", len(typed.Items))
 	}
-	cc, err := cache.New(env.Config, cache.Options{Scheme: kube.Scheme(), DefaultNamespaces: map[string]cache.Config{ns: {}}})
+	cc, err := cache.New(env.Config, cache.Options{Scheme: crkube.Scheme(), DefaultNamespaces: map[string]cache.Config{ns: {}}})
 	check.Must(t, err)
 	cctx, stop := context.WithCancel(ctx)
 	t.Cleanup(stop)
@@ -76,7 +77,7 @@ func TestListConfigSurvivesUndecodableStoredObjects(t *testing.T) {
 		what string
 		c    client.Reader
 	}{{"API server", c}, {"cache", cc}} {
-		in, err := kube.ListConfig(ctx, r.c, ns)
+		in, err := kube.ListConfig(ctx, crkube.Reader(r.c), ns)
 		if err != nil {
 			t.Fatalf("%s: %v", r.what, err)
 		}
@@ -100,7 +101,7 @@ func TestListConfigSurvivesUndecodableStoredObjects(t *testing.T) {
 	}))
 	check.Must(t, c.Create(ctx, &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "later-good"}}))
 	check.Eventually(t, 30*time.Second, "the cache to see both later objects", func() error {
-		in, err := kube.ListConfig(ctx, cc, ns)
+		in, err := kube.ListConfig(ctx, crkube.Reader(cc), ns)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/testenv"
 )
 
@@ -39,7 +40,7 @@ func TestCreateWithStatusWhenCacheLags(t *testing.T) {
 	obj := fresh()
 	want := v1beta1.MetalLBServiceL2Status{Node: "node1", ServiceName: "web", ServiceNamespace: "apps",
 		Interfaces: []v1beta1.InterfaceInfo{{Name: "eth0"}}}
-	if err := kube.CreateWithStatus(ctx, c, c, obj, func() { obj.Status = want }); err != nil {
+	if err := kube.CreateWithStatus(ctx, crkube.Client(c), crkube.Reader(c), obj, func() { obj.Status = want }); err != nil {
 		t.Fatalf("writing the status of an object that already exists: %v", err)
 	}
 	var got v1beta1.ServiceL2Status
@@ -52,7 +53,7 @@ func TestCreateWithStatusWhenCacheLags(t *testing.T) {
 
 	// And the ordinary path: a new object gets created with its status.
 	obj = &v1beta1.ServiceL2Status{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "l2-def-node1"}}
-	if err := kube.CreateWithStatus(ctx, c, c, obj, func() { obj.Status = want }); err != nil {
+	if err := kube.CreateWithStatus(ctx, crkube.Client(c), crkube.Reader(c), obj, func() { obj.Status = want }); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), &got); err != nil || got.Status.Node != "node1" {

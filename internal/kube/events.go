@@ -4,7 +4,8 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/tools/events"
+
+	"github.com/barelb/barelb/internal/kclient"
 )
 
 // EventKey names what an Event is about: the object it is sent on and a
@@ -22,13 +23,13 @@ type EventKey struct {
 // concurrent use. Memory is one string per remembered key, so callers
 // forget keys whose subject is gone (Forget, ForgetTopic, Retain).
 type Teller struct {
-	rec  events.EventRecorder
+	rec  kclient.EventRecorder
 	mu   sync.Mutex
 	told map[EventKey]string
 }
 
 // NewTeller returns a Teller sending through rec.
-func NewTeller(rec events.EventRecorder) *Teller {
+func NewTeller(rec kclient.EventRecorder) *Teller {
 	return &Teller{rec: rec, told: map[EventKey]string{}}
 }
 

@@ -4,17 +4,13 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
-// Register adds c to reg (controller-runtime's registry when reg is nil)
+// Register adds c to reg
 // and returns it, or returns the collector already registered under the
 // same name: a component restarted inside one process (tests, benchmarks)
 // keeps reporting through the same series instead of failing.
 func Register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
-	if reg == nil {
-		reg = crmetrics.Registry
-	}
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {

@@ -5,7 +5,9 @@ import (
 	"errors"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/barelb/barelb/internal/kclient"
 )
 
 // Owned describes the status objects of kind O (holding a status of type
@@ -14,9 +16,9 @@ import (
 // objects match a wanted set with the fewest writes: nothing for an
 // unchanged status, one update for a changed one, a create plus a status
 // write for a new one, a delete for one no longer wanted.
-type Owned[O client.Object, S any] struct {
-	Client client.Client // the cached client writes and lists
-	API    client.Reader // uncached reads, where the cache may lag
+type Owned[O kclient.Object, S any] struct {
+	Client kclient.Client // the cached client writes and lists
+	API    kclient.Reader // uncached reads, where the cache may lag
 	// List returns the objects the component owns (from the cache).
 	List func(context.Context) ([]O, error)
 	// Key is the object's key (for example its Service's namespace/name).
@@ -50,7 +52,7 @@ func (o Owned[O, S]) Sync(ctx context.Context, want map[string]S) error {
 		seen[key] = true
 		if cur := o.Status(obj); !o.Equal(*cur, st) {
 			*cur = st
-			errs.keep(o.Client.Status().Update(ctx, obj))
+			errs.keep(o.Client.UpdateStatus(ctx, obj))
 		}
 	}
 	for key, st := range want {
@@ -69,17 +71,17 @@ func (o Owned[O, S]) Sync(ctx context.Context, want map[string]S) error {
 // component's own earlier create, under load for seconds: then the object
 // already exists, and the update needs the live resourceVersion, so it is
 // read from the API server, not from the cache.
-func CreateWithStatus(ctx context.Context, c client.Client, api client.Reader, obj client.Object, setStatus func()) error {
+func CreateWithStatus(ctx context.Context, c kclient.Client, api kclient.Reader, obj kclient.Object, setStatus func()) error {
 	if err := c.Create(ctx, obj); err != nil {
 		if !apierrors.IsAlreadyExists(err) {
 			return err
 		}
-		if err := api.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		if err := api.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}, obj); err != nil {
 			return err
 		}
 	}
 	setStatus()
-	return c.Status().Update(ctx, obj)
+	return c.UpdateStatus(ctx, obj)
 }
 
 // firstErr keeps the first error a level-based sync may not ignore:

@@ -4,7 +4,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 )
 
 // lastApplied is kubectl's copy of an object's whole applied manifest,
@@ -23,11 +22,8 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 //
 // It runs once per object as the informer stores it.
 func TrimForCache(o any) (any, error) {
-	o, err := cache.TransformStripManagedFields()(o)
-	if err != nil {
-		return o, err
-	}
 	if m, err := meta.Accessor(o); err == nil {
+		m.SetManagedFields(nil)
 		if a := m.GetAnnotations(); a[lastApplied] != "" {
 			kept := make(map[string]string, len(a)-1)
 			for k, v := range a {

@@ -8,6 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/barelb/barelb/internal/kclient"
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/types"
 	"net/netip"
 	"slices"
 	"strings"
@@ -15,19 +18,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/client-go/tools/events"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/bgp"
 	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/internal/bgpplan"
@@ -69,8 +60,8 @@ const (
 // cluster's objects. Reconcile is level-based; Events are sent once per
 // change of their message.
 type BGPReconciler struct {
-	c         client.Client
-	api       client.Reader // uncached reads, where the cache may lag
+	c         kclient.Client
+	api       kclient.Reader // uncached reads, where the cache may lag
 	tell      *kube.Teller
 	opts      Options
 	newServer NewBGPServerFunc
@@ -126,7 +117,7 @@ func (b *BGPReconciler) publishState(ctx context.Context, cfg *config.Config, ve
 	if !b.state.setBGP(bgpStateOf(cfg, verdicts, sessions), cfg) {
 		return
 	}
-	lg := log.FromContext(ctx)
+	lg := logr.FromContextOrDiscard(ctx)
 	b.submit("state", func(sctx context.Context) error {
 		if err := b.state.flush(sctx); err != nil {
 			lg.Error(err, "updating this speaker's ConfigurationState (BGP)")
@@ -138,44 +129,29 @@ func (b *BGPReconciler) publishState(ctx context.Context, cfg *config.Config, ve
 
 // NewBGPReconciler returns the component; no GoBGP runs until a BGPPeer
 // selects the node. rec sends its Events.
-func NewBGPReconciler(c client.Client, api client.Reader, rec events.EventRecorder, opts Options, newServer NewBGPServerFunc) *BGPReconciler {
+func NewBGPReconciler(c kclient.Client, api kclient.Reader, rec kclient.EventRecorder, opts Options, newServer NewBGPServerFunc) *BGPReconciler {
 	b := &BGPReconciler{c: c, api: api, tell: kube.NewTeller(rec), opts: opts, newServer: newServer,
 		served: map[string]bool{}, statuses: newStatusSyncer()}
 	b.submit = b.statuses.submit
 	return b
 }
 
-// SetupWithManager watches what the BGP plan reads.
-func (b *BGPReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: "bgp"}}}
-	})
-	bld := ctrl.NewControllerManagedBy(mgr).Named("bgp").WithOptions(controller.Options{MaxConcurrentReconciles: 1})
-	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &corev1.Secret{},
-		// Configuration kinds unstructured, as kube.ListConfig reads them.
-		kube.ConfigObject(config.KindPool), kube.ConfigObject(config.KindPeer), kube.ConfigObject(config.KindBGPAdv),
-		kube.ConfigObject(config.KindCommunty), kube.ConfigObject(config.KindBFD)} {
-		bld = bld.Watches(o, all)
-	}
-	own := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetLabels()[LabelNode] == b.opts.NodeName })
-	return bld.Watches(&v1beta1.ServiceBGPStatus{}, all, builder.WithPredicates(own)).Complete(b)
-}
-
 // Reconcile reads the snapshot and makes the node's BGP state match it.
 // BGP mode does not use memberlist: a node whose speaker is down stops
 // announcing by itself when its sessions drop.
-func (b *BGPReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+// It returns when to run again without a change in the cluster (0: not).
+func (b *BGPReconciler) Reconcile(ctx context.Context) (time.Duration, error) {
 	err := b.ReconcileOnce(ctx)
 	b.mu.Lock()
 	wait, down := b.waitNeighbor, b.unnumberedDown
 	b.mu.Unlock()
 	switch {
 	case wait:
-		return reconcile.Result{RequeueAfter: neighborRetry}, err
+		return neighborRetry, err
 	case down:
-		return reconcile.Result{RequeueAfter: neighborRecheck}, err
+		return neighborRecheck, err
 	}
-	return reconcile.Result{}, err
+	return 0, err
 }
 
 // neighborRetry is how soon an unnumbered peer without a neighbour is
@@ -222,13 +198,13 @@ func (b *BGPReconciler) reconcile(ctx context.Context, snap *snapshot) error {
 		Passwords: b.passwords(ctx, cfg), IPv6NextHop: v6,
 	})
 	for _, p := range plan.Problems {
-		log.FromContext(ctx).Info("BGP plan skipped an input", "problem", p)
+		logr.FromContextOrDiscard(ctx).Info("BGP plan skipped an input", "problem", p)
 	}
-	lg := log.FromContext(ctx)
+	lg := logr.FromContextOrDiscard(ctx)
 	b.verdicts = plan.IPs
 	syncStatuses := func() {
 		b.submit("bgp", func(sctx context.Context) error {
-			return b.syncBGPStatuses(log.IntoContext(sctx, lg), plan.Services, byKey)
+			return b.syncBGPStatuses(logr.NewContext(sctx, lg), plan.Services, byKey)
 		})
 		b.publishState(ctx, cfg, plan.IPs, b.srv)
 	}
@@ -282,7 +258,7 @@ func (b *BGPReconciler) passwords(ctx context.Context, cfg *config.Config) map[s
 			continue
 		}
 		var s corev1.Secret
-		if err := b.c.Get(ctx, client.ObjectKey{Namespace: b.opts.Namespace, Name: p.PasswordSecret}, &s); err != nil {
+		if err := b.c.Get(ctx, types.NamespacedName{Namespace: b.opts.Namespace, Name: p.PasswordSecret}, &s); err != nil {
 			continue
 		}
 		pw, ok := s.Data["password"]
@@ -346,12 +322,14 @@ func (b *BGPReconciler) watchSessions(ctx context.Context, every time.Duration) 
 		}
 		b.publishState(ctx, cfg, verdicts, srv)
 		for _, st := range srv.PeerStates(ctx) {
-			var p v1beta2.BGPPeer
-			if err := b.c.Get(ctx, client.ObjectKey{Namespace: b.opts.Namespace, Name: st.Name}, &p); err != nil {
+			// Unstructured, from the cache the configuration is read
+			// from (see kube.ListConfig): only the Event's object.
+			p := kube.ConfigObject(config.KindPeer)
+			if err := b.c.Get(ctx, types.NamespacedName{Namespace: b.opts.Namespace, Name: st.Name}, p); err != nil {
 				continue
 			}
 			kind, reason, msg := sessionEvent(b.opts.NodeName, st)
-			b.tell.Tell(&p, kube.EventKey{Kind: "BGPPeer", Namespace: p.Namespace, Name: p.Name, Topic: "session"}, kind, reason, "BGP", msg)
+			b.tell.Tell(p, kube.EventKey{Kind: "BGPPeer", Namespace: p.GetNamespace(), Name: p.GetName(), Topic: "session"}, kind, reason, "BGP", msg)
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/bgp"
 	"github.com/barelb/barelb/internal/bgpmodel"
-	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -49,9 +49,9 @@ func TestHeldBackAdvertisementKeepsItsRoutes(t *testing.T) {
 		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web-1", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
 			AddressType: discoveryv1.AddressTypeIPv4, Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, NodeName: ptr.To("n1")}}},
 	}
-	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithObjects(objs...).Build()
+	c := fake.NewClientBuilder().WithScheme(crkube.Scheme()).WithObjects(objs...).Build()
 	srv := &recordingBGP{}
-	b := NewBGPReconciler(c, c, events.NewFakeRecorder(100), Options{NodeName: "n1", Namespace: testNS},
+	b := NewBGPReconciler(crkube.Client(c), crkube.Reader(c), events.NewFakeRecorder(100), Options{NodeName: "n1", Namespace: testNS},
 		func(netip.Addr) (BGPServer, error) { return srv, nil })
 	want := bgpmodel.Advertisement{Name: "a/198.18.50.7/32", Prefix: netip.MustParsePrefix("198.18.50.7/32"), Communities: []bgpmodel.Community{bgpmodel.StandardCommunity(65000, 1)}}
 	check.Must(t, b.ReconcileOnce(context.Background()))

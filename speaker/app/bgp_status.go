@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/barelb/barelb/internal/kclient"
+	"github.com/go-logr/logr"
 	"net/netip"
 	"slices"
 	"sort"
@@ -14,8 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
@@ -60,7 +60,7 @@ func (b *BGPReconciler) syncPeerConditions(ctx context.Context, cfg *config.Conf
 		}
 		// A conflict means another speaker wrote first; the watch brings
 		// its version back and the next pass finds it equal.
-		if err := b.c.Status().Update(ctx, obj); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) && firstErr == nil {
+		if err := b.c.UpdateStatus(ctx, obj); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) && firstErr == nil {
 			firstErr = fmt.Errorf("updating BGPPeer %s status: %w", obj.Name, err)
 		}
 	}
@@ -80,7 +80,7 @@ func (b *BGPReconciler) report(ctx context.Context, plan bgpplan.Plan, byKey map
 			bad[name] = fmt.Sprintf("node %q cannot run this peer: %v", b.opts.NodeName, err)
 		}
 	} else if peerErr != nil {
-		log.FromContext(ctx).Error(peerErr, "configuring BGP peers")
+		logr.FromContextOrDiscard(ctx).Error(peerErr, "configuring BGP peers")
 	}
 	for i := range peers {
 		key := kube.EventKey{Kind: "BGPPeer", Namespace: peers[i].Namespace, Name: peers[i].Name, Topic: "refusal"}
@@ -100,7 +100,7 @@ func (b *BGPReconciler) report(ctx context.Context, plan bgpplan.Plan, byKey map
 		}
 	}
 	if adErr != nil && len(aerrs) == 0 {
-		log.FromContext(ctx).Error(adErr, "announcing BGP routes")
+		logr.FromContextOrDiscard(ctx).Error(adErr, "announcing BGP routes")
 	}
 	for i := range advs {
 		key := kube.EventKey{Kind: "BGPAdvertisement", Namespace: advs[i].Namespace, Name: advs[i].Name, Topic: "refusal"}
@@ -156,7 +156,7 @@ func (b *BGPReconciler) syncBGPStatuses(ctx context.Context, services map[string
 		Client: b.c, API: b.api,
 		List: func(ctx context.Context) ([]*v1beta1.ServiceBGPStatus, error) {
 			var l v1beta1.ServiceBGPStatusList
-			err := b.c.List(ctx, &l, client.InNamespace(b.opts.Namespace), client.MatchingLabels{LabelNode: b.opts.NodeName})
+			err := b.c.List(ctx, &l, kclient.InNamespace(b.opts.Namespace), kclient.MatchingLabels(map[string]string{LabelNode: b.opts.NodeName}))
 			return ptrs(l.Items), err
 		},
 		Key: func(o *v1beta1.ServiceBGPStatus) string { return statusKey(o) },
@@ -167,7 +167,7 @@ func (b *BGPReconciler) syncBGPStatuses(ctx context.Context, services map[string
 		Equal:  sameBGPStatus,
 	}
 	if err := owned.Sync(ctx, want); err != nil {
-		log.FromContext(ctx).Error(err, "updating ServiceBGPStatus")
+		logr.FromContextOrDiscard(ctx).Error(err, "updating ServiceBGPStatus")
 		return err
 	}
 	return nil

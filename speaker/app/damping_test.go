@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestLayer2SettlingNodeWaits(t *testing.T) {
 		objs = append(objs, svc, slice)
 	}
 	f := newL2Fixture(t, "n1", objs...)
-	f.r.state = &speakerState{Client: f.c, api: f.c, opts: f.r.opts}
+	f.r.state = &speakerState{Client: crkube.Client(f.c), api: crkube.Reader(f.c), opts: f.r.opts}
 	f.alive = map[string]bool{"n1": true, "n2": true}
 	metas := map[string]members.NodeMeta{"n1": {Settling: true}}
 	f.r.metas = func() map[string]members.NodeMeta { return metas }

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-
 	"github.com/barelb/barelb/internal/layer2"
 	"github.com/barelb/barelb/internal/members"
 )
@@ -98,7 +96,7 @@ func TestLayer2WaitsForFirstJoin(t *testing.T) {
 	f.r.joined = joined
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := f.r.Reconcile(ctx, reconcile.Request{}); err == nil || f.ann.set != nil {
+	if _, err := f.r.Reconcile(ctx); err == nil || f.ann.set != nil {
 		t.Fatalf("before the first join: err %v, announced %v", err, f.ann.set)
 	}
 	close(joined)

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/barelb/barelb/internal/kclient"
+	"github.com/go-logr/logr"
 	"net/netip"
 	"slices"
 	"sort"
@@ -17,18 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
-
-	corev1discovery "k8s.io/api/discovery/v1"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/config"
@@ -87,8 +77,8 @@ type announcer interface {
 // event: each pass reads the whole snapshot, and the planFeed applies to
 // the plan only what changed since the last.
 type layer2Reconciler struct {
-	client.Client
-	api  client.Reader // uncached reads, where the cache may lag
+	kclient.Client
+	api  kclient.Reader // uncached reads, where the cache may lag
 	opts Options
 	l2   announcer
 	// alive is memberlist's view; nil means Node readiness decides.
@@ -131,37 +121,17 @@ type layer2Reconciler struct {
 	mine map[netip.Addr]bool
 }
 
-// SetupWithManager watches what the layer 2 plan reads, plus kick (link
-// and membership changes, which are no API objects).
-func (r *layer2Reconciler) SetupWithManager(mgr ctrl.Manager, kick <-chan event.GenericEvent) error {
-	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: "layer2"}}}
-	})
-	b := ctrl.NewControllerManagedBy(mgr).Named("layer2").
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
-		WatchesRawSource(source.Channel(kick, all))
-	for _, o := range []client.Object{&corev1.Service{}, &corev1discovery.EndpointSlice{}, &corev1.Node{},
-		// Configuration kinds unstructured, as kube.ListConfig reads them.
-		kube.ConfigObject(config.KindPool), kube.ConfigObject(config.KindL2Adv)} {
-		b = b.Watches(o, all)
-	}
-	// This node's own status objects: the cache can lag behind our own
-	// writes, and a stale entry (one another node deleted, say) would
-	// otherwise stand until some unrelated change. Unchanged statuses cost
-	// no write, so our own updates settle after one extra pass.
-	own := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetLabels()[LabelNode] == r.opts.NodeName })
-	return b.Watches(&v1beta1.ServiceL2Status{}, all, builder.WithPredicates(own)).Complete(r)
-}
-
-func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+// Reconcile is one pass: it returns when to run again without a change
+// (0: not).
+func (r *layer2Reconciler) Reconcile(ctx context.Context) (time.Duration, error) {
 	if r.leaving.Load() {
-		return reconcile.Result{}, nil
+		return 0, nil
 	}
 	if r.joined != nil {
 		select {
 		case <-r.joined:
 		case <-ctx.Done():
-			return reconcile.Result{}, ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
 	var alive map[string]bool
@@ -170,7 +140,7 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	}
 	snap, err := readSnapshot(ctx, r.Client, r.opts, alive, &r.ready)
 	if err != nil {
-		return reconcile.Result{}, fmt.Errorf("layer 2: %w", err)
+		return 0, fmt.Errorf("layer 2: %w", err)
 	}
 	var metas map[string]members.NodeMeta
 	if r.metas != nil {
@@ -181,8 +151,8 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 		// Statuses, Events and the ConfigurationState wait as well:
 		// they would tell of a plan made without the other speakers.
 		r.l2.SetAnnounced(nil)
-		log.FromContext(ctx).Info("an interface came up while no other speaker is seen: announcing nothing until they are, or for at most the rest of the grace", "for", hold.Round(time.Millisecond))
-		return reconcile.Result{RequeueAfter: hold}, nil
+		logr.FromContextOrDiscard(ctx).Info("an interface came up while no other speaker is seen: announcing nothing until they are, or for at most the rest of the grace", "for", hold.Round(time.Millisecond))
+		return hold, nil
 	}
 	// The plan is live (the next pass updates it): own is the part the
 	// status sync, which runs after this pass, reads.
@@ -202,9 +172,9 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	}
 	carried := r.l2.Announced()
 	r.report(ctx, plan, carried, r.l2.Conflicts(), snap)
-	lg := log.FromContext(ctx)
+	lg := logr.FromContextOrDiscard(ctx)
 	r.submit("l2", func(sctx context.Context) error {
-		return r.syncStatuses(log.IntoContext(sctx, lg), own, carried, snap.byKey, alive, len(snap.nodes))
+		return r.syncStatuses(logr.NewContext(sctx, lg), own, carried, snap.byKey, alive, len(snap.nodes))
 	})
 	if r.state != nil {
 		var view map[string]string
@@ -220,7 +190,7 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 			return nil
 		})
 	}
-	return reconcile.Result{}, nil
+	return 0, nil
 }
 
 // planInput is the layer 2 plan's input from one snapshot and one read
@@ -338,12 +308,12 @@ func (r *layer2Reconciler) report(ctx context.Context, plan map[netip.Addr]l2pla
 	})
 	for ip := range mine {
 		if !r.mine[ip] {
-			log.FromContext(ctx).Info("announcing", "ip", ip, "services", plan[ip].Services, "interfaces", carried[ip])
+			logr.FromContextOrDiscard(ctx).Info("announcing", "ip", ip, "services", plan[ip].Services, "interfaces", carried[ip])
 		}
 	}
 	for ip := range r.mine {
 		if !mine[ip] {
-			log.FromContext(ctx).Info("stopped announcing", "ip", ip)
+			logr.FromContextOrDiscard(ctx).Info("stopped announcing", "ip", ip)
 			// Covers IPs that left the plan altogether (Service deleted),
 			// which the loop above never sees.
 			r.announced.DeleteLabelValues(ip.String(), r.opts.NodeName, "layer2")
@@ -390,7 +360,7 @@ func (r *layer2Reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr
 		Client: r.Client, API: r.api,
 		List: func(ctx context.Context) ([]*v1beta1.ServiceL2Status, error) {
 			var l v1beta1.ServiceL2StatusList
-			err := r.List(ctx, &l, client.InNamespace(r.opts.Namespace), client.MatchingLabels{LabelNode: r.opts.NodeName})
+			err := r.List(ctx, &l, kclient.InNamespace(r.opts.Namespace), kclient.MatchingLabels(map[string]string{LabelNode: r.opts.NodeName}))
 			return ptrs(l.Items), err
 		},
 		Key: func(o *v1beta1.ServiceL2Status) string { return statusKey(o) },
@@ -401,7 +371,7 @@ func (r *layer2Reconciler) syncStatuses(ctx context.Context, plan map[netip.Addr
 		Equal:  sameL2Status,
 	}
 	if err := owned.Sync(ctx, want); err != nil {
-		log.FromContext(ctx).Error(err, "updating ServiceL2Status")
+		logr.FromContextOrDiscard(ctx).Error(err, "updating ServiceL2Status")
 		return err
 	}
 	return nil
@@ -416,7 +386,7 @@ func (r *layer2Reconciler) removeDeadNodesStatuses(ctx context.Context, want map
 		return
 	}
 	var all v1beta1.ServiceL2StatusList
-	if err := r.List(ctx, &all, client.InNamespace(r.opts.Namespace)); err != nil {
+	if err := r.List(ctx, &all, kclient.InNamespace(r.opts.Namespace)); err != nil {
 		return
 	}
 	for i := range all.Items {
@@ -425,9 +395,9 @@ func (r *layer2Reconciler) removeDeadNodesStatuses(ctx context.Context, want map
 		key := statusKey(obj)
 		if _, mine := want[key]; mine && node != r.opts.NodeName && !alive[node] {
 			if err := r.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
-				log.FromContext(ctx).Error(err, "deleting a dead node's ServiceL2Status", "node", node, "service", key)
+				logr.FromContextOrDiscard(ctx).Error(err, "deleting a dead node's ServiceL2Status", "node", node, "service", key)
 			} else if err == nil {
-				log.FromContext(ctx).Info("removed a dead node's ServiceL2Status", "deadNode", node, "service", key)
+				logr.FromContextOrDiscard(ctx).Info("removed a dead node's ServiceL2Status", "deadNode", node, "service", key)
 			}
 		}
 	}
@@ -442,7 +412,7 @@ func majorityAlive(alive, nodes int) bool {
 }
 
 // statusKey is the Service key a per-node status object reports on.
-func statusKey(o client.Object) string {
+func statusKey(o kclient.Object) string {
 	return o.GetLabels()[LabelServiceNamespace] + "/" + o.GetLabels()[LabelServiceName]
 }
 

@@ -16,10 +16,10 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/internal/layer2"
 	"github.com/barelb/barelb/testsupport/check"
 )
@@ -68,11 +68,11 @@ type l2Fixture struct {
 
 func newL2Fixture(t *testing.T, node string, objs ...client.Object) *l2Fixture {
 	t.Helper()
-	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithObjects(objs...).
+	c := fake.NewClientBuilder().WithScheme(crkube.Scheme()).WithObjects(objs...).
 		WithStatusSubresource(&v1beta1.ServiceL2Status{}, &corev1.Service{}, &v1beta1.ConfigurationState{}).Build()
 	f := &l2Fixture{t: t, c: c, rec: events.NewFakeRecorder(100), ann: &fakeAnnouncer{}}
 	f.r = &layer2Reconciler{
-		Client: c, api: c, opts: Options{NodeName: node, Namespace: testNS}, l2: f.ann,
+		Client: crkube.Client(c), api: crkube.Reader(c), opts: Options{NodeName: node, Namespace: testNS}, l2: f.ann,
 		tell:      kube.NewTeller(f.rec),
 		announced: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "test_announced"}, []string{"ip", "node", "protocol"}),
 		alive:     func() map[string]bool { return f.alive },
@@ -84,7 +84,7 @@ func newL2Fixture(t *testing.T, node string, objs ...client.Object) *l2Fixture {
 
 func (f *l2Fixture) reconcile() {
 	f.t.Helper()
-	if _, err := f.r.Reconcile(context.Background(), reconcile.Request{}); err != nil {
+	if _, err := f.r.Reconcile(context.Background()); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -284,9 +284,9 @@ func TestSnapshotKeepsThePoolInUse(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
 	svc, slice := lbService("web", "198.18.63.5", "n1")
 	svc.Annotations = map[string]string{"metallb.io/ip-allocated-from-pool": "b-pool"}
-	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithObjects(
+	c := fake.NewClientBuilder().WithScheme(crkube.Scheme()).WithObjects(
 		pool("a-pool", now, "198.18.63.0/24"), pool("b-pool", now, "198.18.63.0/25"), node("n1"), svc, slice).Build()
-	snap, err := readSnapshot(context.Background(), c, Options{NodeName: "n1", Namespace: testNS}, nil, nil)
+	snap, err := readSnapshot(context.Background(), crkube.Reader(c), Options{NodeName: "n1", Namespace: testNS}, nil, nil)
 	check.Must(t, err)
 	if _, ok := snap.cfg.Pools["b-pool"]; !ok || len(snap.cfg.Pools) != 1 {
 		t.Fatalf("pools kept %v, want only b-pool (the one in use)", keys(snap.cfg.Pools))

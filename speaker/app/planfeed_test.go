@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"net/netip"
 	"slices"
 	"testing"
@@ -196,7 +197,7 @@ func nodes(set, deleted int) func(l2plan.SyncStats) bool {
 func (f *l2Fixture) samePlanAsCompute(what string) {
 	t := f.t
 	t.Helper()
-	snap, err := readSnapshot(context.Background(), f.c, f.r.opts, f.alive, nil)
+	snap, err := readSnapshot(context.Background(), crkube.Reader(f.c), f.r.opts, f.alive, nil)
 	check.Must(t, err)
 	var metas map[string]members.NodeMeta
 	if f.r.metas != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/barelb/barelb/internal/kclient"
+	"k8s.io/apimachinery/pkg/types"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +14,6 @@ import (
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Planned restarts. When the speaker DaemonSet is rolled (helm upgrade,
@@ -43,7 +44,7 @@ import (
 
 // plannedRestart decides at exit whether this is a planned restart.
 type plannedRestart struct {
-	api  client.Reader
+	api  kclient.Reader
 	opts Options
 	log  logr.Logger
 	// gen is the DaemonSet's generation when this speaker started; 0
@@ -95,7 +96,7 @@ func (p *plannedRestart) daemonSet(ctx context.Context) (*appsv1.DaemonSet, erro
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	ds := &appsv1.DaemonSet{}
-	err := p.api.Get(ctx, client.ObjectKey{Namespace: p.opts.Namespace, Name: p.opts.DaemonSet}, ds)
+	err := p.api.Get(ctx, types.NamespacedName{Namespace: p.opts.Namespace, Name: p.opts.DaemonSet}, ds)
 	return ds, err
 }
 

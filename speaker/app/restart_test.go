@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
-	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/check"
 )
 
@@ -47,9 +47,9 @@ func TestRestartWord(t *testing.T) {
 func TestPlannedRestart(t *testing.T) {
 	ctx := context.Background()
 	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: testNS, Name: "barelb-speaker", Generation: 3}}
-	c := fake.NewClientBuilder().WithScheme(kube.Scheme()).WithObjects(ds).Build()
+	c := fake.NewClientBuilder().WithScheme(crkube.Scheme()).WithObjects(ds).Build()
 	opts := Options{Namespace: testNS, NodeName: "n1", DaemonSet: "barelb-speaker", StateDir: t.TempDir(), RestartHold: 15 * time.Second}
-	p := &plannedRestart{api: c, opts: opts, log: logr.Discard()}
+	p := &plannedRestart{api: crkube.Reader(c), opts: opts, log: logr.Discard()}
 	if ok, _ := p.planned(ctx); ok {
 		t.Error("planned before the start generation is known")
 	}

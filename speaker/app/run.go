@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/kclient"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"net"
 	"net/netip"
 	"os"
@@ -17,19 +21,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/log"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/api/v1beta2"
 	"github.com/barelb/barelb/internal/bgp"
 	"github.com/barelb/barelb/internal/damping"
 	"github.com/barelb/barelb/internal/kube"
@@ -40,37 +33,31 @@ import (
 // Run runs the speaker until ctx ends, then hands its addresses over: it
 // leaves memberlist so the others take over at once, keeps answering for
 // opts.Handover while their gratuitous bursts go out, and only then stops.
-func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
+func Run(ctx context.Context, cfg *rest.Config, opts Options, logger logr.Logger) error {
 	if opts.NodeName == "" {
 		return errors.New("--node-name is required")
 	}
 	if !opts.MemberlistDisabled && opts.MemberlistBindAddr == "" {
 		return errors.New("--ml-bind-addr is required unless --disable-memberlist is set")
 	}
-	logger := log.Log.WithName("speaker").WithValues("node", opts.NodeName)
-	ctx = log.IntoContext(ctx, logger)
+	logger = logger.WithName("speaker").WithValues("node", opts.NodeName)
+	ctx = logr.NewContext(ctx, logger)
 	// Before any informer exists: see kube.DisableWatchList (a streaming
 	// list waits a second on an API server whose cache for a kind is cold).
 	kube.DisableWatchList()
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "barelb-speaker/" + opts.NodeName
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 kube.Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
-		HealthProbeBindAddress: opts.HealthAddr,
-		Controller:             crconfig.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:                  cacheOptions(opts.Namespace),
-	})
+	direct, err := kclient.NewDirect(cfg)
 	if err != nil {
-		return fmt.Errorf("creating manager: %w", err)
+		return fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
-	kick := make(chan event.GenericEvent, 1)
-	trigger := func() {
-		select {
-		case kick <- event.GenericEvent{Object: &corev1.Node{}}:
-		default: // a reconcile is already pending; it will see this change
-		}
+	reg := newRegistry()
+	var lp loops
+	c, err := newCache(direct, opts, &lp)
+	if err != nil {
+		return err
 	}
+	trigger := func() { lp.l2.Kick() }
 	ignore, err := ignoreFunc(opts.IgnoreInterfaces)
 	if err != nil {
 		return err
@@ -99,7 +86,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	if opts.ConflictDetection && !detect {
 		logger.Info("address conflict detection is off: without memberlist the speakers do not know each other's MACs, and every handover would look like a conflict")
 	}
-	l2, err := layer2.New(logger.WithName("layer2"), crmetrics.Registry, layer2.Options{
+	l2, err := layer2.New(logger.WithName("layer2"), reg, layer2.Options{
 		Ignore: ignore,
 		OnChange: func(c layer2.Change) {
 			if c.Links {
@@ -118,23 +105,25 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	recorder := mgr.GetEventRecorder("barelb-speaker")
+	recorder := kclient.NewRecorder(direct, logger.WithName("events"), "barelb-speaker")
 	statuses := newStatusSyncer()
-	if err := mgr.Add(statuses); err != nil {
-		return err
+	// Run below starts these once the cache has synced, and waits for
+	// them when ctx ends.
+	runnables := []func(context.Context){
+		recorder.Run, func(ctx context.Context) { _ = statuses.Start(ctx) },
 	}
 	r := &layer2Reconciler{
-		Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts, l2: l2, tell: kube.NewTeller(recorder),
-		announced: kube.Register(nil, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Client: c, api: direct, opts: opts, l2: l2, tell: kube.NewTeller(recorder),
+		announced: kube.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "metallb_speaker_announced",
 			Help: "Addresses this speaker announces (1 per ip, node, protocol).",
 		}, []string{"ip", "node", "protocol"})),
 		submit: statuses.submit,
-		state:  &speakerState{Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts},
+		state:  &speakerState{Client: c, api: direct, opts: opts},
 	}
 	var ml *members.Members
 	if !opts.MemberlistDisabled {
-		secret := readSecret(ctx, mgr.GetAPIReader(), opts)
+		secret := readSecret(ctx, direct, opts)
 		// OnMeta may run before New returns (this node's own metadata).
 		var started atomic.Pointer[members.Members]
 		if ml, err = members.New(members.Options{
@@ -182,30 +171,18 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			close(joined)
 		}
 		r.cutOff = &cutOff{}
-		if err := mgr.Add(&joiner{c: mgr.GetClient(), ml: ml, opts: opts, first: first, nudge: rejoin}); err != nil {
-			return err
-		}
-	}
-	if err := r.SetupWithManager(mgr, kick); err != nil {
-		return err
+		j := &joiner{c: c, ml: ml, opts: opts, first: first, nudge: rejoin}
+		runnables = append(runnables, func(ctx context.Context) { _ = j.Start(ctx) })
 	}
 	// BGP mode: GoBGP starts only once a BGPPeer selects this node.
-	bgpR := NewBGPReconciler(mgr.GetClient(), mgr.GetAPIReader(), recorder, opts, func(routerID netip.Addr) (BGPServer, error) {
-		return bgp.New(logger.WithName("bgp"), crmetrics.Registry, bgp.Options{RouterID: routerID})
+	bgpR := NewBGPReconciler(c, direct, recorder, opts, func(routerID netip.Addr) (BGPServer, error) {
+		return bgp.New(logger.WithName("bgp"), reg, bgp.Options{RouterID: routerID})
 	})
 	bgpR.useState(r.state) // one ConfigurationState for both modes
-	if err := mgr.Add(bgpR); err != nil {
-		return err
-	}
-	if err := bgpR.SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
-	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
+	runnables = append(runnables, func(ctx context.Context) { _ = bgpR.Start(ctx) })
+	lp.l2 = kclient.NewLoop("layer2", logger, r.Reconcile)
+	lp.bgp = kclient.NewLoop("bgp", logger, bgpR.Reconcile)
+	runnables = append(runnables, lp.l2.Run, lp.bgp.Run)
 
 	// The announcer outlives the manager: it must keep answering while
 	// the speaker hands over.
@@ -219,10 +196,10 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		go p.run(l2ctx)
 	}
 
-	restart := &plannedRestart{api: mgr.GetAPIReader(), opts: opts, log: logger}
+	restart := &plannedRestart{api: direct, opts: opts, log: logger}
 	go restart.start(ctx)
 
-	err = mgr.Start(ctx)
+	err = serve(ctx, logger, opts, reg, c, runnables)
 	r.leaving.Store(true)
 	l2.Quiet()
 	planned, why := false, ""
@@ -252,7 +229,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		// gratuitous bursts go out during it while this node still answers.
 		time.Sleep(opts.Handover)
 	}
-	removeOwnStatuses(cfg, opts)
+	removeOwnStatuses(logger, direct, opts)
 	return err
 }
 
@@ -281,50 +258,45 @@ func restartInPlace(logger logr.Logger, ml *members.Members, opts Options, why s
 }
 
 // removeOwnStatuses deletes this node's ServiceL2Status and
-// ServiceBGPStatus objects once it no longer announces anything. The
-// manager's cache has stopped by now, so a fresh direct client is used,
-// with a short deadline: an unreachable API server must not hold up exit.
-func removeOwnStatuses(cfg *rest.Config, opts Options) {
-	c, err := client.New(cfg, client.Options{Scheme: kube.Scheme()})
-	if err != nil {
-		return
-	}
+// ServiceBGPStatus objects once it no longer announces anything, with a
+// short deadline: an unreachable API server must not hold up exit.
+func removeOwnStatuses(logger logr.Logger, c kclient.Writer, opts Options) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	own := []client.DeleteAllOfOption{client.InNamespace(opts.Namespace), client.MatchingLabels{LabelNode: opts.NodeName}}
-	for _, o := range []client.Object{&v1beta1.ServiceL2Status{}, &v1beta1.ServiceBGPStatus{}} {
+	own := []kclient.ListOption{kclient.InNamespace(opts.Namespace), kclient.MatchingLabels(map[string]string{LabelNode: opts.NodeName})}
+	for _, o := range []kclient.Object{&v1beta1.ServiceL2Status{}, &v1beta1.ServiceBGPStatus{}} {
 		if err := c.DeleteAllOf(ctx, o, own...); err != nil {
-			log.Log.Error(err, "removing this node's status objects on exit", "kind", fmt.Sprintf("%T", o))
+			logger.Error(err, "removing this node's status objects on exit", "kind", fmt.Sprintf("%T", o))
 		}
 	}
 }
 
 // readSecret returns the gossip key, or nil (unencrypted, with a warning)
 // when the Secret does not exist.
-func readSecret(ctx context.Context, c client.Reader, opts Options) []byte {
+func readSecret(ctx context.Context, c kclient.Reader, opts Options) []byte {
 	var s corev1.Secret
-	err := c.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: opts.MemberlistSecretName}, &s)
+	err := c.Get(ctx, types.NamespacedName{Namespace: opts.Namespace, Name: opts.MemberlistSecretName}, &s)
 	if err != nil {
 		if !apierrors.IsNotFound(err) {
-			log.FromContext(ctx).Error(err, "reading memberlist secret; gossip will be unencrypted")
+			logr.FromContextOrDiscard(ctx).Error(err, "reading memberlist secret; gossip will be unencrypted")
 		} else {
-			log.FromContext(ctx).Info("memberlist secret not found; gossip is unencrypted", "secret", opts.Namespace+"/"+opts.MemberlistSecretName)
+			logr.FromContextOrDiscard(ctx).Info("memberlist secret not found; gossip is unencrypted", "secret", opts.Namespace+"/"+opts.MemberlistSecretName)
 		}
 		return nil
 	}
 	key := s.Data[opts.MemberlistSecretKey]
 	if len(key) == 0 {
-		log.FromContext(ctx).Error(nil, "memberlist secret has no such key; gossip will be unencrypted", "secret", opts.Namespace+"/"+opts.MemberlistSecretName, "key", opts.MemberlistSecretKey)
+		logr.FromContextOrDiscard(ctx).Error(nil, "memberlist secret has no such key; gossip will be unencrypted", "secret", opts.Namespace+"/"+opts.MemberlistSecretName, "key", opts.MemberlistSecretKey)
 		return nil
 	}
-	log.FromContext(ctx).Info("gossip is encrypted", "secret", opts.Namespace+"/"+opts.MemberlistSecretName, "key", opts.MemberlistSecretKey)
+	logr.FromContextOrDiscard(ctx).Info("gossip is encrypted", "secret", opts.Namespace+"/"+opts.MemberlistSecretName, "key", opts.MemberlistSecretKey)
 	return key
 }
 
 // joiner keeps memberlist joined to every node's speaker: nodes are the
 // peer list (speakers run with host networking on each node's address).
 type joiner struct {
-	c    client.Client
+	c    kclient.Reader
 	ml   *members.Members
 	opts Options
 	// first, if set, runs once after the first join attempt.
@@ -380,7 +352,7 @@ func (j *joiner) joinMissing(ctx context.Context) {
 	}
 	if len(addrs) > 0 {
 		n, err := j.ml.Join(addrs)
-		lg := log.FromContext(ctx).WithName("joiner")
+		lg := logr.FromContextOrDiscard(ctx).WithName("joiner")
 		if err != nil {
 			lg.V(1).Info("joining missing members", "addrs", addrs, "contacted", n, "error", err.Error())
 		} else {
@@ -400,20 +372,62 @@ func splitList(s string) []string {
 	return out
 }
 
-// cacheOptions scopes the speaker's cache: barelb's kinds (and Secrets)
-// in its namespace only. The keys are typed but the scope is per kind, so
-// it also holds for the configuration kinds, which are read unstructured
-// (kube.ListConfig).
-func cacheOptions(namespace string) cache.Options {
-	inNS := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
-	return cache.Options{
-		DefaultTransform: kube.TrimForCache,
-		ByObject: map[client.Object]cache.ByObject{
-			&v1beta1.IPAddressPool{}: inNS, &v1beta1.L2Advertisement{}: inNS,
-			&v1beta1.ServiceL2Status{}: inNS, &corev1.Secret{}: inNS,
-			// BGP mode (bgp.go).
-			&v1beta2.BGPPeer{}: inNS, &v1beta1.BGPAdvertisement{}: inNS, &v1beta1.Community{}: inNS,
-			&v1beta1.BFDProfile{}: inNS, &v1beta1.ServiceBGPStatus{}: inNS,
-		},
+// speakerWatches are the kinds the speaker's cache holds: Nodes,
+// Services and EndpointSlices cluster-wide; barelb's kinds and Secrets
+// in its namespace only. The configuration kinds are held unstructured,
+// as kube.ListConfig reads them (and so must every other read of them).
+func speakerWatches(namespace string) []kclient.Watch {
+	w := []kclient.Watch{{Object: &corev1.Node{}}, {Object: &corev1.Service{}}, {Object: &discoveryv1.EndpointSlice{}}}
+	for _, o := range []kclient.Object{&corev1.Secret{}, &v1beta1.ServiceL2Status{}, &v1beta1.ServiceBGPStatus{}} {
+		w = append(w, kclient.Watch{Object: o, Namespace: namespace})
 	}
+	for _, gvk := range kube.ConfigKinds {
+		w = append(w, kclient.Watch{Object: kube.ConfigObject(gvk.Kind), Namespace: namespace})
+	}
+	return w
+}
+
+// loops are the speaker's two passes, which its cache's changes kick.
+type loops struct{ l2, bgp *kclient.Loop }
+
+// newCache is the speaker's cache, kicking l's loops on every change
+// (see kicks); l's loops may be set after it, before it starts.
+func newCache(direct *kclient.Direct, opts Options, l *loops) (*kclient.Cached, error) {
+	return kclient.NewCached(direct, speakerWatches(opts.Namespace), kube.TrimForCache, func(o kclient.Object) {
+		l2, bgp := kicks(o, opts.NodeName)
+		if l2 {
+			l.l2.Kick()
+		}
+		if bgp {
+			l.bgp.Kick()
+		}
+	})
+}
+
+// kicks says which passes a change of o asks for: layer 2, BGP or both.
+// Each pass reads everything it needs, so only the kind matters, but for
+// the status objects: only this node's own, since the cache can lag
+// behind its own writes and a stale entry (one another node deleted, say)
+// would otherwise stand until some unrelated change. Unchanged statuses
+// cost no write, so a node's own updates settle after one extra pass.
+func kicks(o kclient.Object, node string) (l2, bgp bool) {
+	switch o.(type) {
+	case *corev1.Service, *discoveryv1.EndpointSlice, *corev1.Node:
+		return true, true
+	case *corev1.Secret:
+		return false, true // BGP passwords
+	case *v1beta1.ServiceL2Status:
+		return o.GetLabels()[LabelNode] == node, false
+	case *v1beta1.ServiceBGPStatus:
+		return false, o.GetLabels()[LabelNode] == node
+	}
+	switch o.GetObjectKind().GroupVersionKind().Kind {
+	case config.KindPool:
+		return true, true
+	case config.KindL2Adv:
+		return true, false
+	case config.KindPeer, config.KindBGPAdv, config.KindCommunty, config.KindBFD:
+		return false, true
+	}
+	return false, false
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +17,6 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/kube"
@@ -115,14 +115,14 @@ func BenchmarkLayer2PassScale(b *testing.B) {
 	for _, n := range l.nodes {
 		alive[n.Name] = true
 	}
-	r := &layer2Reconciler{Client: l, opts: Options{NodeName: scale.NodeName(0), Namespace: testNS}, l2: &fakeAnnouncer{},
+	r := &layer2Reconciler{Client: crkube.Client(l), opts: Options{NodeName: scale.NodeName(0), Namespace: testNS}, l2: &fakeAnnouncer{},
 		tell:      kube.NewTeller(&events.FakeRecorder{}),
 		announced: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bench_announced"}, []string{"ip", "node", "protocol"}),
 		alive:     func() map[string]bool { return alive },
 		submit:    func(string, func(context.Context) error) {},
 	}
 	pass := func(b *testing.B) {
-		if _, err := r.Reconcile(context.Background(), reconcile.Request{}); err != nil {
+		if _, err := r.Reconcile(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,12 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/barelb/barelb/internal/kclient"
 	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
@@ -39,7 +39,7 @@ type snapshot struct {
 // disabled, or BGP mode, which does not use liveness) means Node readiness.
 // ready, if set, keeps the Services' ready nodes from the previous pass
 // (nil: built afresh).
-func readSnapshot(ctx context.Context, c client.Reader, opts Options, alive map[string]bool, ready *readyCache) (*snapshot, error) {
+func readSnapshot(ctx context.Context, c kclient.Reader, opts Options, alive map[string]bool, ready *readyCache) (*snapshot, error) {
 	in, err := kube.ListConfig(ctx, c, opts.Namespace)
 	if err != nil {
 		return nil, err
@@ -50,13 +50,13 @@ func readSnapshot(ctx context.Context, c client.Reader, opts Options, alive map[
 		eps   discoveryv1.EndpointSliceList
 	)
 	for _, l := range []struct {
-		list client.ObjectList
+		list kclient.ObjectList
 		what string
 	}{{&nodes, "Nodes"}, {&svcs, "Services"}, {&eps, "EndpointSlices"}} {
 		// Read-only: the cache's objects themselves, not a copy of every
 		// Node, Service and EndpointSlice per pass (which doubled the
 		// live heap during a pass and set the speaker's peak RSS).
-		if err := c.List(ctx, l.list, client.UnsafeDisableDeepCopy); err != nil {
+		if err := c.List(ctx, l.list, kclient.NoCopy); err != nil {
 			return nil, fmt.Errorf("listing %s: %w", l.what, err)
 		}
 	}

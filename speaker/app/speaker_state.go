@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"github.com/barelb/barelb/internal/kclient"
+	"k8s.io/apimachinery/pkg/types"
 	"net/netip"
 	"slices"
 	"sort"
@@ -11,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/config"
@@ -62,8 +63,8 @@ const maxAnnouncements = 4096
 // pool (see merged), so a Service change in a BGP pool touches the BGP
 // list alone.
 type speakerState struct {
-	client.Client
-	api  client.Reader
+	kclient.Client
+	api  kclient.Reader
 	opts Options
 	// expectBGP: wait for the BGP part before the first write.
 	expectBGP bool
@@ -171,7 +172,7 @@ func (s *speakerState) flushLocked(ctx context.Context) error {
 		return nil
 	}
 	var obj v1beta1.ConfigurationState
-	err := s.api.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: s.opts.NodeName}, &obj)
+	err := s.api.Get(ctx, types.NamespacedName{Namespace: s.opts.Namespace, Name: s.opts.NodeName}, &obj)
 	switch {
 	case apierrors.IsNotFound(err):
 		obj = v1beta1.ConfigurationState{ObjectMeta: metav1.ObjectMeta{
@@ -191,7 +192,7 @@ func (s *speakerState) flushLocked(ctx context.Context) error {
 		return nil
 	}
 	obj.Status = want
-	if err := s.Status().Update(ctx, &obj); err != nil {
+	if err := s.UpdateStatus(ctx, &obj); err != nil {
 		s.last = nil
 		return err
 	}

@@ -19,7 +19,6 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
@@ -27,6 +26,7 @@ import (
 	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/internal/explain"
 	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/check"
 	"github.com/barelb/barelb/testsupport/testenv"
 )
@@ -69,16 +69,16 @@ func newEnvSpeaker(t *testing.T, c client.WithWatch, node string, srv *sessionsB
 	counted := countStateWrites(c, writes)
 	opts := Options{NodeName: node, Namespace: testNS}
 	inline := func(_ string, sync func(context.Context) error) { check.Must(t, sync(context.Background())) }
-	state := &speakerState{Client: counted, api: counted, opts: opts}
+	state := &speakerState{Client: crkube.Client(counted), api: crkube.Reader(counted), opts: opts}
 	sp.l2 = &layer2Reconciler{
-		Client: c, api: c, opts: opts, l2: &fakeAnnouncer{},
+		Client: crkube.Client(c), api: crkube.Reader(c), opts: opts, l2: &fakeAnnouncer{},
 		tell:      kube.NewTeller(events.NewFakeRecorder(100000)),
 		announced: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "test_announced"}, []string{"ip", "node", "protocol"}),
 		alive:     func() map[string]bool { return map[string]bool{"n1": true, "n2": true} },
 		view:      func() map[string]string { return map[string]string{"n1": "alive", "n2": "alive"} },
 		submit:    inline, state: state,
 	}
-	sp.bgp = NewBGPReconciler(c, c, events.NewFakeRecorder(100000), opts, func(netip.Addr) (BGPServer, error) { return srv, nil })
+	sp.bgp = NewBGPReconciler(crkube.Client(c), crkube.Reader(c), events.NewFakeRecorder(100000), opts, func(netip.Addr) (BGPServer, error) { return srv, nil })
 	sp.bgp.submit = inline
 	sp.bgp.useState(state)
 	return sp
@@ -87,7 +87,7 @@ func newEnvSpeaker(t *testing.T, c client.WithWatch, node string, srv *sessionsB
 // reconcile runs both reconcilers once, as a change of any object does.
 func (sp *envSpeaker) reconcile() {
 	sp.t.Helper()
-	_, err := sp.l2.Reconcile(context.Background(), reconcile.Request{})
+	_, err := sp.l2.Reconcile(context.Background())
 	check.Must(sp.t, err)
 	check.Must(sp.t, sp.bgp.ReconcileOnce(context.Background()))
 }
@@ -155,7 +155,7 @@ func TestSpeakerBGPReasonsOnAPIServer(t *testing.T) {
 	check.Must(t, err)
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx := context.Background()
-	c, err := client.NewWithWatch(env.Config, client.Options{Scheme: kube.Scheme()})
+	c, err := client.NewWithWatch(env.Config, client.Options{Scheme: crkube.Scheme()})
 	check.Must(t, err)
 	e := envObjects{t: t, ctx: ctx, c: c}
 	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: testNS, Name: name} }

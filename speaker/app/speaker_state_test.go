@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"net/netip"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func countStateWrites(c client.WithWatch, writes *int) client.WithWatch {
 func (f *l2Fixture) withState(view map[string]string) *int {
 	writes := new(int)
 	c := countStateWrites(f.c.(client.WithWatch), writes)
-	f.r.state = &speakerState{Client: c, api: c, opts: f.r.opts}
+	f.r.state = &speakerState{Client: crkube.Client(c), api: crkube.Reader(c), opts: f.r.opts}
 	f.r.view = func() map[string]string { return view }
 	return writes
 }

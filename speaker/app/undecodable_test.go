@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/barelb/barelb/internal/kclient"
+	"github.com/go-logr/logr"
 	"net/netip"
 	"strings"
 	"sync"
@@ -15,11 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
@@ -117,33 +115,36 @@ func TestSpeakerAnnouncesPastUndecodableObjects(t *testing.T) {
 	bad := env.StoreUndecodableConfig(ctx, t, ns)
 
 	opts := Options{NodeName: node, Namespace: ns}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme: kube.Scheme(), Metrics: metricsserver.Options{BindAddress: "0"},
-		Controller: crconfig.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:      cacheOptions(ns),
-	})
+	// The speaker's own wiring (Run's cache, loops and serve), with fakes
+	// for the announcer and GoBGP.
+	direct, err := kclient.NewDirect(env.Config)
 	check.Must(t, err)
-	recorder := mgr.GetEventRecorder("barelb-speaker")
+	var lp loops
+	cached, err := newCache(direct, opts, &lp)
+	check.Must(t, err)
+	recorder := kclient.NewRecorder(direct, logr.Discard(), "barelb-speaker")
 	ann := &lockedAnnouncer{}
 	r := &layer2Reconciler{
-		Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts, l2: ann, tell: kube.NewTeller(recorder),
+		Client: cached, api: direct, opts: opts, l2: ann, tell: kube.NewTeller(recorder),
 		announced: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "test_undecodable_announced"}, []string{"ip", "node", "protocol"}),
 		alive:     func() map[string]bool { return map[string]bool{node: true} },
 		submit:    func(_ string, sync func(context.Context) error) { _ = sync(ctx) },
-		state:     &speakerState{Client: mgr.GetClient(), api: mgr.GetAPIReader(), opts: opts},
+		state:     &speakerState{Client: cached, api: direct, opts: opts},
 	}
-	check.Must(t, r.SetupWithManager(mgr, make(chan event.GenericEvent)))
 	srv := &lockedBGP{}
-	b := NewBGPReconciler(mgr.GetClient(), mgr.GetAPIReader(), recorder, opts, func(netip.Addr) (BGPServer, error) { return srv, nil })
-	check.Must(t, mgr.Add(b))
-	check.Must(t, b.SetupWithManager(mgr))
+	b := NewBGPReconciler(cached, direct, recorder, opts, func(netip.Addr) (BGPServer, error) { return srv, nil })
+	lp.l2 = kclient.NewLoop("layer2", logr.Discard(), r.Reconcile)
+	lp.bgp = kclient.NewLoop("bgp", logr.Discard(), b.Reconcile)
 	mctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
+	go func() {
+		done <- serve(mctx, logr.Discard(), Options{}, newRegistry(), cached,
+			[]func(context.Context){recorder.Run, lp.l2.Run, lp.bgp.Run, func(ctx context.Context) { _ = b.Start(ctx) }})
+	}()
 	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
+			t.Errorf("speaker: %v", err)
 		}
 	})
 

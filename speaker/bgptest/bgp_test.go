@@ -5,6 +5,7 @@ package bgptest
 import (
 	"context"
 	"fmt"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"net/netip"
 	"slices"
 	"strings"
@@ -153,7 +154,7 @@ func TestBGPModeWithFRR(t *testing.T) {
 			logEvents(t, c, ns, svcNS)
 		}
 	})
-	sp := app.NewBGPReconciler(c, c, rec, app.Options{NodeName: node, Namespace: ns}, newServer)
+	sp := app.NewBGPReconciler(crkube.Client(c), crkube.Reader(c), rec, app.Options{NodeName: node, Namespace: ns}, newServer)
 	go func() { _ = sp.Start(ctx) }() // session Events
 	t.Cleanup(func() { _ = sp.Shutdown(context.Background()) })
 	// reconciled polls the way the speaker's watches would trigger it:

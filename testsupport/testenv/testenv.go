@@ -27,7 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 )
 
 // Env is a running control plane.
@@ -72,7 +72,7 @@ func Start() (*Env, error) {
 		// 20-40s to get ready).
 		ControlPlaneStartTimeout: 90 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
-		Scheme:                   kube.Scheme(),
+		Scheme:                   crkube.Scheme(),
 	}
 	// A throwaway etcd need not survive power loss; without fsync every
 	// write is not paced by this machine's disk. BARELB_ETCD_FSYNC=1 keeps
@@ -90,7 +90,7 @@ func Start() (*Env, error) {
 		return nil, fmt.Errorf("starting envtest: %w", err)
 	}
 	cfg.QPS, cfg.Burst = 1000, 2000
-	c, err := client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	c, err := client.New(cfg, client.Options{Scheme: crkube.Scheme()})
 	if err != nil {
 		_ = e.Stop()
 		return nil, err

@@ -61,7 +61,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/e2e/lab"
-	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 )
 
 const (
@@ -250,7 +250,7 @@ type bench struct {
 
 func (b *bench) setup() error {
 	var err error
-	if b.c, err = client.New(b.l.RESTConfig, client.Options{Scheme: kube.Scheme()}); err != nil {
+	if b.c, err = client.New(b.l.RESTConfig, client.Options{Scheme: crkube.Scheme()}); err != nil {
 		return err
 	}
 	b.ip = netip.MustParseAddr(foIP)

@@ -1,4 +1,4 @@
-package kube
+package crkube
 
 import (
 	"k8s.io/apimachinery/pkg/runtime"

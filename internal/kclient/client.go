@@ -143,6 +143,14 @@ func (d *Direct) restFor(gv schema.GroupVersion) (*rest.RESTClient, error) {
 		cfg.APIPath = "/api"
 	}
 	cfg.ContentType = "application/json"
+	if builtIn[gv.Group] {
+		// Protobuf for Kubernetes' own kinds (custom resources have no
+		// protobuf form): a LIST of every Service or EndpointSlice
+		// decodes with a fraction of JSON's CPU and garbage, which is
+		// the speaker's peak heap at start.
+		cfg.ContentType = "application/vnd.kubernetes.protobuf"
+		cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	}
 	cfg.NegotiatedSerializer = d.codecs.WithoutConversion()
 	rc, err := rest.RESTClientForConfigAndClient(cfg, d.http)
 	if err != nil {
@@ -151,6 +159,9 @@ func (d *Direct) restFor(gv schema.GroupVersion) (*rest.RESTClient, error) {
 	d.rest[gv] = rc
 	return rc, nil
 }
+
+// builtIn are the API groups served in protobuf too.
+var builtIn = map[string]bool{"": true, "discovery.k8s.io": true, "apps": true, "events.k8s.io": true}
 
 // kind is what a request needs to know of an object's kind.
 type kind struct {

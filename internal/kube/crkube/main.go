@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
-// Main is both binaries' entry point: it registers the component's flags
+// Main is the controller's entry point: it registers the component's flags
 // and the logging flags (controller-runtime registers --kubeconfig), finds
 // the API server, and runs until SIGTERM or SIGINT. It exits non-zero with
 // the component's name on any error.

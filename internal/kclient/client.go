@@ -69,6 +69,14 @@ func (o *listOptions) apply(opts []ListOption) *listOptions {
 	return o
 }
 
+// request is the options' part the API server applies.
+func (o *listOptions) request() metav1.ListOptions {
+	if o.labels == nil {
+		return metav1.ListOptions{}
+	}
+	return metav1.ListOptions{LabelSelector: o.labels.String()}
+}
+
 // ListOptions are a List's options spelled out, for adapters to other
 // clients.
 type ListOptions struct {
@@ -241,10 +249,7 @@ func (d *Direct) List(ctx context.Context, list ObjectList, opts ...ListOption) 
 		return err
 	}
 	o := (&listOptions{}).apply(opts)
-	lo := metav1.ListOptions{}
-	if o.labels != nil {
-		lo.LabelSelector = o.labels.String()
-	}
+	lo := o.request()
 	if k.unstructured {
 		ul, err := d.dynFor(k, o.namespace).List(ctx, lo)
 		if err != nil {
@@ -308,10 +313,7 @@ func (d *Direct) DeleteAllOf(ctx context.Context, obj Object, opts ...ListOption
 		return err
 	}
 	o := (&listOptions{}).apply(opts)
-	lo := metav1.ListOptions{}
-	if o.labels != nil {
-		lo.LabelSelector = o.labels.String()
-	}
+	lo := o.request()
 	req, err := d.request(k, http.MethodDelete, o.namespace)
 	if err != nil {
 		return err

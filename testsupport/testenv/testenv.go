@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -96,6 +97,20 @@ func Start() (*Env, error) {
 		return nil, err
 	}
 	return &Env{Config: cfg, Client: c, env: e}, nil
+}
+
+// Main runs a test package's tests against one control plane: Start,
+// into *env, then m's tests, then Stop. For TestMain.
+func Main(m *testing.M, env **Env) {
+	e, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*env = e
+	code := m.Run()
+	_ = e.Stop()
+	os.Exit(code)
 }
 
 // Stop stops the control plane.

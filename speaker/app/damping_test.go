@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"github.com/barelb/barelb/internal/kube/crkube"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/api/v1beta1"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/internal/members"
 	"github.com/barelb/barelb/testsupport/check"
 )

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"github.com/barelb/barelb/internal/kube/crkube"
 	"net/netip"
 	"slices"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/eligibility"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/internal/l2plan"
 	"github.com/barelb/barelb/internal/members"
 	"github.com/barelb/barelb/testsupport/check"

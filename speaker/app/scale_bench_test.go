@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"github.com/barelb/barelb/internal/kube/crkube"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/cputime"
 	"github.com/barelb/barelb/testsupport/scale"
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/barelb/barelb/internal/kube/crkube"
 	"net/netip"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/internal/kube"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/check"
 )
 

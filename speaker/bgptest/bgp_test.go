@@ -5,7 +5,6 @@ package bgptest
 import (
 	"context"
 	"fmt"
-	"github.com/barelb/barelb/internal/kube/crkube"
 	"net/netip"
 	"slices"
 	"strings"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
+	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/speaker/app"
 	"github.com/barelb/barelb/testsupport/check"
 	"github.com/barelb/barelb/testsupport/frrlab"

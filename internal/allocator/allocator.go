@@ -251,14 +251,8 @@ func (a *Allocator) candidates(req *Request) ([]*pool, error) {
 		return []*pool{p}, nil
 	}
 	var out []*pool
-	var manual, unselected []string
 	for _, p := range a.ps.order {
-		switch {
-		case !p.AutoAssign:
-			manual = append(manual, p.Name)
-		case !req.allowed(p):
-			unselected = append(unselected, p.Name)
-		default:
+		if p.AutoAssign && req.allowed(p) {
 			out = append(out, p)
 		}
 	}
@@ -278,6 +272,16 @@ func (a *Allocator) candidates(req *Request) ([]*pool, error) {
 	}
 	if len(a.ps.order) == 0 {
 		return nil, fmt.Errorf("%w: no address pools are configured", ErrNoPoolAllowed)
+	}
+	// No candidate: name the pools, for the error only (with many pools,
+	// collecting the names for every Service cost more than choosing).
+	var manual, unselected []string
+	for _, p := range a.ps.order {
+		if p.AutoAssign {
+			unselected = append(unselected, p.Name)
+		} else {
+			manual = append(manual, p.Name)
+		}
 	}
 	var why []string
 	if len(unselected) > 0 {

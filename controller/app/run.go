@@ -55,6 +55,20 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// Tests and benchmarks restart the controller inside one process;
 		// the names are still unique within each manager.
 		Controller: crconfig.Controller{SkipNameValidation: ptr.To(true)},
+		// Unstructured reads from the cache too: the configuration kinds
+		// are read unstructured (kube.ListConfig, the pool status
+		// writer), and controller-runtime's client sends those to the
+		// API server unless told otherwise. Their informers exist (the
+		// configuration reconciler watches them unstructured), so the
+		// reads cost no request; a cached read blocks until its informer
+		// has synced, so the restore still sees the whole configuration
+		// before the first allocation. Read directly, a fresh API server
+		// whose watch cache for a kind was still cold answered the
+		// restore's LIST with 429 and Retry-After: 1s, and the first
+		// address waited that second (issue #14). Mind that an
+		// unstructured read of any other kind now starts an informer for
+		// it; read such kinds through mgr.GetAPIReader (as strays does).
+		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		Cache: cache.Options{
 			// Managed fields are a large share of a Service's size and
 			// nothing here reads them.

@@ -260,6 +260,7 @@ func runOne(ctx context.Context, n int, bin, tmp, logDir string, warm bool, crea
 	if err := cmd.Start(); err != nil {
 		return res, fmt.Errorf("starting controller: %w", err)
 	}
+	logf("services=%d: controller started at %s", n, start.UTC().Format(time.RFC3339Nano))
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	stopped := false
@@ -307,7 +308,8 @@ func runOne(ctx context.Context, n int, bin, tmp, logDir string, warm bool, crea
 			}
 			if len(withIP) > 0 && firstAt == 0 {
 				firstAt = time.Since(start)
-				logf("services=%d: first address seen after %.3fs", n, firstAt.Seconds())
+				logf("services=%d: first address seen after %.3fs (at %s; the controller's log has the same clock with -controller-args=--zap-time-encoding=rfc3339nano)",
+					n, firstAt.Seconds(), start.Add(firstAt).UTC().Format(time.RFC3339Nano))
 			}
 		case <-tick.C:
 			if rss, ok := procStatusMB(pid, "VmRSS"); ok && rss > peakRSS {

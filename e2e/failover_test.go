@@ -144,9 +144,17 @@ func l2Failover(t *testing.T, l *lab.Lab, ns string) (netip.Addr, *lab.Node) {
 	ip := lbService(t, l, ns, "web", "  ipFamilyPolicy: SingleStack\n  ipFamilies: [IPv4]")
 	a := announcer(t, l, ns, "web", 30*time.Second, nil)
 	get(t, l.ClientNS, lab.URL(ip, 80))
-	if m := clientNeigh(t, l, ip); m != lanMAC(t, a) {
-		t.Fatalf("client's neighbour entry for %s is %q, want %s's %s", ip, m, a.Name, lanMAC(t, a))
-	}
+	// On a fresh lab every speaker settles for a while after its start
+	// (damped fail-back), so the first announcer can still hand the
+	// address to the node it belongs to: wait until the status and the
+	// client's entry, refreshed by the new owner's gratuitous burst, agree.
+	check.Eventually(t, 20*time.Second, "client's neighbour entry for "+ip.String()+" to name the announcer", func() error {
+		a = announcer(t, l, ns, "web", 30*time.Second, nil)
+		if m := clientNeigh(t, l, ip); m != lanMAC(t, a) {
+			return fmt.Errorf("entry is %q, %s's MAC is %s", m, a.Name, lanMAC(t, a))
+		}
+		return nil
+	})
 	return ip, a
 }
 

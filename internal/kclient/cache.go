@@ -204,24 +204,16 @@ func (c *Cached) List(ctx context.Context, list ObjectList, opts ...ListOption) 
 		return c.Direct.List(ctx, list, opts...)
 	}
 	o := (&listOptions{}).apply(opts)
-	var items []any
-	if o.namespace != "" && w.k.namespaced {
-		if items, err = w.inf.GetIndexer().ByIndex(cache.NamespaceIndex, o.namespace); err != nil {
-			return err
-		}
-	} else {
-		items = w.inf.GetStore().List()
+	objs, err := w.objects(o)
+	if err != nil {
+		return err
 	}
-	out := make([]runtime.Object, 0, len(items))
-	for _, it := range items {
-		obj := it.(Object)
-		if o.labels != nil && !o.labels.Matches(labels.Set(obj.GetLabels())) {
-			continue
-		}
+	out := make([]runtime.Object, len(objs))
+	for i, obj := range objs {
 		if o.noCopy {
-			out = append(out, obj)
+			out[i] = obj
 		} else {
-			out = append(out, obj.DeepCopyObject())
+			out[i] = obj.DeepCopyObject()
 		}
 	}
 	if ul, ok := list.(*unstructured.UnstructuredList); ok {
@@ -233,4 +225,77 @@ func (c *Cached) List(ctx context.Context, list ObjectList, opts ...ListOption) 
 		return nil
 	}
 	return meta.SetList(list, out)
+}
+
+// objects are the informer's own objects the options select.
+func (w *watched) objects(o *listOptions) ([]Object, error) {
+	var items []any
+	if o.namespace != "" && w.k.namespaced {
+		var err error
+		if items, err = w.inf.GetIndexer().ByIndex(cache.NamespaceIndex, o.namespace); err != nil {
+			return nil, err
+		}
+	} else {
+		items = w.inf.GetStore().List()
+	}
+	out := make([]Object, 0, len(items))
+	for _, it := range items {
+		obj := it.(Object)
+		if o.labels == nil || o.labels.Matches(labels.Set(obj.GetLabels())) {
+			out = append(out, obj)
+		}
+	}
+	return out, nil
+}
+
+// ObjectLister is a Reader that can hand out its own objects, for
+// ListPointers: ok is false for a kind it does not hold.
+type ObjectLister interface {
+	ListObjects(list ObjectList, opts ...ListOption) (objs []Object, ok bool, err error)
+}
+
+// ListObjects is ListPointers' path through the cache: the informer's
+// objects themselves, or not ok for a kind not watched.
+func (c *Cached) ListObjects(list ObjectList, opts ...ListOption) ([]Object, bool, error) {
+	w, err := c.watchedFor(list)
+	if err != nil || w == nil {
+		return nil, false, err
+	}
+	objs, err := w.objects((&listOptions{}).apply(opts))
+	return objs, true, err
+}
+
+// ListPointers lists T objects (list is an empty list of them, for the
+// kind) as pointers. From a Cached client they are the cache's own
+// objects (also any ObjectLister's), which the caller must not change: a pass that reads every
+// Service and EndpointSlice then copies none (a typed List copies each
+// struct into the list even with NoCopy: at 50,000 Services, 35 MB of
+// garbage per pass). From any other Reader they point into a listed
+// copy.
+func ListPointers[T any](ctx context.Context, r Reader, list ObjectList, opts ...ListOption) ([]*T, error) {
+	if c, ok := r.(ObjectLister); ok {
+		objs, watched, err := c.ListObjects(list, opts...)
+		if err != nil {
+			return nil, err
+		}
+		if watched {
+			out := make([]*T, len(objs))
+			for i, o := range objs {
+				out[i] = any(o).(*T)
+			}
+			return out, nil
+		}
+	}
+	if err := r.List(ctx, list, opts...); err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, len(items))
+	for i, o := range items {
+		out[i] = any(o).(*T)
+	}
+	return out, nil
 }

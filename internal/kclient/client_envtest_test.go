@@ -134,6 +134,25 @@ func TestCachedClient(t *testing.T) {
 	}
 	mu.Unlock()
 
+	// ListPointers: from the cache, its own objects (the same pointers on
+	// every call, nothing copied); from the API server, a listed copy.
+	first, err := kclient.ListPointers[v1beta1.ServiceL2Status](ctx, c, &v1beta1.ServiceL2StatusList{}, kclient.InNamespace("kc-in"))
+	check.Must(t, err)
+	second, err := kclient.ListPointers[v1beta1.ServiceL2Status](ctx, c, &v1beta1.ServiceL2StatusList{}, kclient.InNamespace("kc-in"))
+	check.Must(t, err)
+	byName := map[string]*v1beta1.ServiceL2Status{}
+	for _, o := range first {
+		byName[o.Name] = o
+	}
+	if len(first) != 2 || len(second) != 2 || byName[second[0].Name] != second[0] {
+		t.Errorf("cached ListPointers: %d then %d objects, or not the cache's own", len(first), len(second))
+	}
+	direct, err := kclient.ListPointers[v1beta1.ServiceL2Status](ctx, d, &v1beta1.ServiceL2StatusList{}, kclient.InNamespace("kc-in"))
+	check.Must(t, err)
+	if len(direct) != 2 || byName[direct[0].Name] == direct[0] {
+		t.Errorf("direct ListPointers: %d objects, or the cache's own", len(direct))
+	}
+
 	// DeleteAllOf deletes by label in one namespace.
 	check.Must(t, c.DeleteAllOf(ctx, &v1beta1.ServiceL2Status{}, kclient.InNamespace("kc-in"), kclient.MatchingLabels(map[string]string{"node": "n1"})))
 	check.Eventually(t, 30*time.Second, "n1's status in kc-in gone, the others kept", func() error {

@@ -68,12 +68,18 @@ func ParseIPList(s string) ([]netip.Addr, error) {
 func PoolsInUse(svcs []corev1.Service, lbClass string) map[string]bool {
 	out := map[string]bool{}
 	for i := range svcs {
-		if !Handles(&svcs[i], lbClass) {
-			continue
-		}
-		if pool, _, ok := Annotation(&svcs[i], KeyAllocatedFromPool); ok && pool != "" {
-			out[pool] = true
-		}
+		AddPoolInUse(out, &svcs[i], lbClass)
 	}
 	return out
+}
+
+// AddPoolInUse adds svc's pool to inUse, as PoolsInUse does for each of
+// its Services.
+func AddPoolInUse(inUse map[string]bool, svc *corev1.Service, lbClass string) {
+	if !Handles(svc, lbClass) {
+		return
+	}
+	if pool, _, ok := Annotation(svc, KeyAllocatedFromPool); ok && pool != "" {
+		inUse[pool] = true
+	}
 }

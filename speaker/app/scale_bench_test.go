@@ -18,15 +18,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/barelb/barelb/internal/config"
+	"github.com/barelb/barelb/internal/kclient"
 	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/kube/crkube"
 	"github.com/barelb/barelb/testsupport/cputime"
 	"github.com/barelb/barelb/testsupport/scale"
 )
 
-// listReader lists stored objects the way the informer cache does with
-// UnsafeDisableDeepCopy: each item's struct copied into the list, its
-// maps and slices shared. Nothing else is implemented: the benchmark's
+// listReader lists stored objects the way the informer cache does: List
+// with each item's struct copied into the list, its maps and slices
+// shared (kclient.NoCopy), ListObjects with the objects themselves. Nothing else is implemented: the benchmark's
 // reconciler writes nothing (no status sync, no ConfigurationState).
 type listReader struct {
 	client.Client
@@ -50,6 +51,45 @@ func (l *listReader) List(_ context.Context, list client.ObjectList, _ ...client
 		return fmt.Errorf("listReader: %T", list)
 	}
 	return nil
+}
+
+// ListObjects hands out the stored objects themselves, as the speaker's
+// cache does for kclient.ListPointers (the configuration kinds go through
+// List, as from the cache).
+func (l *listReader) ListObjects(list kclient.ObjectList, _ ...kclient.ListOption) ([]kclient.Object, bool, error) {
+	var out []kclient.Object
+	switch list.(type) {
+	case *corev1.NodeList:
+		for i := range l.nodes {
+			out = append(out, &l.nodes[i])
+		}
+	case *corev1.ServiceList:
+		for i := range l.svcs {
+			out = append(out, &l.svcs[i])
+		}
+	case *discoveryv1.EndpointSliceList:
+		for i := range l.eps {
+			out = append(out, &l.eps[i])
+		}
+	default:
+		return nil, false, nil
+	}
+	return out, true, nil
+}
+
+// cacheReader is l as the reconciler's kclient.Client: reads through
+// ListObjects where the cache would, List otherwise; no writes.
+type cacheReader struct {
+	kclient.Client
+	l *listReader
+}
+
+func (c cacheReader) List(ctx context.Context, list kclient.ObjectList, opts ...kclient.ListOption) error {
+	return crkube.Reader(c.l).List(ctx, list, opts...)
+}
+
+func (c cacheReader) ListObjects(list kclient.ObjectList, opts ...kclient.ListOption) ([]kclient.Object, bool, error) {
+	return c.l.ListObjects(list, opts...)
 }
 
 // scaleCluster is scale's IPv4 cluster as API objects: nodes Ready,
@@ -115,7 +155,7 @@ func BenchmarkLayer2PassScale(b *testing.B) {
 	for _, n := range l.nodes {
 		alive[n.Name] = true
 	}
-	r := &layer2Reconciler{Client: crkube.Client(l), opts: Options{NodeName: scale.NodeName(0), Namespace: testNS}, l2: &fakeAnnouncer{},
+	r := &layer2Reconciler{Client: cacheReader{l: l}, opts: Options{NodeName: scale.NodeName(0), Namespace: testNS}, l2: &fakeAnnouncer{},
 		tell:      kube.NewTeller(&events.FakeRecorder{}),
 		announced: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bench_announced"}, []string{"ip", "node", "protocol"}),
 		alive:     func() map[string]bool { return alive },

@@ -44,27 +44,28 @@ func readSnapshot(ctx context.Context, c kclient.Reader, opts Options, alive map
 	if err != nil {
 		return nil, err
 	}
-	var (
-		nodes corev1.NodeList
-		svcs  corev1.ServiceList
-		eps   discoveryv1.EndpointSliceList
-	)
-	for _, l := range []struct {
-		list kclient.ObjectList
-		what string
-	}{{&nodes, "Nodes"}, {&svcs, "Services"}, {&eps, "EndpointSlices"}} {
-		// Read-only: the cache's objects themselves, not a copy of every
-		// Node, Service and EndpointSlice per pass (which doubled the
-		// live heap during a pass and set the speaker's peak RSS).
-		if err := c.List(ctx, l.list, kclient.NoCopy); err != nil {
-			return nil, fmt.Errorf("listing %s: %w", l.what, err)
-		}
+	// Read-only: the cache's objects themselves, not a copy of every
+	// Node, Service and EndpointSlice per pass (which doubled the live
+	// heap during a pass and set the speaker's peak RSS).
+	nodes, err := kclient.ListPointers[corev1.Node](ctx, c, &corev1.NodeList{}, kclient.NoCopy)
+	if err != nil {
+		return nil, fmt.Errorf("listing Nodes: %w", err)
+	}
+	svcs, err := kclient.ListPointers[corev1.Service](ctx, c, &corev1.ServiceList{}, kclient.NoCopy)
+	if err != nil {
+		return nil, fmt.Errorf("listing Services: %w", err)
+	}
+	eps, err := kclient.ListPointers[discoveryv1.EndpointSlice](ctx, c, &discoveryv1.EndpointSliceList{}, kclient.NoCopy)
+	if err != nil {
+		return nil, fmt.Errorf("listing EndpointSlices: %w", err)
 	}
 	s := &snapshot{byKey: map[string]*corev1.Service{}, peers: in.Peers, bgpAdvs: in.BGPAdvertisements}
-	in.InUse = lbspec.PoolsInUse(svcs.Items, opts.LBClass)
+	in.InUse = map[string]bool{}
+	for _, svc := range svcs {
+		lbspec.AddPoolInUse(in.InUse, svc, opts.LBClass)
+	}
 	s.cfg, s.problems = config.Build(in)
-	for i := range nodes.Items {
-		n := &nodes.Items[i]
+	for _, n := range nodes {
 		if n.Name == opts.NodeName {
 			s.self = n
 		}
@@ -78,9 +79,8 @@ func readSnapshot(ctx context.Context, c kclient.Reader, opts Options, alive map
 	if ready == nil {
 		ready = &readyCache{}
 	}
-	ready.update(eps.Items)
-	for i := range svcs.Items {
-		svc := &svcs.Items[i]
+	ready.update(eps)
+	for _, svc := range svcs {
 		if !lbspec.Handles(svc, opts.LBClass) {
 			continue
 		}
@@ -154,13 +154,12 @@ func sliceService(s *discoveryv1.EndpointSlice) string {
 }
 
 // update reads one pass's EndpointSlices.
-func (c *readyCache) update(items []discoveryv1.EndpointSlice) {
+func (c *readyCache) update(items []*discoveryv1.EndpointSlice) {
 	if c.entries == nil {
 		c.entries = map[string]*readyEntry{}
 	}
 	c.pass++
-	for i := range items {
-		s := &items[i]
+	for _, s := range items {
 		key := sliceService(s)
 		if key == "" {
 			continue
@@ -191,8 +190,7 @@ func (c *readyCache) update(items []discoveryv1.EndpointSlice) {
 	if !rebuild {
 		return
 	}
-	for i := range items {
-		s := &items[i]
+	for _, s := range items {
 		e := c.entries[sliceService(s)]
 		if e == nil || !e.stale {
 			continue

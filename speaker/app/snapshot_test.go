@@ -33,17 +33,17 @@ func TestReadyCache(t *testing.T) {
 		}
 		return got
 	}
-	c.update([]discoveryv1.EndpointSlice{*a1, *b1})
+	c.update([]*discoveryv1.EndpointSlice{a1, b1})
 	ma, mb := want("apps/a", "n1"), want("apps/b", "n2")
 
-	c.update([]discoveryv1.EndpointSlice{*b1, *a1}) // another order
+	c.update([]*discoveryv1.EndpointSlice{b1, a1}) // another order
 	if !same(ma, want("apps/a", "n1")) || !same(mb, want("apps/b", "n2")) {
 		t.Fatal("unchanged slices: new maps")
 	}
 
 	a1b := a1.DeepCopy()
 	a1b.ResourceVersion, a1b.Endpoints[0].NodeName = "2", ptr.To("n3")
-	c.update([]discoveryv1.EndpointSlice{*a1b, *b1})
+	c.update([]*discoveryv1.EndpointSlice{a1b, b1})
 	if same(ma, want("apps/a", "n3")) || !same(mb, want("apps/b", "n2")) {
 		t.Fatal("a changed slice: the map kept, or the other Service's map replaced")
 	}
@@ -52,16 +52,16 @@ func TestReadyCache(t *testing.T) {
 	// A second slice for a, then not ready, then gone.
 	a2 := a1b.DeepCopy()
 	a2.Name, a2.ResourceVersion, a2.Endpoints[0].NodeName = "a-2", "5", ptr.To("n4")
-	c.update([]discoveryv1.EndpointSlice{*a1b, *a2, *b1})
+	c.update([]*discoveryv1.EndpointSlice{a1b, a2, b1})
 	if same(ma, want("apps/a", "n3", "n4")) {
 		t.Fatal("a slice added: the map kept")
 	}
 	a2.ResourceVersion, a2.Endpoints[0].Conditions.Ready = "6", ptr.To(false)
-	c.update([]discoveryv1.EndpointSlice{*a1b, *a2, *b1})
+	c.update([]*discoveryv1.EndpointSlice{a1b, a2, b1})
 	want("apps/a", "n3")
-	c.update([]discoveryv1.EndpointSlice{*a1b, *b1})
+	c.update([]*discoveryv1.EndpointSlice{a1b, b1})
 	want("apps/a", "n3")
-	c.update([]discoveryv1.EndpointSlice{*b1})
+	c.update([]*discoveryv1.EndpointSlice{b1})
 	want("apps/a")
 	if len(c.entries) != 1 {
 		t.Fatalf("%d entries for one Service with slices", len(c.entries))
@@ -69,9 +69,9 @@ func TestReadyCache(t *testing.T) {
 
 	// No version: nothing says it is unchanged.
 	b1.ResourceVersion = ""
-	c.update([]discoveryv1.EndpointSlice{*b1})
+	c.update([]*discoveryv1.EndpointSlice{b1})
 	mb = want("apps/b", "n2")
-	c.update([]discoveryv1.EndpointSlice{*b1})
+	c.update([]*discoveryv1.EndpointSlice{b1})
 	if same(mb, want("apps/b", "n2")) {
 		t.Fatal("an unversioned slice: the map kept")
 	}

@@ -68,18 +68,20 @@ func ParseIPList(s string) ([]netip.Addr, error) {
 func PoolsInUse(svcs []corev1.Service, lbClass string) map[string]bool {
 	out := map[string]bool{}
 	for i := range svcs {
-		AddPoolInUse(out, &svcs[i], lbClass)
+		if pool := AllocatedPool(&svcs[i], lbClass); pool != "" {
+			out[pool] = true
+		}
 	}
 	return out
 }
 
-// AddPoolInUse adds svc's pool to inUse, as PoolsInUse does for each of
-// its Services.
-func AddPoolInUse(inUse map[string]bool, svc *corev1.Service, lbClass string) {
+// AllocatedPool is the pool svc's addresses came from, per its
+// metallb.io/ip-allocated-from-pool annotation, when svc is this
+// class's; "" otherwise.
+func AllocatedPool(svc *corev1.Service, lbClass string) string {
 	if !Handles(svc, lbClass) {
-		return
+		return ""
 	}
-	if pool, _, ok := Annotation(svc, KeyAllocatedFromPool); ok && pool != "" {
-		inUse[pool] = true
-	}
+	pool, _, _ := Annotation(svc, KeyAllocatedFromPool)
+	return pool
 }

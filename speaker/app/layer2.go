@@ -112,10 +112,11 @@ type layer2Reconciler struct {
 	// keeps answering for the handover period instead of going quiet.
 	leaving atomic.Bool
 
-	// feed keeps the plan between passes (planfeed.go), and ready the
-	// Services' ready nodes, so that unchanged ones compare in O(1).
-	feed  planFeed
-	ready readyCache
+	// feed keeps the plan between passes (planfeed.go), and keep the
+	// Services' ready nodes and conversions, so that unchanged ones cost
+	// lookups and compare in O(1).
+	feed planFeed
+	keep snapCache
 
 	mu   sync.Mutex
 	mine map[netip.Addr]bool
@@ -138,7 +139,7 @@ func (r *layer2Reconciler) Reconcile(ctx context.Context) (time.Duration, error)
 	if r.alive != nil {
 		alive = r.alive()
 	}
-	snap, err := readSnapshot(ctx, r.Client, r.opts, alive, &r.ready)
+	snap, err := readSnapshot(ctx, r.Client, r.opts, alive, &r.keep)
 	if err != nil {
 		return 0, fmt.Errorf("layer 2: %w", err)
 	}

@@ -37,9 +37,9 @@ type snapshot struct {
 
 // readSnapshot lists the inputs. alive is memberlist's view; nil (memberlist
 // disabled, or BGP mode, which does not use liveness) means Node readiness.
-// ready, if set, keeps the Services' ready nodes from the previous pass
-// (nil: built afresh).
-func readSnapshot(ctx context.Context, c kclient.Reader, opts Options, alive map[string]bool, ready *readyCache) (*snapshot, error) {
+// keep, if set, keeps the Services' ready nodes and conversions from the
+// previous pass (nil: built afresh).
+func readSnapshot(ctx context.Context, c kclient.Reader, opts Options, alive map[string]bool, keep *snapCache) (*snapshot, error) {
 	in, err := kube.ListConfig(ctx, c, opts.Namespace)
 	if err != nil {
 		return nil, err
@@ -59,10 +59,16 @@ func readSnapshot(ctx context.Context, c kclient.Reader, opts Options, alive map
 	if err != nil {
 		return nil, fmt.Errorf("listing EndpointSlices: %w", err)
 	}
-	s := &snapshot{byKey: map[string]*corev1.Service{}, peers: in.Peers, bgpAdvs: in.BGPAdvertisements}
+	if keep == nil {
+		keep = &snapCache{}
+	}
+	s := &snapshot{byKey: make(map[string]*corev1.Service, len(svcs)), peers: in.Peers, bgpAdvs: in.BGPAdvertisements}
+	conv := keep.svcs.convert(svcs, opts.LBClass)
 	in.InUse = map[string]bool{}
-	for _, svc := range svcs {
-		lbspec.AddPoolInUse(in.InUse, svc, opts.LBClass)
+	for _, e := range conv {
+		if e.pool != "" {
+			in.InUse[e.pool] = true
+		}
 	}
 	s.cfg, s.problems = config.Build(in)
 	for _, n := range nodes {
@@ -76,27 +82,86 @@ func readSnapshot(ctx context.Context, c kclient.Reader, opts Options, alive map
 	// announce quotes the first node's refusal) and the planFeed finds
 	// the nodes in the order it holds them.
 	sort.Slice(s.nodes, func(i, j int) bool { return s.nodes[i].Name < s.nodes[j].Name })
-	if ready == nil {
-		ready = &readyCache{}
-	}
-	ready.update(eps)
-	for _, svc := range svcs {
-		if !lbspec.Handles(svc, opts.LBClass) {
+	keep.ready.update(eps)
+	s.svcs = make([]eligibility.Service, 0, len(conv))
+	for i, e := range conv {
+		if !e.use {
 			continue
 		}
-		ips := lbspec.IngressIPs(svc)
-		if len(ips) == 0 {
-			continue
-		}
-		key := lbspec.Key(svc)
-		s.byKey[key] = svc
-		s.svcs = append(s.svcs, eligibility.Service{
-			Key: key, IPs: ips, Labels: svc.Labels,
-			Local:      svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
-			ReadyNodes: ready.of(key),
-		})
+		s.byKey[e.svc.Key] = svcs[i]
+		es := e.svc
+		es.ReadyNodes = keep.ready.of(es.Key)
+		s.svcs = append(s.svcs, es)
 	}
 	return s, nil
+}
+
+// snapCache is what a reconciler keeps from one snapshot to the next.
+type snapCache struct {
+	ready readyCache
+	svcs  svcCache
+}
+
+// svcCache keeps each Service's conversion for as long as the cache
+// holds the same object at the same resourceVersion (the informer
+// replaces an object on update, it never changes one), so a pass over
+// 50,000 unchanged Services looks them up instead of converting each
+// (key, addresses, pool: five allocations a Service). Entries of objects
+// a pass no longer meets are dropped at its end.
+type svcCache struct {
+	pass  uint64
+	byObj map[*corev1.Service]*svcEntry
+}
+
+type svcEntry struct {
+	pass    uint64
+	version string
+	svc     eligibility.Service // without ReadyNodes
+	use     bool                // this class's, with addresses: planned
+	pool    string              // the pool it was allocated from, "" for none
+}
+
+// convert returns the entry of each of svcs, in their order.
+func (c *svcCache) convert(svcs []*corev1.Service, lbClass string) []*svcEntry {
+	if c.byObj == nil {
+		c.byObj = map[*corev1.Service]*svcEntry{}
+	}
+	c.pass++
+	out := make([]*svcEntry, len(svcs))
+	for i, svc := range svcs {
+		e := c.byObj[svc]
+		if e == nil || e.version != svc.ResourceVersion || svc.ResourceVersion == "" {
+			e = convertService(svc, lbClass)
+			c.byObj[svc] = e
+		}
+		e.pass = c.pass
+		out[i] = e
+	}
+	if len(c.byObj) > len(svcs) {
+		for obj, e := range c.byObj {
+			if e.pass != c.pass {
+				delete(c.byObj, obj)
+			}
+		}
+	}
+	return out
+}
+
+func convertService(svc *corev1.Service, lbClass string) *svcEntry {
+	e := &svcEntry{version: svc.ResourceVersion, pool: lbspec.AllocatedPool(svc, lbClass)}
+	if !lbspec.Handles(svc, lbClass) {
+		return e
+	}
+	ips := lbspec.IngressIPs(svc)
+	if len(ips) == 0 {
+		return e
+	}
+	e.use = true
+	e.svc = eligibility.Service{
+		Key: lbspec.Key(svc), IPs: ips, Labels: svc.Labels,
+		Local: svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
+	}
+	return e
 }
 
 func planNode(n *corev1.Node, alive map[string]bool) eligibility.Node {

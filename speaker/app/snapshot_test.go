@@ -5,7 +5,9 @@ import (
 	"reflect"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 )
 
@@ -74,5 +76,45 @@ func TestReadyCache(t *testing.T) {
 	c.update([]*discoveryv1.EndpointSlice{b1})
 	if same(mb, want("apps/b", "n2")) {
 		t.Fatal("an unversioned slice: the map kept")
+	}
+}
+
+// svcCache converts a Service again only when the cache holds another
+// object or version for it, and forgets the ones no longer listed.
+func TestSvcCache(t *testing.T) {
+	lb := func(name, rv, ip string) *corev1.Service {
+		return &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: name, ResourceVersion: rv,
+				Annotations: map[string]string{"metallb.io/ip-allocated-from-pool": "p"}},
+			Spec:   corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
+			Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: ip}}}},
+		}
+	}
+	var c svcCache
+	a, b := lb("a", "1", "198.18.50.1"), lb("b", "1", "")
+	first := c.convert([]*corev1.Service{a, b}, "")
+	if !first[0].use || first[0].svc.Key != "apps/a" || first[0].pool != "p" || len(first[0].svc.IPs) != 1 {
+		t.Fatalf("a converted to %+v", first[0])
+	}
+	if first[1].use {
+		t.Fatalf("b has no address but is planned: %+v", first[1])
+	}
+	again := c.convert([]*corev1.Service{b, a}, "")
+	if again[1] != first[0] || again[0] != first[1] {
+		t.Fatal("unchanged objects converted again")
+	}
+	a2 := lb("a", "2", "198.18.50.2") // an update: a new object
+	third := c.convert([]*corev1.Service{a2}, "")
+	if third[0] == first[0] || third[0].svc.IPs[0].String() != "198.18.50.2" {
+		t.Fatalf("updated Service kept its old conversion: %+v", third[0])
+	}
+	if len(c.byObj) != 1 {
+		t.Fatalf("%d entries kept for 1 listed Service", len(c.byObj))
+	}
+	// The same object changed in place without a version (only tests
+	// do that) is converted every time.
+	a2.ResourceVersion = ""
+	if c.convert([]*corev1.Service{a2}, "")[0] == third[0] {
+		t.Fatal("an unversioned object's conversion was reused")
 	}
 }

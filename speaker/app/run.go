@@ -393,7 +393,7 @@ type loops struct{ l2, bgp *kclient.Loop }
 // newCache is the speaker's cache, kicking l's loops on every change
 // (see kicks); l's loops may be set after it, before it starts.
 func newCache(direct *kclient.Direct, opts Options, l *loops) (*kclient.Cached, error) {
-	return kclient.NewCached(direct, speakerWatches(opts.Namespace), kube.TrimForCache, func(o kclient.Object) {
+	return kclient.NewCached(direct, speakerWatches(opts.Namespace), trimForSpeaker, func(o kclient.Object) {
 		l2, bgp := kicks(o, opts.NodeName)
 		if l2 {
 			l.l2.Kick()

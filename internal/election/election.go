@@ -25,18 +25,34 @@ type Election struct {
 	groups map[string]*group
 	units  map[string]*unit
 
-	// order is the placement order; pending units join it and gone units
-	// leave it at the next Place, and resort rebuilds it entirely (after
-	// candidate counts changed).
+	// order is the placement order; pending units join it and gone (or
+	// moved) units leave it at the next Place. resort: candidate counts
+	// changed; the order is sorted again at the next Place if full is set
+	// (it is checked after each change of counts).
 	order   []*unit
 	pending []*unit
 	gone    int
 	resort  bool
 	removed []string // keys deleted since the last Place that had a winner
 
-	epoch       uint32 // Place's count of active nodes
-	walk        uint32 // topK's deduplication
-	nodeScratch []*node
+	// full: the next Place elects every unit from scratch (the first
+	// one, or after the placement order changed); otherwise it elects
+	// again only the dirty units and those their changes reach (see
+	// place.go).
+	full    bool
+	dirty   []*unit
+	inFull  bool // within a full placement
+
+	// byHash is every node by (hash, name), the capacities' order;
+	// fresh nodes join it and dead ones leave it at the next Place.
+	byHash []*node
+	fresh  []*node
+	dead   int
+
+	epoch uint32 // Place's count of active nodes
+	walk  uint32 // topK's deduplication
+	touch uint32 // Place's count of the units it elected again
+	stats Stats
 }
 
 // group is a named candidate set shared by many units.
@@ -62,11 +78,24 @@ type unit struct {
 	winner string
 	gone   bool
 	slot   int // index in group.units
+
+	// The unit's place in the nodes' lists (see node.won): in holds it
+	// in won, watch are the nodes whose watchers hold it (top's nodes
+	// when it was last elected), fb that it is in their over lists too.
+	in    *node
+	watch []*node
+	wbuf  [cached]*node
+	fb    bool
+	dirty bool // to be elected again at the next Place
+	// inOrder: in Election.order; out: taken out of it, its count
+	// changed, to be merged in again from pending.
+	inOrder, out bool
+	touched      uint32
 }
 
 // New returns an empty Election.
 func New() *Election {
-	return &Election{nodes: map[string]*node{}, groups: map[string]*group{}, units: map[string]*unit{}}
+	return &Election{nodes: map[string]*node{}, groups: map[string]*group{}, units: map[string]*unit{}, full: true}
 }
 
 func (e *Election) node(name string) *node {
@@ -74,6 +103,7 @@ func (e *Election) node(name string) *node {
 	if n == nil {
 		n = newNode(name)
 		e.nodes[name] = n
+		e.fresh = append(e.fresh, n)
 	}
 	n.refs++
 	return n
@@ -82,6 +112,8 @@ func (e *Election) node(name string) *node {
 func (e *Election) release(n *node) {
 	if n.refs--; n.refs == 0 {
 		delete(e.nodes, n.name)
+		n.dead = true
+		e.dead++
 	}
 }
 
@@ -147,8 +179,12 @@ func (e *Election) SetGroup(name string, nodes []string) {
 	if g.ring = ring; len(added) > 0 {
 		g.ring = mergePoints(ring, pointsOf(added))
 	}
+	recount := false
 	for _, u := range g.units {
-		e.regroup(u, removed, added)
+		recount = e.regroup(u, removed, added) || recount
+	}
+	if recount && !e.full && !e.sorted() {
+		e.full = true // the placement order changed: see place.go
 	}
 	for _, n := range removed {
 		n.leaving = false
@@ -171,20 +207,25 @@ func (e *Election) dropIfUnused(g *group) {
 	}
 }
 
-// regroup updates a unit of a group whose members changed.
-func (e *Election) regroup(u *unit, removed, added []*node) {
+// regroup updates a unit of a group whose members changed; it reports
+// whether the unit's candidate count changed. A unit whose cached ranks
+// changed is marked dirty: its placement may change.
+func (e *Election) regroup(u *unit, removed, added []*node) bool {
 	old := u.ncand
 	complete := u.top != nil && len(u.top) == old
 	u.ncand = u.count()
-	if u.ncand != old {
+	recount := u.ncand != old
+	if recount {
 		e.resort = true
 	}
 	if u.top == nil {
-		return
+		e.markDirty(u)
+		return recount
 	}
 	if len(added) > smallChange || holdsAny(u.top, removed) {
 		u.top = nil
-		return
+		e.markDirty(u)
+		return recount
 	}
 	for _, n := range added {
 		if slices.Contains(u.extra, n) {
@@ -194,8 +235,10 @@ func (e *Election) regroup(u *unit, removed, added []*node) {
 		j, _ := slices.BinarySearchFunc(u.top, c, before)
 		if j < len(u.top) || complete {
 			u.top = slices.Insert(u.top, j, c)
+			e.markDirty(u)
 		}
 	}
+	return recount
 }
 
 // count returns the unit's number of distinct candidates.
@@ -222,9 +265,11 @@ func (e *Election) SetUnit(u Unit) {
 	fresh := x == nil
 	if fresh {
 		x = &unit{key: u.Key, pos: keyHash(u.Key), order: orderHash(u.Key)}
+		x.watch = x.wbuf[:0]
 		e.units[u.Key] = x
 		e.pending = append(e.pending, x)
 	} else {
+		e.unplace(x)
 		e.detach(x)
 	}
 	names := slices.Clone(u.Candidates)
@@ -245,9 +290,14 @@ func (e *Election) SetUnit(u Unit) {
 	old := x.ncand
 	x.ncand = x.count()
 	x.top = nil
-	if !fresh && old != x.ncand {
-		e.resort = true // a pending unit is merged in by its new count
+	if x.inOrder && old != x.ncand {
+		// Its place in the order changed: out of it, merged in again
+		// by its new count at the next Place.
+		x.inOrder, x.out = false, true
+		e.gone++
+		e.pending = append(e.pending, x)
 	}
+	e.markDirty(x)
 }
 
 // detach drops what a unit holds of nodes and groups.
@@ -271,6 +321,7 @@ func (e *Election) DeleteUnit(key string) {
 	if x == nil {
 		return
 	}
+	e.unplace(x)
 	e.detach(x)
 	delete(e.units, key)
 	x.gone = true
@@ -291,154 +342,6 @@ func (e *Election) Winner(key string) string {
 
 // Len returns the number of units.
 func (e *Election) Len() int { return len(e.units) }
-
-// Place elects a node for every unit and returns the keys whose winner
-// changed since the previous Place (deleted keys that had a winner
-// included), in placement order.
-//
-// Cost: O(N log N + U·k) for N nodes and U units whose cached ranks hold
-// (k = 4 here), plus O(U log U) when candidate counts changed, plus the
-// ranking of units whose cache was dropped (O(k + e log V) each for e own
-// candidates), plus deeper walks for the few units whose first k
-// candidates are all full.
-func (e *Election) Place() []string {
-	e.fixOrder()
-	placed := 0
-	e.epoch++
-	active := e.nodeScratch[:0]
-	mark := func(n *node) {
-		if n.mark != e.epoch {
-			n.mark = e.epoch
-			active = append(active, n)
-		}
-	}
-	for _, g := range e.groups {
-		if len(g.units) > 0 {
-			for n := range g.members {
-				mark(n)
-			}
-		}
-	}
-	for _, u := range e.order {
-		if u.ncand > 0 {
-			placed++
-		}
-		for _, n := range u.extra {
-			mark(n)
-		}
-	}
-	capacities(active, placed)
-	e.nodeScratch = active[:0]
-
-	changed := e.removed
-	e.removed = nil
-	for _, u := range e.order {
-		w := ""
-		if u.ncand > 0 {
-			n := e.pick(u)
-			n.load++
-			w = n.name
-		}
-		if w != u.winner {
-			u.winner = w
-			changed = append(changed, u.key)
-		}
-	}
-	return changed
-}
-
-// capacities sets each node's capacity so that the total is
-// ceil(6/5 · units) spread as evenly as integers allow: every node gets
-// the floor of the share and the nodes first by nodeHash one more. No node
-// exceeds ceil(6/5 · units / nodes), and one node coming or going changes
-// the capacity of only about units/nodes others, so it moves few units
-// (a single rounded capacity for all would jump for every node at once).
-func capacities(nodes []*node, units int) {
-	if len(nodes) == 0 {
-		return
-	}
-	slices.SortFunc(nodes, func(a, b *node) int {
-		if a.hash != b.hash {
-			return cmp.Compare(a.hash, b.hash)
-		}
-		return cmp.Compare(a.name, b.name)
-	})
-	total := (units*loadNum + loadDen - 1) / loadDen
-	base, extra := total/len(nodes), total%len(nodes)
-	for i, n := range nodes {
-		n.cap, n.load = base, 0
-		if i < extra {
-			n.cap++
-		}
-	}
-}
-
-// pick returns the best-ranked candidate of u below its capacity or, when
-// every candidate is full (possible only when candidate sets differ), the
-// least loaded one, earlier rank winning ties.
-func (e *Election) pick(u *unit) *node {
-	if u.top == nil {
-		u.top = e.topK(u, cached, u.buf[:0])
-	}
-	for {
-		for _, c := range u.top {
-			if c.n.load < c.n.cap {
-				return c.n
-			}
-		}
-		if len(u.top) >= u.ncand {
-			break
-		}
-		u.top = e.topK(u, max(4*len(u.top), 64), nil)
-	}
-	best := u.top[0].n
-	for _, c := range u.top[1:] {
-		if c.n.load < best.load {
-			best = c.n
-		}
-	}
-	return best
-}
-
-// fixOrder brings the placement order up to date: fewer candidates first
-// (so a unit pinned to one node by externalTrafficPolicy: Local is not
-// crowded out by units that could go anywhere), then by orderHash, then by
-// key.
-func (e *Election) fixOrder() {
-	if e.gone > 0 {
-		e.order = slices.DeleteFunc(e.order, func(u *unit) bool { return u.gone })
-		e.gone = 0
-	}
-	if e.resort {
-		// Counts change for whole groups at once, so the order is
-		// still mostly sorted and pdqsort finishes in about linear time.
-		slices.SortFunc(e.order, placeOrder)
-		e.resort = false
-	}
-	if len(e.pending) > 0 {
-		e.pending = slices.DeleteFunc(e.pending, func(u *unit) bool { return u.gone })
-		if len(e.pending) <= smallChange {
-			for _, u := range e.pending {
-				i, _ := slices.BinarySearchFunc(e.order, u, placeOrder)
-				e.order = slices.Insert(e.order, i, u)
-			}
-			e.pending = e.pending[:0]
-			return
-		}
-		slices.SortFunc(e.pending, placeOrder)
-		merged := make([]*unit, 0, len(e.order)+len(e.pending))
-		a, b := e.order, e.pending
-		for len(a) > 0 && len(b) > 0 {
-			if placeOrder(a[0], b[0]) <= 0 {
-				merged, a = append(merged, a[0]), a[1:]
-			} else {
-				merged, b = append(merged, b[0]), b[1:]
-			}
-		}
-		e.order = append(append(merged, a...), b...)
-		e.pending = nil
-	}
-}
 
 func placeOrder(a, b *unit) int {
 	if a.ncand != b.ncand {

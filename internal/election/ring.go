@@ -13,13 +13,21 @@ type node struct {
 	// refs counts the groups that hold the node plus the units that name
 	// it among their own candidates; at zero the node is forgotten.
 	refs int
-	// Per Place: the epoch in which it was counted, its capacity and load.
-	mark      uint32
-	cap, load int
+	// Per Place: the epoch in which it was counted and its capacity.
+	mark uint32
+	cap  int
+	// The placement as of the last Place, kept for the next one (see
+	// place.go): won holds the units it announces, watchers the units
+	// whose cached ranking (top) holds it, both in placement order, and
+	// over those of the watchers placed on their least loaded candidate
+	// because every candidate was full (in no order).
+	won, watchers, over []*unit
 	// seen deduplicates nodes during a ring walk.
 	seen uint32
 	// leaving marks the nodes a SetGroup is removing.
 	leaving bool
+	// dead: forgotten (no reference left), to be dropped from byHash.
+	dead bool
 }
 
 func newNode(name string) *node {

@@ -39,9 +39,9 @@ type Election struct {
 	// one, or after the placement order changed); otherwise it elects
 	// again only the dirty units and those their changes reach (see
 	// place.go).
-	full    bool
-	dirty   []*unit
-	inFull  bool // within a full placement
+	full   bool
+	dirty  []*unit
+	inFull bool // within a full placement
 
 	// byHash is every node by (hash, name), the capacities' order;
 	// fresh nodes join it and dead ones leave it at the next Place.

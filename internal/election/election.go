@@ -26,14 +26,14 @@ type Election struct {
 	units  map[string]*unit
 
 	// order is the placement order; pending units join it and gone (or
-	// moved) units leave it at the next Place. resort: candidate counts
-	// changed; the order is sorted again at the next Place if full is set
-	// (it is checked after each change of counts).
+	// moved) units, listed in left, leave it at the next Place.
 	order   []*unit
 	pending []*unit
-	gone    int
-	resort  bool
+	left    []*unit
 	removed []string // keys deleted since the last Place that had a winner
+	// counts holds how many units have each candidate count, to tell
+	// whether a group's change of size can reorder units.
+	counts map[int]int
 
 	// full: the next Place elects every unit from scratch (the first
 	// one, or after the placement order changed); otherwise it elects
@@ -49,7 +49,6 @@ type Election struct {
 	fresh  []*node
 	dead   int
 
-	epoch uint32 // Place's count of active nodes
 	walk  uint32 // topK's deduplication
 	touch uint32 // Place's count of the units it elected again
 	stats Stats
@@ -60,7 +59,8 @@ type group struct {
 	name    string
 	members map[*node]bool
 	ring    []ringPoint
-	units   []*unit // in no particular order; unit.slot is the index
+	units   []*unit        // in no particular order; unit.slot is the index
+	mixed   map[*unit]bool // the units with own candidates too
 }
 
 // unit is a unit inside an Election.
@@ -70,7 +70,9 @@ type unit struct {
 	order uint64
 	group *group
 	extra []*node // own candidates, sorted by name
-	ncand int     // distinct candidates: group members and extras
+	// outside is the number of extras that are not group members: the
+	// unit has len(group.members) + outside distinct candidates.
+	outside int
 	// top is a prefix of the unit's candidates in rank order; nil when it
 	// must be recomputed.
 	top    []cand
@@ -80,22 +82,31 @@ type unit struct {
 	slot   int // index in group.units
 
 	// The unit's place in the nodes' lists (see node.won): in holds it
-	// in won, watch are the nodes whose watchers hold it (top's nodes
-	// when it was last elected), fb that it is in their over lists too.
+	// in won, watch are the nodes whose watchers hold it (top's nodes),
+	// fb that it is in their over lists too.
 	in    *node
 	watch []*node
 	wbuf  [cached]*node
 	fb    bool
 	dirty bool // to be elected again at the next Place
-	// inOrder: in Election.order; out: taken out of it, its count
-	// changed, to be merged in again from pending.
-	inOrder, out bool
-	touched      uint32
+	// inOrder: in Election.order; left: its candidate count when it was
+	// taken out of the order (deleted, or its count changed), to find it.
+	inOrder bool
+	left    int
+	touched uint32
+}
+
+// count returns the unit's number of distinct candidates.
+func (u *unit) count() int {
+	if u.group == nil {
+		return u.outside
+	}
+	return len(u.group.members) + u.outside
 }
 
 // New returns an empty Election.
 func New() *Election {
-	return &Election{nodes: map[string]*node{}, groups: map[string]*group{}, units: map[string]*unit{}, full: true}
+	return &Election{nodes: map[string]*node{}, groups: map[string]*group{}, units: map[string]*unit{}, counts: map[int]int{}, full: true}
 }
 
 func (e *Election) node(name string) *node {
@@ -120,10 +131,16 @@ func (e *Election) release(n *node) {
 func (e *Election) group(name string) *group {
 	g := e.groups[name]
 	if g == nil {
-		g = &group{name: name, members: map[*node]bool{}}
+		g = &group{name: name, members: map[*node]bool{}, mixed: map[*unit]bool{}}
 		e.groups[name] = g
 	}
 	return g
+}
+
+func (e *Election) countUnit(c, delta int) {
+	if e.counts[c] += delta; e.counts[c] == 0 {
+		delete(e.counts, c)
+	}
 }
 
 // SetGroup sets the members of the named candidate set, creating it if
@@ -131,9 +148,12 @@ func (e *Election) group(name string) *group {
 // duplicates and empty names do not matter. Units keep their cached ranks
 // when the group loses nodes that are not among them or gains a few nodes.
 //
-// Cost: O(R + U·(a·log V + k)) for R ring points of the group (V per
-// member), U units naming it and a added nodes, when a <= 8; otherwise the
-// U units are ranked again at the next Place.
+// Cost: O(G + R) for G members and R ring points (V per member), plus,
+// when it removes at most two nodes and adds at most 8, O(V·w) for w units
+// ranking a node next to the changed ones (about V·4·U/N); otherwise
+// O(U·(a·log V + k)) for the U units naming it and a added nodes, or,
+// past 8 added, the U units are ranked again at the next Place. Units
+// that may now elect differently are marked for the next Place.
 func (e *Election) SetGroup(name string, nodes []string) {
 	g := e.group(name)
 	// Stamp the named nodes instead of building a set of names: a node
@@ -163,6 +183,14 @@ func (e *Election) SetGroup(name string, nodes []string) {
 		e.dropIfUnused(g)
 		return
 	}
+	was := len(g.members)
+	pure := len(g.units) - len(g.mixed)
+	e.countUnit(was, -pure)
+	oldCount := map[*unit]int{}
+	for u := range g.mixed {
+		oldCount[u] = u.count()
+		e.countUnit(oldCount[u], -1)
+	}
 	for _, n := range removed {
 		n.leaving = true
 		delete(g.members, n)
@@ -173,17 +201,35 @@ func (e *Election) SetGroup(name string, nodes []string) {
 			ring = append(ring, p)
 		}
 	}
+	kept := len(g.members)
 	for _, n := range added {
 		g.members[n] = true
 	}
+	if len(g.units) > 0 {
+		for _, n := range added {
+			n.grefs++
+		}
+		for _, n := range removed {
+			n.grefs--
+		}
+	}
+	e.patch(g, ring, removed, added, was, kept, oldCount)
 	if g.ring = ring; len(added) > 0 {
 		g.ring = mergePoints(ring, pointsOf(added))
 	}
-	recount := false
-	for _, u := range g.units {
-		recount = e.regroup(u, removed, added) || recount
+	for u := range g.mixed {
+		u.outside = 0
+		for _, x := range u.extra {
+			if !g.members[x] {
+				u.outside++
+			}
+		}
 	}
-	if recount && !e.full && !e.sorted() {
+	e.countUnit(len(g.members), pure)
+	for u := range g.mixed {
+		e.countUnit(u.count(), 1)
+	}
+	if !e.full && e.reorders(g, was, len(g.members)) {
 		e.full = true // the placement order changed: see place.go
 	}
 	for _, n := range removed {
@@ -191,6 +237,113 @@ func (e *Election) SetGroup(name string, nodes []string) {
 		e.release(n)
 	}
 	e.dropIfUnused(g)
+}
+
+// reorders reports whether g's change of size from was to now may have
+// changed the placement order: it cannot when no other unit (nor one of
+// g's with own candidates) has a count in between (ties included).
+func (e *Election) reorders(g *group, was, now int) bool {
+	if len(g.mixed) > 0 {
+		// Their counts change with the members, not by now-was.
+		return !e.sorted()
+	}
+	if was == now || len(g.units) == 0 {
+		return false
+	}
+	lo, hi := min(was, now), max(was, now)
+	others := -(len(g.units) - len(g.mixed)) // g's own, now at now
+	if hi-lo <= 16 {
+		for c := lo; c <= hi; c++ {
+			others += e.counts[c]
+		}
+	} else {
+		for c, k := range e.counts {
+			if c >= lo && c <= hi {
+				others += k
+			}
+		}
+	}
+	return others > 0 && !e.sorted()
+}
+
+// patch updates the cached ranks of g's units after its members changed
+// (removed gone, added in, kept members between) and marks the units
+// whose ranks changed dirty. With few nodes changed and the nodes' lists
+// kept, only the units listed by the nodes concerned are looked at: a unit
+// ranks a removed node only if it is among its watchers, and an added
+// node only if it also ranks the node whose point follows one of the
+// added node's points on the ring.
+func (e *Election) patch(g *group, ring []ringPoint, removed, added []*node, was, kept int, oldCount map[*unit]int) {
+	if e.full || len(removed) > 2 || len(added) > smallChange || len(g.mixed) > 0 || len(ring) == 0 {
+		for _, u := range g.units {
+			old, ok := oldCount[u]
+			if !ok {
+				old = was
+			}
+			e.regroup(u, removed, added, old)
+		}
+		return
+	}
+	for _, n := range removed {
+		for _, u := range slices.Clone(n.watchers) {
+			if u.group == g && u.top != nil {
+				u.top = nil
+				e.register(u, false)
+				e.markDirty(u)
+			}
+		}
+	}
+	for i, n := range added {
+		e.walk++
+		for _, at := range n.points {
+			j, _ := slices.BinarySearchFunc(ring, at, func(p ringPoint, at uint64) int { return cmp.Compare(p.at, at) })
+			m := ring[j%len(ring)].n
+			if m.seen == e.walk {
+				continue
+			}
+			m.seen = e.walk
+			for _, u := range slices.Clone(m.watchers) {
+				if u.group == g && u.top != nil {
+					e.insert(u, n, len(u.top) == kept+i)
+				}
+			}
+		}
+	}
+}
+
+// regroup updates a unit of a group whose members changed, old its count
+// before.
+func (e *Election) regroup(u *unit, removed, added []*node, old int) {
+	complete := u.top != nil && len(u.top) == old
+	if u.top == nil {
+		e.markDirty(u)
+		return
+	}
+	if len(added) > smallChange || holdsAny(u.top, removed) {
+		u.top = nil
+		e.register(u, false)
+		e.markDirty(u)
+		return
+	}
+	for _, n := range added {
+		e.insert(u, n, complete)
+	}
+}
+
+// insert puts a node that joined u's group into its cached ranks, if it
+// ranks within them (or they hold every candidate: complete).
+func (e *Election) insert(u *unit, n *node, complete bool) {
+	if slices.Contains(u.extra, n) {
+		return // already a candidate
+	}
+	c := cand{n.distance(u.pos), n}
+	j, found := slices.BinarySearchFunc(u.top, c, before)
+	if found || !(j < len(u.top) || complete) {
+		return
+	}
+	u.top = slices.Insert(u.top, j, c)
+	e.register(u, u.fb)
+	e.markDirty(u)
 }
 
 // DeleteGroup removes the named candidate set: units naming it keep only
@@ -207,62 +360,15 @@ func (e *Election) dropIfUnused(g *group) {
 	}
 }
 
-// regroup updates a unit of a group whose members changed; it reports
-// whether the unit's candidate count changed. A unit whose cached ranks
-// changed is marked dirty: its placement may change.
-func (e *Election) regroup(u *unit, removed, added []*node) bool {
-	old := u.ncand
-	complete := u.top != nil && len(u.top) == old
-	u.ncand = u.count()
-	recount := u.ncand != old
-	if recount {
-		e.resort = true
-	}
-	if u.top == nil {
-		e.markDirty(u)
-		return recount
-	}
-	if len(added) > smallChange || holdsAny(u.top, removed) {
-		u.top = nil
-		e.markDirty(u)
-		return recount
-	}
-	for _, n := range added {
-		if slices.Contains(u.extra, n) {
-			continue // already a candidate
-		}
-		c := cand{n.distance(u.pos), n}
-		j, _ := slices.BinarySearchFunc(u.top, c, before)
-		if j < len(u.top) || complete {
-			u.top = slices.Insert(u.top, j, c)
-			e.markDirty(u)
-		}
-	}
-	return recount
-}
-
-// count returns the unit's number of distinct candidates.
-func (u *unit) count() int {
-	n := 0
-	if u.group != nil {
-		n = len(u.group.members)
-	}
-	for _, x := range u.extra {
-		if u.group == nil || !u.group.members[x] {
-			n++
-		}
-	}
-	return n
-}
-
 // SetUnit adds the unit or replaces the unit of the same key. Its
 // candidates are the members of u.Group (when not empty) and u.Candidates.
 //
-// Cost: O(c log c) for c own candidates; the unit is ranked at the next
-// Place.
+// Cost: O(c log c) for c own candidates, O(log) per unit its leaving its
+// node reaches; the unit is ranked at the next Place.
 func (e *Election) SetUnit(u Unit) {
 	x := e.units[u.Key]
 	fresh := x == nil
+	old := 0
 	if fresh {
 		x = &unit{key: u.Key, pos: keyHash(u.Key), order: orderHash(u.Key)}
 		x.watch = x.wbuf[:0]
@@ -270,6 +376,8 @@ func (e *Election) SetUnit(u Unit) {
 		e.pending = append(e.pending, x)
 	} else {
 		e.unplace(x)
+		old = x.count()
+		e.countUnit(old, -1)
 		e.detach(x)
 	}
 	names := slices.Clone(u.Candidates)
@@ -280,21 +388,38 @@ func (e *Election) SetUnit(u Unit) {
 	}
 	x.extra = make([]*node, len(names))
 	for i, name := range names {
-		x.extra[i] = e.node(name)
+		n := e.node(name)
+		n.xrefs++
+		x.extra[i] = n
 	}
 	if u.Group != "" {
-		x.group = e.group(u.Group)
-		x.slot = len(x.group.units)
-		x.group.units = append(x.group.units, x)
+		g := e.group(u.Group)
+		if len(g.units) == 0 {
+			for n := range g.members {
+				n.grefs++
+			}
+		}
+		x.group = g
+		x.slot = len(g.units)
+		g.units = append(g.units, x)
+		if len(x.extra) > 0 {
+			g.mixed[x] = true
+		}
 	}
-	old := x.ncand
-	x.ncand = x.count()
+	x.outside = 0
+	for _, n := range x.extra {
+		if x.group == nil || !x.group.members[n] {
+			x.outside++
+		}
+	}
 	x.top = nil
-	if x.inOrder && old != x.ncand {
+	now := x.count()
+	e.countUnit(now, 1)
+	if x.inOrder && old != now {
 		// Its place in the order changed: out of it, merged in again
 		// by its new count at the next Place.
-		x.inOrder, x.out = false, true
-		e.gone++
+		x.inOrder, x.left = false, old
+		e.left = append(e.left, x)
 		e.pending = append(e.pending, x)
 	}
 	e.markDirty(x)
@@ -303,13 +428,20 @@ func (e *Election) SetUnit(u Unit) {
 // detach drops what a unit holds of nodes and groups.
 func (e *Election) detach(x *unit) {
 	for _, n := range x.extra {
+		n.xrefs--
 		e.release(n)
 	}
-	x.extra = nil
+	x.extra, x.outside = nil, 0
 	if g := x.group; g != nil {
 		last := g.units[len(g.units)-1]
 		g.units[x.slot], last.slot = last, x.slot
 		g.units = g.units[:len(g.units)-1]
+		delete(g.mixed, x)
+		if len(g.units) == 0 {
+			for n := range g.members {
+				n.grefs--
+			}
+		}
 		x.group = nil
 		e.dropIfUnused(g)
 	}
@@ -322,10 +454,15 @@ func (e *Election) DeleteUnit(key string) {
 		return
 	}
 	e.unplace(x)
+	c := x.count()
+	e.countUnit(c, -1)
 	e.detach(x)
 	delete(e.units, key)
 	x.gone = true
-	e.gone++
+	if x.inOrder {
+		x.left = c
+		e.left = append(e.left, x)
+	}
 	if x.winner != "" {
 		e.removed = append(e.removed, key)
 	}
@@ -344,8 +481,13 @@ func (e *Election) Winner(key string) string {
 func (e *Election) Len() int { return len(e.units) }
 
 func placeOrder(a, b *unit) int {
-	if a.ncand != b.ncand {
-		return cmp.Compare(a.ncand, b.ncand)
+	return placeOrderN(a, a.count(), b, b.count())
+}
+
+// placeOrderN is placeOrder with the units' counts given.
+func placeOrderN(a *unit, an int, b *unit, bn int) int {
+	if an != bn {
+		return cmp.Compare(an, bn)
 	}
 	if a.order != b.order {
 		return cmp.Compare(a.order, b.order)
@@ -353,8 +495,6 @@ func placeOrder(a, b *unit) int {
 	return cmp.Compare(a.key, b.key)
 }
 
-// holdsAny tells whether top holds one of the removed nodes. For one or two
-// (a node gone) it compares pointers, without touching the nodes.
 func holdsAny(top []cand, removed []*node) bool {
 	switch len(removed) {
 	case 0:

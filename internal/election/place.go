@@ -184,7 +184,7 @@ func (e *Election) incremental(caps []capChange) ([]*unit, bool) {
 func (e *Election) elect(u *unit) {
 	var w *node
 	fb := false
-	if u.ncand > 0 {
+	if u.count() > 0 {
 		w, fb = e.pick(u)
 	} else {
 		u.top = nil
@@ -211,6 +211,11 @@ func (e *Election) elect(u *unit) {
 // register makes the nodes of u's top (and only they) list u among their
 // watchers, and in their over lists when u was placed by the fallback.
 func (e *Election) register(u *unit, fb bool) {
+	if e.full && !e.inFull {
+		// The full pass rebuilds the lists.
+		u.watch, u.fb = u.watch[:0], false
+		return
+	}
 	if fb == u.fb && len(u.watch) == len(u.top) {
 		same := true
 		for i, c := range u.top {
@@ -346,7 +351,7 @@ func (e *Election) pick(u *unit) (*node, bool) {
 				return c.n, false
 			}
 		}
-		if len(u.top) >= u.ncand {
+		if len(u.top) >= u.count() {
 			break
 		}
 		u.top = e.topK(u, max(4*len(u.top), 64), nil)
@@ -390,7 +395,7 @@ func removeAny(list []*unit, u *unit) []*unit {
 func (e *Election) sorted() bool {
 	var prev *unit
 	for _, u := range e.order {
-		if u.gone || u.out {
+		if u.gone || !u.inOrder {
 			continue
 		}
 		if prev != nil && placeOrder(prev, u) > 0 {
@@ -428,29 +433,13 @@ func (e *Election) capacities() []capChange {
 		}
 		e.fresh = fresh[:0]
 	}
-	e.epoch++
-	active, units := 0, 0
-	mark := func(n *node) {
-		if n.mark != e.epoch {
-			n.mark = e.epoch
+	active := 0
+	for _, n := range e.byHash {
+		if n.xrefs > 0 || n.grefs > 0 {
 			active++
 		}
 	}
-	for _, g := range e.groups {
-		if len(g.units) > 0 {
-			for n := range g.members {
-				mark(n)
-			}
-		}
-	}
-	for _, u := range e.order {
-		if u.ncand > 0 {
-			units++
-		}
-		for _, n := range u.extra {
-			mark(n)
-		}
-	}
+	units := len(e.units) - e.counts[0]
 	if active == 0 {
 		return nil
 	}
@@ -459,7 +448,7 @@ func (e *Election) capacities() []capChange {
 	var changed []capChange
 	i := 0
 	for _, n := range e.byHash {
-		if n.mark != e.epoch {
+		if n.xrefs == 0 && n.grefs == 0 {
 			continue
 		}
 		c := base
@@ -489,26 +478,22 @@ func byHash(a, b *node) int {
 // crowded out by units that could go anywhere), then by orderHash, then by
 // key.
 func (e *Election) fixOrder() {
-	if e.gone > 0 {
-		e.order = slices.DeleteFunc(e.order, func(u *unit) bool { return u.gone || u.out })
-		e.gone = 0
+	if len(e.left) > 0 {
+		e.dropLeft()
 	}
-	if e.resort {
-		if e.full {
-			// Counts change for whole groups at once, so the order is
-			// still mostly sorted and pdqsort finishes in about linear
-			// time. (Without full, the order was found still sorted
-			// after each change of counts.)
-			slices.SortFunc(e.order, placeOrder)
-		}
-		e.resort = false
+	if e.full {
+		// Counts change for whole groups at once, so the order is still
+		// mostly sorted and pdqsort finishes in about linear time.
+		// (Without full, the order was found still sorted after each
+		// change of counts.)
+		slices.SortFunc(e.order, placeOrder)
 	}
 	if len(e.pending) == 0 {
 		return
 	}
 	e.pending = slices.DeleteFunc(e.pending, func(u *unit) bool { return u.gone })
 	for _, u := range e.pending {
-		u.out, u.inOrder = false, true
+		u.inOrder = true
 	}
 	if len(e.pending) <= smallChange {
 		for _, u := range e.pending {
@@ -581,4 +566,28 @@ func (h unitHeap) down(i int) {
 		h[i], h[m] = h[m], h[i]
 		i = m
 	}
+}
+
+// dropLeft removes the units that left the order: each found by the
+// count it had when it left (binary search) when they are few and the
+// order still places them there, else in one pass.
+func (e *Election) dropLeft() {
+	left := e.left
+	e.left = e.left[:0]
+	if len(left) <= smallChange && !e.full {
+		found := 0
+		for _, u := range left {
+			i, _ := slices.BinarySearchFunc(e.order, u, func(o, u *unit) int { return placeOrderN(o, o.count(), u, u.left) })
+			if i < len(e.order) && e.order[i] == u {
+				e.order = slices.Delete(e.order, i, i+1)
+				found++
+			} else {
+				break
+			}
+		}
+		if found == len(left) {
+			return
+		}
+	}
+	e.order = slices.DeleteFunc(e.order, func(u *unit) bool { return u.gone || !u.inOrder })
 }

@@ -13,9 +13,12 @@ type node struct {
 	// refs counts the groups that hold the node plus the units that name
 	// it among their own candidates; at zero the node is forgotten.
 	refs int
-	// Per Place: the epoch in which it was counted and its capacity.
-	mark uint32
-	cap  int
+	// xrefs counts the units naming it among their own candidates, grefs
+	// the groups with units that hold it: it is active (counted in the
+	// capacities) when either is not zero.
+	xrefs, grefs int
+	// cap is its capacity as of the last Place.
+	cap int
 	// The placement as of the last Place, kept for the next one (see
 	// place.go): won holds the units it announces, watchers the units
 	// whose cached ranking (top) holds it, both in placement order, and

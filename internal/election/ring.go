@@ -92,17 +92,23 @@ func pointsOf(nodes []*node) []ringPoint {
 	return out
 }
 
-// mergePoints returns the sorted union of two sorted point lists.
+// mergePoints returns the sorted union of two sorted point lists, in a's
+// storage (grown if needed): merged from the back, so that a node joining
+// a ring of thousands does not allocate a new one.
 func mergePoints(a, b []ringPoint) []ringPoint {
-	out := make([]ringPoint, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		if comparePoints(a[0], b[0]) <= 0 {
-			out, a = append(out, a[0]), a[1:]
+	n := len(a)
+	out := slices.Grow(a, len(b))[:n+len(b)]
+	i, j := n-1, len(b)-1
+	for k := len(out) - 1; j >= 0; k-- {
+		if i >= 0 && comparePoints(out[i], b[j]) > 0 {
+			out[k] = out[i]
+			i--
 		} else {
-			out, b = append(out, b[0]), b[1:]
+			out[k] = b[j]
+			j--
 		}
 	}
-	return append(append(out, a...), b...)
+	return out
 }
 
 // topK returns the first k candidates of u in rank order (all of them when

@@ -176,6 +176,13 @@ func (p *Planner) reset(cfg *config.Config, carriers func(string, netip.Addr, []
 	clear(p.decisions)
 }
 
+// ElectionStats returns how the Planner's election placed its units since
+// the Planner was made or Reset: how many placements elected every unit
+// (the first, after a change of the placement order, or when a change
+// reached more than a fraction of the units) and how many only what the
+// changes reached.
+func (p *Planner) ElectionStats() election.Stats { return p.el.Stats() }
+
 // Plan returns the decision for every IP of the Services held.
 func (p *Planner) Plan() Plan {
 	return Plan{Decisions: p.decisions}

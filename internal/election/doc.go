@@ -81,7 +81,9 @@
 // election of 50,000 units on 5,000 nodes 180 ms (114 ms CPU). Before
 // Place was incremental, one unit added took 5.7 ms (2.8 ms CPU) and one
 // node gone, SetGroup with the new member list included, 23 ms (8.0 ms);
-// with it (load average 14 to 26), 0.2 to 0.4 ms CPU and FIGURE.
+// with it (load average 10 to 15), 0.03 to 0.05 ms (0.06 ms) and 1.8 to
+// 3.4 ms (2.3 to 2.6 ms), most of it SetGroup's walk of the 5,000 names
+// and of the ring's 160,000 points.
 //
 // The package imports only the standard library.
 package election

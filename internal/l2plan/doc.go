@@ -100,10 +100,16 @@
 // s Services an IP:
 //
 //	Compute, NewPlanner   O(C·N·a + IPs·(s·a + log pools)) + per-IP checks + a cold election
-//	Planner.SetService    O(s·a) for its IPs and those sharing a unit with them, + Place
+//	Planner.SetService,   O(s·a) for its IPs and those sharing a unit with them, + Place
+//	DeleteService
 //	Planner.SetNode,      O(N + a) for each class it is (or was) a candidate of, SetGroup
-//	DeleteNode            for the class whose candidates changed, the Local IPs ready
-//	                      on it, + Place; O(units) more when its labels changed
+//	DeleteNode            for the class whose candidates changed (O(N + N·V) for V = 32
+//	                      ring points a node, plus the units ranking it), the Local IPs
+//	                      ready on it, + Place; O(units) more when its labels changed
+//	Place (incremental)   O(N) + O(log) per unit elected again: the units changed and
+//	                      those each move reaches (about the IPs that move); the full
+//	                      pass, O(N log N + units), only when the placement order
+//	                      changed (ElectionStats counts it)
 //	Planner.Sync          O(S + N) compares (plus the content of maps not the same as
 //	                      the held ones) + what changed, as above; a full plan past
 //	                      32 node changes or S/4 Service changes

@@ -568,6 +568,15 @@ func (h unitHeap) down(i int) {
 	}
 }
 
+// orderCount is the count by which a unit of order is placed there:
+// the one it had when it left, for a unit that left.
+func (u *unit) orderCount() int {
+	if u.gone || !u.inOrder {
+		return u.left
+	}
+	return u.count()
+}
+
 // dropLeft removes the units that left the order: each found by the
 // count it had when it left (binary search) when they are few and the
 // order still places them there, else in one pass.
@@ -577,7 +586,7 @@ func (e *Election) dropLeft() {
 	if len(left) <= smallChange && !e.full {
 		found := 0
 		for _, u := range left {
-			i, _ := slices.BinarySearchFunc(e.order, u, func(o, u *unit) int { return placeOrderN(o, o.count(), u, u.left) })
+			i, _ := slices.BinarySearchFunc(e.order, u, func(o, u *unit) int { return placeOrderN(o, o.orderCount(), u, u.left) })
 			if i < len(e.order) && e.order[i] == u {
 				e.order = slices.Delete(e.order, i, i+1)
 				found++

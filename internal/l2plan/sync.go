@@ -32,7 +32,7 @@ func (s SyncStats) Changed() bool {
 
 // Beyond these many changes in one Sync, planning from scratch is
 // cheaper than applying them one by one: at 5,000 nodes one node change
-// costs about 1/40 of a full plan (see doc.go), and the Services changed
+// costs about 1/100 of a full plan (see doc.go), and the Services changed
 // are applied in one batch whose evaluation and election approach a full
 // plan's as they approach all of them.
 var (
@@ -62,8 +62,10 @@ var (
 // Handing over the same maps from call to call (the API objects' labels
 // as the informer cache holds them) makes the comparison O(1) each.
 //
-// Cost: the comparison is O(S + N) map lookups and field compares for S
-// Services and N nodes, plus O(size) for each pair of maps that are not
+// Cost: the comparison is O(S + N) field compares for S Services and N
+// nodes (a Service is looked up by key only when it is not at its index
+// of the last call, shifted by the Services inserted or removed before
+// it; nodes are looked up by name), plus O(size) for each pair of maps that are not
 // the same map (ready nodes rebuilt per pass, say), plus ConfigKey; then
 // what the changes cost (see SetService, SetNode). Past rebuildNodes node
 // changes or a quarter of the Services changed, it plans from scratch

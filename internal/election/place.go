@@ -193,18 +193,18 @@ func (e *Election) elect(u *unit) {
 	if w == u.in {
 		return
 	}
-	if old := u.in; old != nil {
+	if old := u.in; old != nil && !e.inFull {
 		old.won = removeUnit(old.won, u)
-		if !e.inFull {
-			e.movedAt(old, u, false)
-		}
+		e.movedAt(old, u, false)
 	}
 	u.in = w
-	if w != nil {
+	switch {
+	case w == nil:
+	case e.inFull:
+		w.won = append(w.won, u)
+	default:
 		w.won = insertUnit(w.won, u)
-		if !e.inFull {
-			e.movedAt(w, u, true)
-		}
+		e.movedAt(w, u, true)
 	}
 }
 
@@ -216,7 +216,7 @@ func (e *Election) register(u *unit, fb bool) {
 		u.watch, u.fb = u.watch[:0], false
 		return
 	}
-	if fb == u.fb && len(u.watch) == len(u.top) {
+	if !e.inFull && fb == u.fb && len(u.watch) == len(u.top) {
 		same := true
 		for i, c := range u.top {
 			if u.watch[i] != c.n {
@@ -228,16 +228,23 @@ func (e *Election) register(u *unit, fb bool) {
 			return
 		}
 	}
-	for _, n := range u.watch {
-		n.watchers = removeUnit(n.watchers, u)
-		if u.fb {
-			n.over = removeAny(n.over, u)
+	if !e.inFull { // the full pass starts from empty lists
+		for _, n := range u.watch {
+			n.watchers = removeUnit(n.watchers, u)
+			if u.fb {
+				n.over = removeAny(n.over, u)
+			}
 		}
 	}
 	u.watch = u.watch[:0]
 	for _, c := range u.top {
 		u.watch = append(u.watch, c.n)
-		c.n.watchers = insertUnit(c.n.watchers, u)
+		if e.inFull {
+			// In order: the full pass fills the lists from scratch.
+			c.n.watchers = append(c.n.watchers, u)
+		} else {
+			c.n.watchers = insertUnit(c.n.watchers, u)
+		}
 		if fb {
 			c.n.over = append(c.n.over, u)
 		}

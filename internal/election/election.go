@@ -39,9 +39,12 @@ type Election struct {
 	// one, or after the placement order changed); otherwise it elects
 	// again only the dirty units and those their changes reach (see
 	// place.go).
-	full   bool
-	dirty  []*unit
-	inFull bool // within a full placement
+	full  bool
+	dirty []*unit
+	// resortOrder: the order is to be sorted again, the nodes' lists
+	// being in order still.
+	resortOrder bool
+	inFull      bool // within a full placement
 
 	// byHash is every node by (hash, name), the capacities' order;
 	// fresh nodes join it and dead ones leave it at the next Place.
@@ -213,10 +216,6 @@ func (e *Election) SetGroup(name string, nodes []string) {
 			n.grefs--
 		}
 	}
-	e.patch(g, ring, removed, added, was, kept, oldCount)
-	if g.ring = ring; len(added) > 0 {
-		g.ring = mergePoints(ring, pointsOf(added))
-	}
 	for u := range g.mixed {
 		u.outside = 0
 		for _, x := range u.extra {
@@ -230,7 +229,21 @@ func (e *Election) SetGroup(name string, nodes []string) {
 		e.countUnit(u.count(), 1)
 	}
 	if !e.full && e.reorders(g, was, len(g.members)) {
-		e.full = true // the placement order changed: see place.go
+		// Units swapped places. It matters only between units that
+		// rank a node in common: when the nodes' lists (as they were
+		// at the last Place, dirty units still listed) are in order
+		// under the new counts, only the order itself is sorted again
+		// (say, groups of the same size on disjoint racks); else see
+		// place.go.
+		if e.listsSorted(g, removed) {
+			e.resortOrder = true
+		} else {
+			e.full = true
+		}
+	}
+	e.patch(g, ring, removed, added, was, kept, oldCount)
+	if g.ring = ring; len(added) > 0 {
+		g.ring = mergePoints(ring, pointsOf(added))
 	}
 	for _, n := range removed {
 		n.leaving = false
@@ -266,6 +279,34 @@ func (e *Election) reorders(g *group, was, now int) bool {
 	return others > 0 && !e.sorted()
 }
 
+// listsSorted reports whether the lists of g's members (and of the nodes
+// it lost, and of its units' own candidates) are still in placement
+// order: the only lists that hold g's units, whose counts changed.
+func (e *Election) listsSorted(g *group, removed []*node) bool {
+	ok := func(n *node) bool {
+		// won: a dirty unit may have left the watchers, not yet won.
+		return slices.IsSortedFunc(n.watchers, placeOrder) && slices.IsSortedFunc(n.won, placeOrder)
+	}
+	for n := range g.members {
+		if !ok(n) {
+			return false
+		}
+	}
+	for _, n := range removed {
+		if !ok(n) {
+			return false
+		}
+	}
+	for u := range g.mixed {
+		for _, n := range u.extra {
+			if !ok(n) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // patch updates the cached ranks of g's units after its members changed
 // (removed gone, added in, kept members between) and marks the units
 // whose ranks changed dirty. With few nodes changed and the nodes' lists
@@ -287,8 +328,8 @@ func (e *Election) patch(g *group, ring []ringPoint, removed, added []*node, was
 	for _, n := range removed {
 		for _, u := range slices.Clone(n.watchers) {
 			if u.group == g && u.top != nil {
+				// Still listed (won ⊆ watchers) until elected again.
 				u.top = nil
-				e.register(u, false)
 				e.markDirty(u)
 			}
 		}
@@ -320,8 +361,7 @@ func (e *Election) regroup(u *unit, removed, added []*node, old int) {
 		return
 	}
 	if len(added) > smallChange || holdsAny(u.top, removed) {
-		u.top = nil
-		e.register(u, false)
+		u.top = nil // still listed until elected again
 		e.markDirty(u)
 		return
 	}

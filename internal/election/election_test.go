@@ -176,7 +176,9 @@ func TestIncrementalPlace(t *testing.T) {
 		for i := range nodes {
 			nodes[i] = fmt.Sprintf("node-%d", i)
 		}
-		m := model{groups: map[string][]string{"all": nodes, "half": nodes[:len(nodes)/2]}, units: map[string]Unit{}}
+		// Two racks of one size: a node of one leaving swaps its units'
+		// places with the other's, which rank no node in common.
+		m := model{groups: map[string][]string{"all": nodes, "half": nodes[:len(nodes)/2], "rackA": nodes[:10], "rackB": nodes[10:20]}, units: map[string]Unit{}}
 		unit := func(i int) Unit {
 			u := Unit{Key: fmt.Sprintf("198.18.%d.%d", i/256, i%256), Group: "all"}
 			switch rng.IntN(12) {
@@ -188,6 +190,10 @@ func TestIncrementalPlace(t *testing.T) {
 				u.Group = "half"
 			case 3:
 				u.Candidates = []string{"node-extra"}
+			case 4:
+				u.Group = "rackA"
+			case 5:
+				u.Group = "rackB"
 			}
 			return u
 		}
@@ -204,7 +210,7 @@ func TestIncrementalPlace(t *testing.T) {
 		e.Place()
 		for step := range 50 {
 			for range 1 + rng.IntN(3) {
-				switch op := rng.IntN(6); op {
+				switch op := rng.IntN(7); op {
 				case 0, 1:
 					// A node of the large group leaves, or comes back.
 					all := slices.Clone(m.groups["all"])
@@ -231,6 +237,13 @@ func TestIncrementalPlace(t *testing.T) {
 					}
 					m.groups["half"] = half
 					e.SetGroup("half", half)
+				case 6:
+					rack := nodes[:10]
+					if len(m.groups["rackA"]) == 10 {
+						rack = nodes[1:10]
+					}
+					m.groups["rackA"] = rack
+					e.SetGroup("rackA", rack)
 				}
 			}
 			e.Place()
@@ -245,10 +258,10 @@ func TestIncrementalPlace(t *testing.T) {
 			}
 		}
 		s := e.Stats()
-		st.Full, st.Incremental, st.Elected = st.Full+s.Full, st.Incremental+s.Incremental, st.Elected+s.Elected
+		st.Full, st.Incremental, st.Elected, st.Resorted = st.Full+s.Full, st.Incremental+s.Incremental, st.Elected+s.Elected, st.Resorted+s.Resorted
 	}
 	t.Logf("%+v", st)
-	if st.Incremental < 4*st.Full {
-		t.Errorf("%d full placements, %d incremental", st.Full, st.Incremental)
+	if st.Incremental < 4*st.Full || st.Resorted == 0 {
+		t.Errorf("%d full placements, %d incremental, %d of them resorted", st.Full, st.Incremental, st.Resorted)
 	}
 }

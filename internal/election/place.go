@@ -44,6 +44,9 @@ type Stats struct {
 	// reached); Incremental those that elected only what changes reached,
 	// Elected the units they elected (a unit may count more than once).
 	Full, Incremental, Elected int
+	// Resorted counts the incremental Places after units with no
+	// candidate in common swapped places (groups of one size changing).
+	Resorted int
 }
 
 // Stats returns the Election's counts of placements.
@@ -485,15 +488,24 @@ func byHash(a, b *node) int {
 // crowded out by units that could go anywhere), then by orderHash, then by
 // key.
 func (e *Election) fixOrder() {
-	if len(e.left) > 0 {
-		e.dropLeft()
-	}
-	if e.full {
+	if e.full || e.resortOrder {
+		if len(e.left) > 0 {
+			e.order = slices.DeleteFunc(e.order, func(u *unit) bool { return u.gone || !u.inOrder })
+			e.left = e.left[:0]
+		}
 		// Counts change for whole groups at once, so the order is still
 		// mostly sorted and pdqsort finishes in about linear time.
-		// (Without full, the order was found still sorted after each
-		// change of counts.)
-		slices.SortFunc(e.order, placeOrder)
+		// (Otherwise the order was found still sorted after each change
+		// of counts.)
+		if !slices.IsSortedFunc(e.order, placeOrder) {
+			slices.SortFunc(e.order, placeOrder)
+		}
+		if e.resortOrder && !e.full {
+			e.stats.Resorted++
+		}
+		e.resortOrder = false
+	} else if len(e.left) > 0 {
+		e.dropLeft()
 	}
 	if len(e.pending) == 0 {
 		return

@@ -80,6 +80,8 @@ func fullPlan(b *testing.B, in Input) map[netip.Addr]Decision {
 }
 
 // serviceAdded times SetService of a new Service (removed again untimed).
+// The new Services' numbers cycle through the 10,000 after the held ones,
+// so that their addresses stay within the pools however many runs.
 func serviceAdded(b *testing.B, p *Planner, mix scale.Mix, nodes, services int) {
 	b.ReportAllocs()
 	i := services
@@ -93,7 +95,9 @@ func serviceAdded(b *testing.B, p *Planner, mix scale.Mix, nodes, services int) 
 			b.Fatal("new Service not announced")
 		}
 		p.DeleteService(s.Key)
-		i++
+		if i++; i == services+10000 {
+			i = services
+		}
 		cpu.Start()
 		b.StartTimer()
 	}

@@ -33,9 +33,12 @@ import (
 // Dirty units are elected again in placement order (a heap), and each
 // change of winner marks what it reaches in turn, after it, so every unit
 // before the one being elected is final: the result is the full pass's.
-// A change of the placement order itself (candidate counts changing
-// such that two units swap places) and changes reaching more than a
-// fraction of the units fall back to the full pass (Stats counts both).
+// A group's change of size can make units swap places in the order
+// (their candidate counts cross): when the nodes' lists are still in order
+// under the new counts (the units that swapped rank no node in common,
+// say racks of one size), only the order is sorted again; otherwise, and
+// when changes reach more than a fraction of the units, Place falls back
+// to the full pass (Stats counts both).
 
 // Stats counts an Election's placements since New.
 type Stats struct {

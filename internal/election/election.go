@@ -315,6 +315,12 @@ func (e *Election) listsSorted(g *group, removed []*node) bool {
 // node only if it also ranks the node whose point follows one of the
 // added node's points on the ring.
 func (e *Election) patch(g *group, ring []ringPoint, removed, added []*node, was, kept int, oldCount map[*unit]int) {
+	if !e.full && e.patchWork(ring, removed, added) > len(e.units) {
+		// Few nodes for many units (a unit ranks a node in about 4 of
+		// every nodes): patching lists of thousands one unit at a time
+		// costs more than placing every unit.
+		e.full = true
+	}
 	if e.full || len(removed) > 2 || len(added) > smallChange || len(g.mixed) > 0 || len(ring) == 0 {
 		for _, u := range g.units {
 			old, ok := oldCount[u]
@@ -350,6 +356,29 @@ func (e *Election) patch(g *group, ring []ringPoint, removed, added []*node, was
 			}
 		}
 	}
+}
+
+// patchWork is how many listed units patch would look at: the watchers
+// of the removed nodes and of the nodes following the added ones' points.
+func (e *Election) patchWork(ring []ringPoint, removed, added []*node) int {
+	work := 0
+	for _, n := range removed {
+		work += len(n.watchers)
+	}
+	if len(ring) == 0 || len(added) > smallChange {
+		return work
+	}
+	e.walk++
+	for _, n := range added {
+		for _, at := range n.points {
+			j, _ := slices.BinarySearchFunc(ring, at, func(p ringPoint, at uint64) int { return cmp.Compare(p.at, at) })
+			if m := ring[j%len(ring)].n; m.seen != e.walk {
+				m.seen = e.walk
+				work += len(m.watchers)
+			}
+		}
+	}
+	return work
 }
 
 // regroup updates a unit of a group whose members changed, old its count

@@ -45,6 +45,11 @@ type Election struct {
 	// being in order still.
 	resortOrder bool
 	inFull      bool // within a full placement
+	// noLists: within a full placement that keeps no lists (see
+	// fullPlace); active and placed: the active nodes and units with a
+	// candidate at the last Place.
+	noLists        bool
+	active, placed int
 
 	// byHash is every node by (hash, name), the capacities' order;
 	// fresh nodes join it and dead ones leave it at the next Place.

@@ -121,13 +121,21 @@ func (e *Election) fullPlace() {
 	for _, u := range e.order {
 		u.in, u.watch, u.fb, u.dirty = nil, u.watch[:0], false, false
 	}
-	e.inFull = true
+	// With few nodes for many units the lists grow long (a unit ranks
+	// k = 4 nodes: 4·units/nodes entries a node) and patching them costs
+	// more than this pass: they are not kept, and every Place is full.
+	lists := e.placed*cached <= maxListed*max(e.active, 1)
+	e.inFull, e.noLists = true, !lists
 	for _, u := range e.order {
 		e.elect(u)
 	}
-	e.inFull = false
-	e.full = false
+	e.inFull, e.noLists = false, false
+	e.full = !lists
 }
+
+// maxListed is the most watchers a node has, on average, for Place to keep
+// the nodes' lists.
+const maxListed = 512
 
 // capChange is a node whose capacity changed at this Place.
 type capChange struct {
@@ -217,7 +225,7 @@ func (e *Election) elect(u *unit) {
 // register makes the nodes of u's top (and only they) list u among their
 // watchers, and in their over lists when u was placed by the fallback.
 func (e *Election) register(u *unit, fb bool) {
-	if e.full && !e.inFull {
+	if e.noLists || e.full && !e.inFull {
 		// The full pass rebuilds the lists.
 		u.watch, u.fb = u.watch[:0], false
 		return
@@ -453,6 +461,7 @@ func (e *Election) capacities() []capChange {
 		}
 	}
 	units := len(e.units) - e.counts[0]
+	e.active, e.placed = active, units
 	if active == 0 {
 		return nil
 	}

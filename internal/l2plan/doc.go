@@ -143,16 +143,16 @@
 // Services, now 44 ms.
 //
 // The speaker's per-event path, Sync with a whole Input (BenchmarkScaleSync,
-// CPU time, 3 runs, load average 10 to 16), 5,000 nodes and 50,000
-// Services, IPv4 then dual-stack: nothing changed 2.0 to 2.6 and 1.7 to
-// 2.7 ms (the compare alone; 4.9 and 8.8 ms before a held Service was
-// found at its index in the last Input; 16 to 18 and 14 to 15 ms when
+// CPU time, 3 runs, load average 5 to 7), 5,000 nodes and 50,000
+// Services, IPv4 then dual-stack: nothing changed 2.5 to 3.1 and 3.6 to
+// 3.7 ms (the compare alone; 4.9 and 8.8 ms before a held Service was
+// found at its index in the last Input; 14 to 19 and 19 to 20 ms when
 // every ready nodes map is new and compared by content), one Service's
-// endpoints changed 2.7 to 3.1 and 2.0 to 2.7 ms (14 and 17 ms before the
-// incremental Place), one node gone 3.8 to 5.5 and 4.2 to 5.3 ms (22 and
-// 25 ms), back 4.8 to 5.2 and 5.7 to 6.5 ms (23 and 33 ms), where Compute
-// on every event takes 358 to 435 and 465 to 524 ms. The same events
+// endpoints changed 2.2 to 2.9 and 2.4 to 3.7 ms (14 and 17 ms before the
+// incremental Place), one node gone 5.2 to 6.1 and 5.1 to 5.6 ms (22 and
+// 25 ms), back 5.5 to 6.9 and 5.1 to 5.5 ms (23 and 33 ms), where Compute
+// on every event takes 349 to 392 and 402 to 447 ms. The same events
 // through the delta API (SetService, DeleteNode, SetNode: no compare):
-// 0.17 to 0.24 and 0.14 to 0.34 ms, 1.5 to 1.8 and 1.5 to 2.2 ms, 1.8 to
-// 2.4 and 2.0 to 2.5 ms, with no full election in any of them.
+// 0.29 to 0.41 and 0.25 to 0.32 ms, 2.4 to 3.3 and 2.3 to 2.5 ms, 2.3 to
+// 3.6 and 2.1 to 2.3 ms, with no full election in any of them.
 package l2plan

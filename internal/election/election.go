@@ -25,18 +25,41 @@ type Election struct {
 	groups map[string]*group
 	units  map[string]*unit
 
-	// order is the placement order; pending units join it and gone units
-	// leave it at the next Place, and resort rebuilds it entirely (after
-	// candidate counts changed).
+	// order is the placement order; pending units join it and gone (or
+	// moved) units, listed in left, leave it at the next Place.
 	order   []*unit
 	pending []*unit
-	gone    int
-	resort  bool
+	left    []*unit
 	removed []string // keys deleted since the last Place that had a winner
+	// counts holds how many units have each candidate count, to tell
+	// whether a group's change of size can reorder units.
+	counts map[int]int
 
-	epoch       uint32 // Place's count of active nodes
-	walk        uint32 // topK's deduplication
-	nodeScratch []*node
+	// full: the next Place elects every unit from scratch (the first
+	// one, or after the placement order changed); otherwise it elects
+	// again only the dirty units and those their changes reach (see
+	// place.go).
+	full  bool
+	dirty []*unit
+	// resortOrder: the order is to be sorted again, the nodes' lists
+	// being in order still.
+	resortOrder bool
+	inFull      bool // within a full placement
+	// noLists: within a full placement that keeps no lists (see
+	// fullPlace); active and placed: the active nodes and units with a
+	// candidate at the last Place.
+	noLists        bool
+	active, placed int
+
+	// byHash is every node by (hash, name), the capacities' order;
+	// fresh nodes join it and dead ones leave it at the next Place.
+	byHash []*node
+	fresh  []*node
+	dead   int
+
+	walk  uint32 // topK's deduplication
+	touch uint32 // Place's count of the units it elected again
+	stats Stats
 }
 
 // group is a named candidate set shared by many units.
@@ -44,7 +67,8 @@ type group struct {
 	name    string
 	members map[*node]bool
 	ring    []ringPoint
-	units   []*unit // in no particular order; unit.slot is the index
+	units   []*unit        // in no particular order; unit.slot is the index
+	mixed   map[*unit]bool // the units with own candidates too
 }
 
 // unit is a unit inside an Election.
@@ -54,7 +78,9 @@ type unit struct {
 	order uint64
 	group *group
 	extra []*node // own candidates, sorted by name
-	ncand int     // distinct candidates: group members and extras
+	// outside is the number of extras that are not group members: the
+	// unit has len(group.members) + outside distinct candidates.
+	outside int
 	// top is a prefix of the unit's candidates in rank order; nil when it
 	// must be recomputed.
 	top    []cand
@@ -62,11 +88,33 @@ type unit struct {
 	winner string
 	gone   bool
 	slot   int // index in group.units
+
+	// The unit's place in the nodes' lists (see node.won): in holds it
+	// in won, watch are the nodes whose watchers hold it (top's nodes),
+	// fb that it is in their over lists too.
+	in    *node
+	watch []*node
+	wbuf  [cached]*node
+	fb    bool
+	dirty bool // to be elected again at the next Place
+	// inOrder: in Election.order; left: its candidate count when it was
+	// taken out of the order (deleted, or its count changed), to find it.
+	inOrder bool
+	left    int
+	touched uint32
+}
+
+// count returns the unit's number of distinct candidates.
+func (u *unit) count() int {
+	if u.group == nil {
+		return u.outside
+	}
+	return len(u.group.members) + u.outside
 }
 
 // New returns an empty Election.
 func New() *Election {
-	return &Election{nodes: map[string]*node{}, groups: map[string]*group{}, units: map[string]*unit{}}
+	return &Election{nodes: map[string]*node{}, groups: map[string]*group{}, units: map[string]*unit{}, counts: map[int]int{}, full: true}
 }
 
 func (e *Election) node(name string) *node {
@@ -74,6 +122,7 @@ func (e *Election) node(name string) *node {
 	if n == nil {
 		n = newNode(name)
 		e.nodes[name] = n
+		e.fresh = append(e.fresh, n)
 	}
 	n.refs++
 	return n
@@ -82,16 +131,24 @@ func (e *Election) node(name string) *node {
 func (e *Election) release(n *node) {
 	if n.refs--; n.refs == 0 {
 		delete(e.nodes, n.name)
+		n.dead = true
+		e.dead++
 	}
 }
 
 func (e *Election) group(name string) *group {
 	g := e.groups[name]
 	if g == nil {
-		g = &group{name: name, members: map[*node]bool{}}
+		g = &group{name: name, members: map[*node]bool{}, mixed: map[*unit]bool{}}
 		e.groups[name] = g
 	}
 	return g
+}
+
+func (e *Election) countUnit(c, delta int) {
+	if e.counts[c] += delta; e.counts[c] == 0 {
+		delete(e.counts, c)
+	}
 }
 
 // SetGroup sets the members of the named candidate set, creating it if
@@ -99,9 +156,12 @@ func (e *Election) group(name string) *group {
 // duplicates and empty names do not matter. Units keep their cached ranks
 // when the group loses nodes that are not among them or gains a few nodes.
 //
-// Cost: O(R + U·(a·log V + k)) for R ring points of the group (V per
-// member), U units naming it and a added nodes, when a <= 8; otherwise the
-// U units are ranked again at the next Place.
+// Cost: O(G + R) for G members and R ring points (V per member), plus,
+// when it removes at most two nodes and adds at most 8, O(V·w) for w units
+// ranking a node next to the changed ones (about V·4·U/N); otherwise
+// O(U·(a·log V + k)) for the U units naming it and a added nodes, or,
+// past 8 added, the U units are ranked again at the next Place. Units
+// that may now elect differently are marked for the next Place.
 func (e *Election) SetGroup(name string, nodes []string) {
 	g := e.group(name)
 	// Stamp the named nodes instead of building a set of names: a node
@@ -131,6 +191,14 @@ func (e *Election) SetGroup(name string, nodes []string) {
 		e.dropIfUnused(g)
 		return
 	}
+	was := len(g.members)
+	pure := len(g.units) - len(g.mixed)
+	e.countUnit(was, -pure)
+	oldCount := map[*unit]int{}
+	for u := range g.mixed {
+		oldCount[u] = u.count()
+		e.countUnit(oldCount[u], -1)
+	}
 	for _, n := range removed {
 		n.leaving = true
 		delete(g.members, n)
@@ -141,20 +209,215 @@ func (e *Election) SetGroup(name string, nodes []string) {
 			ring = append(ring, p)
 		}
 	}
+	kept := len(g.members)
 	for _, n := range added {
 		g.members[n] = true
 	}
+	if len(g.units) > 0 {
+		for _, n := range added {
+			n.grefs++
+		}
+		for _, n := range removed {
+			n.grefs--
+		}
+	}
+	for u := range g.mixed {
+		u.outside = 0
+		for _, x := range u.extra {
+			if !g.members[x] {
+				u.outside++
+			}
+		}
+	}
+	e.countUnit(len(g.members), pure)
+	for u := range g.mixed {
+		e.countUnit(u.count(), 1)
+	}
+	if !e.full && e.reorders(g, was, len(g.members)) {
+		// Units swapped places. It matters only between units that
+		// rank a node in common: when the nodes' lists (as they were
+		// at the last Place, dirty units still listed) are in order
+		// under the new counts, only the order itself is sorted again
+		// (say, groups of the same size on disjoint racks); else see
+		// place.go.
+		if e.listsSorted(g, removed) {
+			e.resortOrder = true
+		} else {
+			e.full = true
+		}
+	}
+	e.patch(g, ring, removed, added, was, kept, oldCount)
 	if g.ring = ring; len(added) > 0 {
 		g.ring = mergePoints(ring, pointsOf(added))
-	}
-	for _, u := range g.units {
-		e.regroup(u, removed, added)
 	}
 	for _, n := range removed {
 		n.leaving = false
 		e.release(n)
 	}
 	e.dropIfUnused(g)
+}
+
+// reorders reports whether g's change of size from was to now may have
+// changed the placement order: it cannot when no other unit (nor one of
+// g's with own candidates) has a count in between (ties included).
+func (e *Election) reorders(g *group, was, now int) bool {
+	if len(g.mixed) > 0 {
+		// Their counts change with the members, not by now-was.
+		return !e.sorted()
+	}
+	if was == now || len(g.units) == 0 {
+		return false
+	}
+	lo, hi := min(was, now), max(was, now)
+	others := -(len(g.units) - len(g.mixed)) // g's own, now at now
+	if hi-lo <= 16 {
+		for c := lo; c <= hi; c++ {
+			others += e.counts[c]
+		}
+	} else {
+		for c, k := range e.counts {
+			if c >= lo && c <= hi {
+				others += k
+			}
+		}
+	}
+	return others > 0 && !e.sorted()
+}
+
+// listsSorted reports whether the lists of g's members (and of the nodes
+// it lost, and of its units' own candidates) are still in placement
+// order: the only lists that hold g's units, whose counts changed.
+func (e *Election) listsSorted(g *group, removed []*node) bool {
+	ok := func(n *node) bool {
+		// won: a dirty unit may have left the watchers, not yet won.
+		return slices.IsSortedFunc(n.watchers, placeOrder) && slices.IsSortedFunc(n.won, placeOrder)
+	}
+	for n := range g.members {
+		if !ok(n) {
+			return false
+		}
+	}
+	for _, n := range removed {
+		if !ok(n) {
+			return false
+		}
+	}
+	for u := range g.mixed {
+		for _, n := range u.extra {
+			if !ok(n) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// patch updates the cached ranks of g's units after its members changed
+// (removed gone, added in, kept members between) and marks the units
+// whose ranks changed dirty. With few nodes changed and the nodes' lists
+// kept, only the units listed by the nodes concerned are looked at: a unit
+// ranks a removed node only if it is among its watchers, and an added
+// node only if it also ranks the node whose point follows one of the
+// added node's points on the ring.
+func (e *Election) patch(g *group, ring []ringPoint, removed, added []*node, was, kept int, oldCount map[*unit]int) {
+	if !e.full && e.patchWork(ring, removed, added) > len(e.units) {
+		// Few nodes for many units (a unit ranks a node in about 4 of
+		// every nodes): patching lists of thousands one unit at a time
+		// costs more than placing every unit.
+		e.full = true
+	}
+	if e.full || len(removed) > 2 || len(added) > smallChange || len(g.mixed) > 0 || len(ring) == 0 {
+		for _, u := range g.units {
+			old, ok := oldCount[u]
+			if !ok {
+				old = was
+			}
+			e.regroup(u, removed, added, old)
+		}
+		return
+	}
+	for _, n := range removed {
+		for _, u := range slices.Clone(n.watchers) {
+			if u.group == g && u.top != nil {
+				// Still listed (won ⊆ watchers) until elected again.
+				u.top = nil
+				e.markDirty(u)
+			}
+		}
+	}
+	for i, n := range added {
+		e.walk++
+		for _, at := range n.points {
+			j, _ := slices.BinarySearchFunc(ring, at, func(p ringPoint, at uint64) int { return cmp.Compare(p.at, at) })
+			m := ring[j%len(ring)].n
+			if m.seen == e.walk {
+				continue
+			}
+			m.seen = e.walk
+			for _, u := range slices.Clone(m.watchers) {
+				if u.group == g && u.top != nil {
+					e.insert(u, n, len(u.top) == kept+i)
+				}
+			}
+		}
+	}
+}
+
+// patchWork is how many listed units patch would look at: the watchers
+// of the removed nodes and of the nodes following the added ones' points.
+func (e *Election) patchWork(ring []ringPoint, removed, added []*node) int {
+	work := 0
+	for _, n := range removed {
+		work += len(n.watchers)
+	}
+	if len(ring) == 0 || len(added) > smallChange {
+		return work
+	}
+	e.walk++
+	for _, n := range added {
+		for _, at := range n.points {
+			j, _ := slices.BinarySearchFunc(ring, at, func(p ringPoint, at uint64) int { return cmp.Compare(p.at, at) })
+			if m := ring[j%len(ring)].n; m.seen != e.walk {
+				m.seen = e.walk
+				work += len(m.watchers)
+			}
+		}
+	}
+	return work
+}
+
+// regroup updates a unit of a group whose members changed, old its count
+// before.
+func (e *Election) regroup(u *unit, removed, added []*node, old int) {
+	complete := u.top != nil && len(u.top) == old
+	if u.top == nil {
+		e.markDirty(u)
+		return
+	}
+	if len(added) > smallChange || holdsAny(u.top, removed) {
+		u.top = nil // still listed until elected again
+		e.markDirty(u)
+		return
+	}
+	for _, n := range added {
+		e.insert(u, n, complete)
+	}
+}
+
+// insert puts a node that joined u's group into its cached ranks, if it
+// ranks within them (or they hold every candidate: complete).
+func (e *Election) insert(u *unit, n *node, complete bool) {
+	if slices.Contains(u.extra, n) {
+		return // already a candidate
+	}
+	c := cand{n.distance(u.pos), n}
+	j, found := slices.BinarySearchFunc(u.top, c, before)
+	if found || !(j < len(u.top) || complete) {
+		return
+	}
+	u.top = slices.Insert(u.top, j, c)
+	e.register(u, u.fb)
+	e.markDirty(u)
 }
 
 // DeleteGroup removes the named candidate set: units naming it keep only
@@ -171,60 +434,24 @@ func (e *Election) dropIfUnused(g *group) {
 	}
 }
 
-// regroup updates a unit of a group whose members changed.
-func (e *Election) regroup(u *unit, removed, added []*node) {
-	old := u.ncand
-	complete := u.top != nil && len(u.top) == old
-	u.ncand = u.count()
-	if u.ncand != old {
-		e.resort = true
-	}
-	if u.top == nil {
-		return
-	}
-	if len(added) > smallChange || holdsAny(u.top, removed) {
-		u.top = nil
-		return
-	}
-	for _, n := range added {
-		if slices.Contains(u.extra, n) {
-			continue // already a candidate
-		}
-		c := cand{n.distance(u.pos), n}
-		j, _ := slices.BinarySearchFunc(u.top, c, before)
-		if j < len(u.top) || complete {
-			u.top = slices.Insert(u.top, j, c)
-		}
-	}
-}
-
-// count returns the unit's number of distinct candidates.
-func (u *unit) count() int {
-	n := 0
-	if u.group != nil {
-		n = len(u.group.members)
-	}
-	for _, x := range u.extra {
-		if u.group == nil || !u.group.members[x] {
-			n++
-		}
-	}
-	return n
-}
-
 // SetUnit adds the unit or replaces the unit of the same key. Its
 // candidates are the members of u.Group (when not empty) and u.Candidates.
 //
-// Cost: O(c log c) for c own candidates; the unit is ranked at the next
-// Place.
+// Cost: O(c log c) for c own candidates, O(log) per unit its leaving its
+// node reaches; the unit is ranked at the next Place.
 func (e *Election) SetUnit(u Unit) {
 	x := e.units[u.Key]
 	fresh := x == nil
+	old := 0
 	if fresh {
 		x = &unit{key: u.Key, pos: keyHash(u.Key), order: orderHash(u.Key)}
+		x.watch = x.wbuf[:0]
 		e.units[u.Key] = x
 		e.pending = append(e.pending, x)
 	} else {
+		e.unplace(x)
+		old = x.count()
+		e.countUnit(old, -1)
 		e.detach(x)
 	}
 	names := slices.Clone(u.Candidates)
@@ -235,31 +462,60 @@ func (e *Election) SetUnit(u Unit) {
 	}
 	x.extra = make([]*node, len(names))
 	for i, name := range names {
-		x.extra[i] = e.node(name)
+		n := e.node(name)
+		n.xrefs++
+		x.extra[i] = n
 	}
 	if u.Group != "" {
-		x.group = e.group(u.Group)
-		x.slot = len(x.group.units)
-		x.group.units = append(x.group.units, x)
+		g := e.group(u.Group)
+		if len(g.units) == 0 {
+			for n := range g.members {
+				n.grefs++
+			}
+		}
+		x.group = g
+		x.slot = len(g.units)
+		g.units = append(g.units, x)
+		if len(x.extra) > 0 {
+			g.mixed[x] = true
+		}
 	}
-	old := x.ncand
-	x.ncand = x.count()
+	x.outside = 0
+	for _, n := range x.extra {
+		if x.group == nil || !x.group.members[n] {
+			x.outside++
+		}
+	}
 	x.top = nil
-	if !fresh && old != x.ncand {
-		e.resort = true // a pending unit is merged in by its new count
+	now := x.count()
+	e.countUnit(now, 1)
+	if x.inOrder && old != now {
+		// Its place in the order changed: out of it, merged in again
+		// by its new count at the next Place.
+		x.inOrder, x.left = false, old
+		e.left = append(e.left, x)
+		e.pending = append(e.pending, x)
 	}
+	e.markDirty(x)
 }
 
 // detach drops what a unit holds of nodes and groups.
 func (e *Election) detach(x *unit) {
 	for _, n := range x.extra {
+		n.xrefs--
 		e.release(n)
 	}
-	x.extra = nil
+	x.extra, x.outside = nil, 0
 	if g := x.group; g != nil {
 		last := g.units[len(g.units)-1]
 		g.units[x.slot], last.slot = last, x.slot
 		g.units = g.units[:len(g.units)-1]
+		delete(g.mixed, x)
+		if len(g.units) == 0 {
+			for n := range g.members {
+				n.grefs--
+			}
+		}
 		x.group = nil
 		e.dropIfUnused(g)
 	}
@@ -271,10 +527,16 @@ func (e *Election) DeleteUnit(key string) {
 	if x == nil {
 		return
 	}
+	e.unplace(x)
+	c := x.count()
+	e.countUnit(c, -1)
 	e.detach(x)
 	delete(e.units, key)
 	x.gone = true
-	e.gone++
+	if x.inOrder {
+		x.left = c
+		e.left = append(e.left, x)
+	}
 	if x.winner != "" {
 		e.removed = append(e.removed, key)
 	}
@@ -292,157 +554,14 @@ func (e *Election) Winner(key string) string {
 // Len returns the number of units.
 func (e *Election) Len() int { return len(e.units) }
 
-// Place elects a node for every unit and returns the keys whose winner
-// changed since the previous Place (deleted keys that had a winner
-// included), in placement order.
-//
-// Cost: O(N log N + U·k) for N nodes and U units whose cached ranks hold
-// (k = 4 here), plus O(U log U) when candidate counts changed, plus the
-// ranking of units whose cache was dropped (O(k + e log V) each for e own
-// candidates), plus deeper walks for the few units whose first k
-// candidates are all full.
-func (e *Election) Place() []string {
-	e.fixOrder()
-	placed := 0
-	e.epoch++
-	active := e.nodeScratch[:0]
-	mark := func(n *node) {
-		if n.mark != e.epoch {
-			n.mark = e.epoch
-			active = append(active, n)
-		}
-	}
-	for _, g := range e.groups {
-		if len(g.units) > 0 {
-			for n := range g.members {
-				mark(n)
-			}
-		}
-	}
-	for _, u := range e.order {
-		if u.ncand > 0 {
-			placed++
-		}
-		for _, n := range u.extra {
-			mark(n)
-		}
-	}
-	capacities(active, placed)
-	e.nodeScratch = active[:0]
-
-	changed := e.removed
-	e.removed = nil
-	for _, u := range e.order {
-		w := ""
-		if u.ncand > 0 {
-			n := e.pick(u)
-			n.load++
-			w = n.name
-		}
-		if w != u.winner {
-			u.winner = w
-			changed = append(changed, u.key)
-		}
-	}
-	return changed
-}
-
-// capacities sets each node's capacity so that the total is
-// ceil(6/5 · units) spread as evenly as integers allow: every node gets
-// the floor of the share and the nodes first by nodeHash one more. No node
-// exceeds ceil(6/5 · units / nodes), and one node coming or going changes
-// the capacity of only about units/nodes others, so it moves few units
-// (a single rounded capacity for all would jump for every node at once).
-func capacities(nodes []*node, units int) {
-	if len(nodes) == 0 {
-		return
-	}
-	slices.SortFunc(nodes, func(a, b *node) int {
-		if a.hash != b.hash {
-			return cmp.Compare(a.hash, b.hash)
-		}
-		return cmp.Compare(a.name, b.name)
-	})
-	total := (units*loadNum + loadDen - 1) / loadDen
-	base, extra := total/len(nodes), total%len(nodes)
-	for i, n := range nodes {
-		n.cap, n.load = base, 0
-		if i < extra {
-			n.cap++
-		}
-	}
-}
-
-// pick returns the best-ranked candidate of u below its capacity or, when
-// every candidate is full (possible only when candidate sets differ), the
-// least loaded one, earlier rank winning ties.
-func (e *Election) pick(u *unit) *node {
-	if u.top == nil {
-		u.top = e.topK(u, cached, u.buf[:0])
-	}
-	for {
-		for _, c := range u.top {
-			if c.n.load < c.n.cap {
-				return c.n
-			}
-		}
-		if len(u.top) >= u.ncand {
-			break
-		}
-		u.top = e.topK(u, max(4*len(u.top), 64), nil)
-	}
-	best := u.top[0].n
-	for _, c := range u.top[1:] {
-		if c.n.load < best.load {
-			best = c.n
-		}
-	}
-	return best
-}
-
-// fixOrder brings the placement order up to date: fewer candidates first
-// (so a unit pinned to one node by externalTrafficPolicy: Local is not
-// crowded out by units that could go anywhere), then by orderHash, then by
-// key.
-func (e *Election) fixOrder() {
-	if e.gone > 0 {
-		e.order = slices.DeleteFunc(e.order, func(u *unit) bool { return u.gone })
-		e.gone = 0
-	}
-	if e.resort {
-		// Counts change for whole groups at once, so the order is
-		// still mostly sorted and pdqsort finishes in about linear time.
-		slices.SortFunc(e.order, placeOrder)
-		e.resort = false
-	}
-	if len(e.pending) > 0 {
-		e.pending = slices.DeleteFunc(e.pending, func(u *unit) bool { return u.gone })
-		if len(e.pending) <= smallChange {
-			for _, u := range e.pending {
-				i, _ := slices.BinarySearchFunc(e.order, u, placeOrder)
-				e.order = slices.Insert(e.order, i, u)
-			}
-			e.pending = e.pending[:0]
-			return
-		}
-		slices.SortFunc(e.pending, placeOrder)
-		merged := make([]*unit, 0, len(e.order)+len(e.pending))
-		a, b := e.order, e.pending
-		for len(a) > 0 && len(b) > 0 {
-			if placeOrder(a[0], b[0]) <= 0 {
-				merged, a = append(merged, a[0]), a[1:]
-			} else {
-				merged, b = append(merged, b[0]), b[1:]
-			}
-		}
-		e.order = append(append(merged, a...), b...)
-		e.pending = nil
-	}
-}
-
 func placeOrder(a, b *unit) int {
-	if a.ncand != b.ncand {
-		return cmp.Compare(a.ncand, b.ncand)
+	return placeOrderN(a, a.count(), b, b.count())
+}
+
+// placeOrderN is placeOrder with the units' counts given.
+func placeOrderN(a *unit, an int, b *unit, bn int) int {
+	if an != bn {
+		return cmp.Compare(an, bn)
 	}
 	if a.order != b.order {
 		return cmp.Compare(a.order, b.order)
@@ -450,8 +569,6 @@ func placeOrder(a, b *unit) int {
 	return cmp.Compare(a.key, b.key)
 }
 
-// holdsAny tells whether top holds one of the removed nodes. For one or two
-// (a node gone) it compares pointers, without touching the nodes.
 func holdsAny(top []cand, removed []*node) bool {
 	switch len(removed) {
 	case 0:

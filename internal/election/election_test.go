@@ -162,3 +162,106 @@ func TestGroupIsItsMembers(t *testing.T) {
 		t.Fatal("unknown or empty units must have no winner")
 	}
 }
+
+// TestIncrementalPlace drives one Election through the changes a planner
+// makes (a node leaving or joining a large group, units added, changed,
+// deleted, units pinned to one or two nodes that fill them past their
+// capacity) and checks after each Place that it answers what Assign does,
+// and that most Places were incremental.
+func TestIncrementalPlace(t *testing.T) {
+	var st Stats
+	for seed := range 12 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 11))
+		nodes := make([]string, 40+rng.IntN(60))
+		for i := range nodes {
+			nodes[i] = fmt.Sprintf("node-%d", i)
+		}
+		// Two racks of one size: a node of one leaving swaps its units'
+		// places with the other's, which rank no node in common.
+		m := model{groups: map[string][]string{"all": nodes, "half": nodes[:len(nodes)/2], "rackA": nodes[:10], "rackB": nodes[10:20]}, units: map[string]Unit{}}
+		unit := func(i int) Unit {
+			u := Unit{Key: fmt.Sprintf("198.18.%d.%d", i/256, i%256), Group: "all"}
+			switch rng.IntN(12) {
+			case 0, 1:
+				// Pinned to few nodes: with many such units on one
+				// node, every candidate is full (the fallback).
+				u.Group, u.Candidates = "", []string{nodes[rng.IntN(4)], nodes[rng.IntN(len(nodes))]}
+			case 2:
+				u.Group = "half"
+			case 3:
+				u.Candidates = []string{"node-extra"}
+			case 4:
+				u.Group = "rackA"
+			case 5:
+				u.Group = "rackB"
+			}
+			return u
+		}
+		e := New()
+		for name, g := range m.groups {
+			e.SetGroup(name, g)
+		}
+		units := 300 + rng.IntN(700)
+		for i := range units {
+			u := unit(i)
+			m.units[u.Key] = u
+			e.SetUnit(u)
+		}
+		e.Place()
+		for step := range 50 {
+			for range 1 + rng.IntN(3) {
+				switch op := rng.IntN(7); op {
+				case 0, 1:
+					// A node of the large group leaves, or comes back.
+					all := slices.Clone(m.groups["all"])
+					if n := nodes[rng.IntN(len(nodes))]; slices.Contains(all, n) && op == 0 {
+						all = slices.DeleteFunc(all, func(x string) bool { return x == n })
+					} else if !slices.Contains(all, n) {
+						all = append(all, n)
+					}
+					m.groups["all"] = all
+					e.SetGroup("all", all)
+				case 2, 3:
+					u := unit(rng.IntN(units + 20))
+					m.units[u.Key] = u
+					e.SetUnit(u)
+				case 4:
+					key := unit(rng.IntN(units)).Key
+					delete(m.units, key)
+					e.DeleteUnit(key)
+				case 5:
+					half := slices.Clone(m.groups["half"])
+					half = append(half[1:], half[0])
+					if rng.IntN(2) == 0 {
+						half = half[:len(half)-1]
+					}
+					m.groups["half"] = half
+					e.SetGroup("half", half)
+				case 6:
+					rack := nodes[:10]
+					if len(m.groups["rackA"]) == 10 {
+						rack = nodes[1:10]
+					}
+					m.groups["rackA"] = rack
+					e.SetGroup("rackA", rack)
+				}
+			}
+			e.Place()
+			got := winners(e, m.units)
+			if want := Assign(m.expand()); !maps.Equal(got, want) {
+				for k := range want {
+					if got[k] != want[k] {
+						t.Errorf("%s: %s, want %s", k, got[k], want[k])
+					}
+				}
+				t.Fatalf("seed %d step %d: the Election differs from Assign", seed, step)
+			}
+		}
+		s := e.Stats()
+		st.Full, st.Incremental, st.Elected, st.Resorted = st.Full+s.Full, st.Incremental+s.Incremental, st.Elected+s.Elected, st.Resorted+s.Resorted
+	}
+	t.Logf("%+v", st)
+	if st.Incremental < 4*st.Full || st.Resorted == 0 {
+		t.Errorf("%d full placements, %d incremental, %d of them resorted", st.Full, st.Incremental, st.Resorted)
+	}
+}

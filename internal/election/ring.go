@@ -13,13 +13,24 @@ type node struct {
 	// refs counts the groups that hold the node plus the units that name
 	// it among their own candidates; at zero the node is forgotten.
 	refs int
-	// Per Place: the epoch in which it was counted, its capacity and load.
-	mark      uint32
-	cap, load int
+	// xrefs counts the units naming it among their own candidates, grefs
+	// the groups with units that hold it: it is active (counted in the
+	// capacities) when either is not zero.
+	xrefs, grefs int
+	// cap is its capacity as of the last Place.
+	cap int
+	// The placement as of the last Place, kept for the next one (see
+	// place.go): won holds the units it announces, watchers the units
+	// whose cached ranking (top) holds it, both in placement order, and
+	// over those of the watchers placed on their least loaded candidate
+	// because every candidate was full (in no order).
+	won, watchers, over []*unit
 	// seen deduplicates nodes during a ring walk.
 	seen uint32
 	// leaving marks the nodes a SetGroup is removing.
 	leaving bool
+	// dead: forgotten (no reference left), to be dropped from byHash.
+	dead bool
 }
 
 func newNode(name string) *node {
@@ -81,17 +92,23 @@ func pointsOf(nodes []*node) []ringPoint {
 	return out
 }
 
-// mergePoints returns the sorted union of two sorted point lists.
+// mergePoints returns the sorted union of two sorted point lists, in a's
+// storage (grown if needed): merged from the back, so that a node joining
+// a ring of thousands does not allocate a new one.
 func mergePoints(a, b []ringPoint) []ringPoint {
-	out := make([]ringPoint, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		if comparePoints(a[0], b[0]) <= 0 {
-			out, a = append(out, a[0]), a[1:]
+	n := len(a)
+	out := slices.Grow(a, len(b))[:n+len(b)]
+	i, j := n-1, len(b)-1
+	for k := len(out) - 1; j >= 0; k-- {
+		if i >= 0 && comparePoints(out[i], b[j]) > 0 {
+			out[k] = out[i]
+			i--
 		} else {
-			out, b = append(out, b[0]), b[1:]
+			out[k] = b[j]
+			j--
 		}
 	}
-	return append(append(out, a...), b...)
+	return out
 }
 
 // topK returns the first k candidates of u in rank order (all of them when

@@ -72,10 +72,12 @@
 // its election between calls, so that one Service set or deleted, or one
 // node set or deleted, costs what it touches; after any sequence of calls
 // its plan is the one Compute gives for the inputs it then holds
-// (TestPlannerMatchesCompute checks this on random changes, and
-// TestComputeMatchesReference checks Compute against the plan before
-// classes). A new configuration or link-aware check goes through Reset,
-// a full plan.
+// (TestPlannerMatchesCompute and TestDeltaMatchesCompute check this on
+// random changes, and TestComputeMatchesReference checks Compute against
+// the plan before classes). A new configuration or link-aware check goes
+// through Reset, a full plan. The election keeps its placement too (see
+// internal/election): a change elects again only the IPs whose winner it
+// can change, unless it reorders the placement (ElectionStats).
 //
 // Sync is what a caller that reads its whole input on every event (the
 // speaker's snapshot) uses: it takes a full Input, finds what differs
@@ -100,10 +102,16 @@
 // s Services an IP:
 //
 //	Compute, NewPlanner   O(C·N·a + IPs·(s·a + log pools)) + per-IP checks + a cold election
-//	Planner.SetService    O(s·a) for its IPs and those sharing a unit with them, + Place
+//	Planner.SetService,   O(s·a) for its IPs and those sharing a unit with them, + Place
+//	DeleteService
 //	Planner.SetNode,      O(N + a) for each class it is (or was) a candidate of, SetGroup
-//	DeleteNode            for the class whose candidates changed, the Local IPs ready
-//	                      on it, + Place; O(units) more when its labels changed
+//	DeleteNode            for the class whose candidates changed (O(N + N·V) for V = 32
+//	                      ring points a node, plus the units ranking it), the Local IPs
+//	                      ready on it, + Place; O(units) more when its labels changed
+//	Place (incremental)   O(N) + O(log) per unit elected again: the units changed and
+//	                      those each move reaches (about the IPs that move); the full
+//	                      pass, O(N log N + units), only when the placement order
+//	                      changed (ElectionStats counts it)
 //	Planner.Sync          O(S + N) compares (plus the content of maps not the same as
 //	                      the held ones) + what changed, as above; a full plan past
 //	                      32 node changes or S/4 Service changes
@@ -119,20 +127,32 @@
 // shared with other work (load average 11 to 13; CPU time of the process,
 // then wall time), 5,000 nodes and 50,000 Services: a full plan 410 ms
 // (1.4 s wall) for 50,000 IPv4 IPs, 408 ms for the dual-stack mix's
-// 66,666 IPs (284 ms CPU, 533 ms wall for IPv4 on a quieter run); one
-// Service added 2.8 to 4.7 ms (8 to 14 ms wall); one node gone 8.3 to
-// 10 ms, one node added 12 ms (21 to 28 ms wall), nearly all of it the
-// election's SetGroup and Place. The plan before classes and groups (one
-// candidate list over every node per IP, election.Assign from scratch;
+// 66,666 IPs (284 ms CPU, 533 ms wall for IPv4 on a quieter run). Before
+// the election's Place was incremental, one Service added took 2.8 to
+// 4.7 ms (8 to 14 ms wall), one node gone 8.3 to 10 ms, one node added
+// 12 ms (21 to 28 ms wall), nearly all of it the election's SetGroup and
+// Place; with it (load average 10 to 16, 3 runs), 0.06 to 0.11 ms (0.05
+// to 0.12 ms wall), 3.3 to 3.7 ms for IPv4 and 3.4 to 6.1 ms dual-stack,
+// and 3.5 to 4.1 ms, most of it now SetGroup's walk of the class's 5,000
+// names and 160,000 ring points and the class's candidate list (these
+// runs also count the GC of the benchmark's untimed copies of the plan).
+// The plan before classes and groups (one candidate
+// list over every node per IP, election.Assign from scratch;
 // BenchmarkScalePlanReference) took 13.5 s of CPU for 10,000 dual-stack
 // Services on 1,000 nodes, now 48 ms, and 23 s on 5,000 nodes for 1,000
 // Services, now 44 ms.
 //
 // The speaker's per-event path, Sync with a whole Input (BenchmarkScaleSync,
-// same machine, load 5 to 9, CPU time), 5,000 nodes and 50,000 Services,
-// IPv4 then dual-stack: nothing changed 4.9 and 8.8 ms (the compare alone,
-// mostly the held Services' map lookups; 23 and 31 ms when every ready
-// nodes map is new and compared by content), one Service's endpoints
-// changed 14 and 17 ms, one node gone 22 and 25 ms, back 23 and 33 ms,
-// where Compute on every event took 407 and 577 ms.
+// CPU time, 3 runs, load average 5 to 7), 5,000 nodes and 50,000
+// Services, IPv4 then dual-stack: nothing changed 2.5 to 3.1 and 3.6 to
+// 3.7 ms (the compare alone; 4.9 and 8.8 ms before a held Service was
+// found at its index in the last Input; 14 to 19 and 19 to 20 ms when
+// every ready nodes map is new and compared by content), one Service's
+// endpoints changed 2.2 to 2.9 and 2.4 to 3.7 ms (14 and 17 ms before the
+// incremental Place), one node gone 5.2 to 6.1 and 5.1 to 5.6 ms (22 and
+// 25 ms), back 5.5 to 6.9 and 5.1 to 5.5 ms (23 and 33 ms), where Compute
+// on every event takes 349 to 392 and 402 to 447 ms. The same events
+// through the delta API (SetService, DeleteNode, SetNode: no compare):
+// 0.29 to 0.41 and 0.25 to 0.32 ms, 2.4 to 3.3 and 2.3 to 2.5 ms, 2.3 to
+// 3.6 and 2.1 to 2.3 ms, with no full election in any of them.
 package l2plan

@@ -56,6 +56,10 @@ type Planner struct {
 	cfgKey    string
 	keyed     bool
 	syncEpoch uint64
+	// syncAt is, per index of the last Sync's Services, the Service
+	// held for it (nil: none, or an earlier duplicate), so that the next
+	// Sync finds an unchanged one without a map lookup.
+	syncAt, syncSpare []*svcState
 }
 
 // svcState is a Service held, linked to its IPs.
@@ -63,6 +67,8 @@ type svcState struct {
 	s    *eligibility.Service
 	ips  []*ipState
 	seen uint64 // Sync's mark (its epoch)
+	at   int    // its index in the last Sync's Services
+	gone bool   // removed (or replaced) from the Planner
 }
 
 // ipState is how the Planner evaluated one IP. The Decision is built in
@@ -176,6 +182,13 @@ func (p *Planner) reset(cfg *config.Config, carriers func(string, netip.Addr, []
 	clear(p.decisions)
 }
 
+// ElectionStats returns how the Planner's election placed its units since
+// the Planner was made or Reset: how many placements elected every unit
+// (the first, after a change of the placement order, or when a change
+// reached more than a fraction of the units) and how many only what the
+// changes reached.
+func (p *Planner) ElectionStats() election.Stats { return p.el.Stats() }
+
 // Plan returns the decision for every IP of the Services held.
 func (p *Planner) Plan() Plan {
 	return Plan{Decisions: p.decisions}
@@ -236,6 +249,7 @@ func (p *Planner) removeService(key string) {
 		return
 	}
 	delete(p.svcs, key)
+	sv.gone = true
 	for _, st := range sv.ips {
 		i := slices.Index(st.svcs, sv)
 		st.svcs = slices.Delete(slices.Clone(st.svcs), i, i+1)

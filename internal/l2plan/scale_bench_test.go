@@ -80,6 +80,8 @@ func fullPlan(b *testing.B, in Input) map[netip.Addr]Decision {
 }
 
 // serviceAdded times SetService of a new Service (removed again untimed).
+// The new Services' numbers cycle through the 10,000 after the held ones,
+// so that their addresses stay within the pools however many runs.
 func serviceAdded(b *testing.B, p *Planner, mix scale.Mix, nodes, services int) {
 	b.ReportAllocs()
 	i := services
@@ -93,7 +95,9 @@ func serviceAdded(b *testing.B, p *Planner, mix scale.Mix, nodes, services int) 
 			b.Fatal("new Service not announced")
 		}
 		p.DeleteService(s.Key)
-		i++
+		if i++; i == services+10000 {
+			i = services
+		}
 		cpu.Start()
 		b.StartTimer()
 	}
@@ -273,7 +277,11 @@ func BenchmarkScalePlanPools(b *testing.B) {
 // ready nodes in a new map (compared by content: the speaker without its
 // cache of them); service-changed is one Service's ready nodes changed;
 // node-gone and node-back are one node leaving the Input and coming back
-// (in its place: the speaker's nodes are in name order).
+// (in its place: the speaker's nodes are in name order). The -delta cases
+// are the same events through the Planner's delta API (SetService,
+// DeleteNode, SetNode), for a caller that knows what changed: no compare,
+// only what the change touches; full-places/op counts the elections that
+// fell back to placing every unit.
 func BenchmarkScaleSync(b *testing.B) {
 	nodes, services := 5000, 50000
 	if testing.Short() {
@@ -298,6 +306,14 @@ func BenchmarkScaleSync(b *testing.B) {
 				return x
 			}, SyncStats{ServicesSet: 1})
 		})
+		b.Run("service-changed-delta/"+name, func(b *testing.B) {
+			deltaEach(b, p, in, func(i int) (change, undo func()) {
+				old := in.Services[(i*7919)%len(in.Services)]
+				s := old
+				s.ReadyNodes = map[string]bool{scale.NodeName((i + 1) % nodes): true}
+				return func() { p.SetService(s) }, func() { p.SetService(old) }
+			})
+		})
 		without := func(i int) Input {
 			x := in
 			j := (i * 7) % nodes
@@ -305,6 +321,12 @@ func BenchmarkScaleSync(b *testing.B) {
 			return x
 		}
 		b.Run("node-gone/"+name, func(b *testing.B) { syncEach(b, p, in, without, SyncStats{NodesDeleted: 1}) })
+		b.Run("node-gone-delta/"+name, func(b *testing.B) {
+			deltaEach(b, p, in, func(i int) (change, undo func()) {
+				n := in.Nodes[(i*7)%nodes]
+				return func() { p.DeleteNode(n.Name) }, func() { p.SetNode(n) }
+			})
+		})
 		b.Run("node-back/"+name, func(b *testing.B) {
 			b.ReportAllocs()
 			cpu := cputime.Start()
@@ -320,6 +342,59 @@ func BenchmarkScaleSync(b *testing.B) {
 			}
 			cpu.Report(b)
 		})
+		b.Run("node-back-delta/"+name, func(b *testing.B) {
+			deltaEach(b, p, in, func(i int) (change, undo func()) {
+				n := in.Nodes[(i*7)%nodes]
+				p.DeleteNode(n.Name) // untimed, before change
+				return func() { p.SetNode(n) }, func() {}
+			})
+		})
+	}
+}
+
+// deltaEach times change() of each event(i), then runs undo() and brings
+// p back to in (the nodes' order too) untimed; it reports how many of
+// the timed elections placed every unit (full-places/op) and checks,
+// once at the end, that p's plan is Compute's.
+func deltaEach(b *testing.B, p *Planner, in Input, event func(int) (change, undo func())) {
+	b.ReportAllocs()
+	full := p.ElectionStats().Full
+	var fulls int
+	cpu := cputime.Start()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		cpu.Stop()
+		change, undo := event(i)
+		before := p.ElectionStats().Full
+		cpu.Start()
+		b.StartTimer()
+		change()
+		b.StopTimer()
+		cpu.Stop()
+		fulls += p.ElectionStats().Full - before
+		undo()
+		if st := p.Sync(in, false); st.Rebuilt || st.ServicesSet+st.ServicesDeleted+st.NodesSet+st.NodesDeleted > 0 {
+			b.Fatalf("undone, Sync still applied %+v", st)
+		}
+		cpu.Start()
+		b.StartTimer()
+	}
+	cpu.Report(b)
+	b.ReportMetric(float64(fulls)/float64(b.N), "full-places/op")
+	if p.ElectionStats().Full < full {
+		b.Fatal("the Planner was rebuilt")
+	}
+	// The decisions (not every node's refusal: that is O(IPs × nodes)
+	// here; TestPlannerMatchesCompute checks them at small sizes).
+	want := Compute(in).Decisions
+	got := p.Plan().Decisions
+	if len(got) != len(want) {
+		b.Fatalf("%d decisions, Compute has %d", len(got), len(want))
+	}
+	for ip, w := range want {
+		if g := got[ip]; g.Node != w.Node || g.Refusal != w.Refusal || !slices.Equal(g.Services, w.Services) || !slices.Equal(g.Interfaces, w.Interfaces) {
+			b.Fatalf("%s: %+v, Compute %+v", ip, g, w)
+		}
 	}
 }
 

@@ -32,7 +32,7 @@ func (s SyncStats) Changed() bool {
 
 // Beyond these many changes in one Sync, planning from scratch is
 // cheaper than applying them one by one: at 5,000 nodes one node change
-// costs about 1/40 of a full plan (see doc.go), and the Services changed
+// costs about 1/100 of a full plan (see doc.go), and the Services changed
 // are applied in one batch whose evaluation and election approach a full
 // plan's as they approach all of them.
 var (
@@ -62,8 +62,10 @@ var (
 // Handing over the same maps from call to call (the API objects' labels
 // as the informer cache holds them) makes the comparison O(1) each.
 //
-// Cost: the comparison is O(S + N) map lookups and field compares for S
-// Services and N nodes, plus O(size) for each pair of maps that are not
+// Cost: the comparison is O(S + N) field compares for S Services and N
+// nodes (a Service is looked up by key only when it is not at its index
+// of the last call, shifted by the Services inserted or removed before
+// it; nodes are looked up by name), plus O(size) for each pair of maps that are not
 // the same map (ready nodes rebuilt per pass, say), plus ConfigKey; then
 // what the changes cost (see SetService, SetNode). Past rebuildNodes node
 // changes or a quarter of the Services changed, it plans from scratch
@@ -90,6 +92,8 @@ func (p *Planner) Sync(in Input, linksChanged bool) SyncStats {
 	for _, i := range setS {
 		p.removeService(in.Services[i].Key)
 		p.addService(in.Services[i])
+		sv := p.svcs[in.Services[i].Key]
+		p.syncAt[i], sv.at = sv, i
 	}
 	if linksChanged && p.carriers != nil {
 		st.Relinked = true
@@ -134,15 +138,30 @@ func (p *Planner) rebuild(in Input, key string) SyncStats {
 // or changed; the last of a key) and the keys of those held but gone. It
 // marks each held Service met with this call's epoch, so finding the
 // gone ones needs no set of svcs' keys: a walk of the held ones, only
-// when some were not met.
+// when some were not met. A held Service is found at its index in the
+// last call's svcs (shifted by the Services inserted or removed before
+// it, learnt from the last one found by key), else by key.
 func (p *Planner) diffServices(svcs []eligibility.Service) (set []int, gone []string) {
 	p.syncEpoch++
 	ep := p.syncEpoch
 	var fresh map[string]bool // new keys met, for duplicates
 	met := 0
+	last := p.syncAt
+	at := slices.Grow(p.syncSpare[:0], len(svcs))[:len(svcs)]
+	clear(at)
+	shift := len(last) - len(svcs) // from the end: the same tail, shifted
 	for i := len(svcs) - 1; i >= 0; i-- {
 		s := &svcs[i]
-		if sv := p.svcs[s.Key]; sv != nil {
+		var sv *svcState
+		if j := i + shift; j >= 0 && j < len(last) && last[j] != nil && !last[j].gone && last[j].s.Key == s.Key {
+			sv = last[j]
+		} else if sv = p.svcs[s.Key]; sv != nil && sv.seen != ep {
+			shift = sv.at - i
+		}
+		if sv != nil {
+			if sv.seen != ep {
+				at[i], sv.at = sv, i
+			}
 			if sv.seen == ep {
 				continue // an earlier duplicate: the last one counts
 			}
@@ -170,6 +189,7 @@ func (p *Planner) diffServices(svcs []eligibility.Service) (set []int, gone []st
 		}
 		slices.Sort(gone) // deterministic order of work, not of result
 	}
+	p.syncAt, p.syncSpare = at, last
 	return set, gone
 }
 

@@ -200,3 +200,127 @@ func TestConfigKey(t *testing.T) {
 		t.Error("nil configuration")
 	}
 }
+
+// TestDeltaMatchesCompute drives one Planner by the delta API alone
+// (SetService, DeleteService, SetNode, DeleteNode), several calls between
+// checks, through random changes: Services added, changed, removed, their
+// ready nodes alone changed; nodes added, changed, flipped (alive,
+// settling), removed and set back. After each batch its plan must be
+// Compute's on the inputs it then holds (nodes in the order first set),
+// and a Sync of those inputs must find nothing to apply. Most elections
+// must be incremental.
+func TestDeltaMatchesCompute(t *testing.T) {
+	var full, incremental int
+	for seed := range uint64(150) {
+		w := newWorld(seed + 1000)
+		linkAware := seed%4 == 0
+		input := func() Input {
+			in := Input{Config: w.cfg, Nodes: w.nodes, Services: w.svcs}
+			if linkAware {
+				in.Carriers = w.carriers()
+			}
+			return in
+		}
+		p := NewPlanner(input())
+		next := len(w.svcs)
+		var gone []eligibility.Node // nodes deleted, to set back
+		for step := range 30 {
+			var what []string
+			for range 1 + w.r.IntN(4) {
+				switch k := w.r.IntN(9); {
+				case k == 0 || len(w.svcs) == 0:
+					s := w.service(next)
+					next++
+					w.svcs = append(w.svcs, s)
+					p.SetService(s)
+					what = append(what, "add "+s.Key)
+				case k == 1:
+					i := w.r.IntN(len(w.svcs))
+					what = append(what, "delete "+w.svcs[i].Key)
+					p.DeleteService(w.svcs[i].Key)
+					w.svcs = slices.Delete(w.svcs, i, i+1)
+				case k == 2:
+					i := w.r.IntN(len(w.svcs))
+					s := w.service(i)
+					s.Key = w.svcs[i].Key
+					w.svcs[i] = s
+					p.SetService(s)
+					what = append(what, "change "+s.Key)
+				case k == 3:
+					i := w.r.IntN(len(w.svcs))
+					s := w.svcs[i]
+					s.ReadyNodes = maps.Clone(s.ReadyNodes)
+					name := fmt.Sprintf("n%02d", w.r.IntN(16))
+					if s.ReadyNodes[name] {
+						delete(s.ReadyNodes, name)
+					} else {
+						s.ReadyNodes[name] = true
+					}
+					w.svcs[i] = s
+					p.SetService(s)
+					what = append(what, "endpoints of "+s.Key)
+				case k == 4:
+					n := w.node(fmt.Sprintf("n%02d", w.r.IntN(16)))
+					if i := slices.IndexFunc(w.nodes, func(x eligibility.Node) bool { return x.Name == n.Name }); i >= 0 {
+						w.nodes[i] = n
+					} else {
+						w.nodes = append(w.nodes, n)
+					}
+					p.SetNode(n)
+					what = append(what, "set node "+n.Name)
+				case k == 5 && len(w.nodes) > 0:
+					i := w.r.IntN(len(w.nodes))
+					gone = append(gone, w.nodes[i])
+					what = append(what, "delete node "+w.nodes[i].Name)
+					p.DeleteNode(w.nodes[i].Name)
+					w.nodes = slices.Delete(w.nodes, i, i+1)
+				case k == 6 && len(gone) > 0:
+					// A node gone comes back as it was, unless it
+					// was set again meanwhile.
+					n := gone[len(gone)-1]
+					gone = gone[:len(gone)-1]
+					if slices.ContainsFunc(w.nodes, func(x eligibility.Node) bool { return x.Name == n.Name }) {
+						continue
+					}
+					w.nodes = append(w.nodes, n)
+					p.SetNode(n)
+					what = append(what, "node back "+n.Name)
+				case k == 7 && len(w.nodes) > 0:
+					i := w.r.IntN(len(w.nodes))
+					n := w.nodes[i]
+					n.Alive, n.Settling = !n.Alive, w.r.IntN(2) == 0
+					w.nodes[i] = n
+					p.SetNode(n)
+					what = append(what, "flip node "+n.Name)
+				case k == 8:
+					// Several Services' endpoints on one node at once
+					// (a node's pods becoming ready).
+					name := fmt.Sprintf("n%02d", w.r.IntN(16))
+					for i := range w.svcs {
+						if w.r.IntN(3) == 0 {
+							s := w.svcs[i]
+							s.ReadyNodes = maps.Clone(s.ReadyNodes)
+							s.ReadyNodes[name] = true
+							w.svcs[i] = s
+							p.SetService(s)
+						}
+					}
+					what = append(what, "endpoints on "+name)
+				}
+			}
+			in := input()
+			label := fmt.Sprintf("seed %d step %d %v", seed, step, what)
+			samePlan(t, label, in.Nodes, p.Plan(), Compute(in))
+			if st := p.Sync(copied(in), false); st.Changed() {
+				t.Fatalf("%s: Sync of the inputs held applied %+v", label, st)
+			}
+		}
+		st := p.ElectionStats()
+		full += st.Full
+		incremental += st.Incremental
+	}
+	t.Logf("elections: %d full, %d incremental", full, incremental)
+	if incremental < 4*full {
+		t.Errorf("%d full elections, %d incremental", full, incremental)
+	}
+}

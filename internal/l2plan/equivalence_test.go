@@ -125,6 +125,42 @@ func (w *world) carriers() func(string, netip.Addr, []string) ([]string, string)
 	}
 }
 
+// input is the world as one Input, with its carriers when linkAware.
+func (w *world) input(linkAware bool) Input {
+	in := Input{Config: w.cfg, Nodes: w.nodes, Services: w.svcs}
+	if linkAware {
+		in.Carriers = w.carriers()
+	}
+	return in
+}
+
+// serviceStep applies one random Service change to the world and to p
+// through the delta API (k: 0 add, 1 delete, 2 change; an empty world
+// always adds; next numbers new Services) and says what it did.
+func (w *world) serviceStep(p *Planner, k int, next *int) string {
+	switch {
+	case k == 0 || len(w.svcs) == 0:
+		s := w.service(*next)
+		*next++
+		w.svcs = append(w.svcs, s)
+		p.SetService(s)
+		return "add " + s.Key
+	case k == 1:
+		i := w.r.IntN(len(w.svcs))
+		what := "delete " + w.svcs[i].Key
+		p.DeleteService(w.svcs[i].Key)
+		w.svcs = slices.Delete(w.svcs, i, i+1)
+		return what
+	default:
+		i := w.r.IntN(len(w.svcs))
+		s := w.service(i)
+		s.Key = w.svcs[i].Key
+		w.svcs[i] = s
+		p.SetService(s)
+		return "change " + s.Key
+	}
+}
+
 // samePlan fails unless got has exactly want's IPs and decisions, every
 // node's refusal (RefusalOf against the reference's full map) included.
 func samePlan(t *testing.T, what string, nodes []eligibility.Node, got, want Plan) {
@@ -172,33 +208,14 @@ func TestComputeMatchesReference(t *testing.T) {
 func TestPlannerMatchesCompute(t *testing.T) {
 	for seed := range uint64(150) {
 		w := newWorld(seed)
-		in := Input{Config: w.cfg, Nodes: w.nodes, Services: w.svcs}
-		if seed%4 == 0 {
-			in.Carriers = w.carriers()
-		}
-		p := NewPlanner(in)
+		linkAware := seed%4 == 0
+		p := NewPlanner(w.input(linkAware))
 		next := len(w.svcs)
 		for step := range 40 {
 			var what string
 			switch k := w.r.IntN(6); {
-			case k == 0 || len(w.svcs) == 0:
-				s := w.service(next)
-				next++
-				w.svcs = append(w.svcs, s)
-				p.SetService(s)
-				what = "add " + s.Key
-			case k == 1:
-				i := w.r.IntN(len(w.svcs))
-				what = "delete " + w.svcs[i].Key
-				p.DeleteService(w.svcs[i].Key)
-				w.svcs = slices.Delete(w.svcs, i, i+1)
-			case k == 2:
-				i := w.r.IntN(len(w.svcs))
-				s := w.service(i)
-				s.Key = w.svcs[i].Key
-				w.svcs[i] = s
-				p.SetService(s)
-				what = "change " + s.Key
+			case k <= 2 || len(w.svcs) == 0:
+				what = w.serviceStep(p, k, &next)
 			case k == 3:
 				n := w.node(fmt.Sprintf("n%02d", w.r.IntN(16)))
 				if i := slices.IndexFunc(w.nodes, func(x eligibility.Node) bool { return x.Name == n.Name }); i >= 0 {
@@ -226,7 +243,7 @@ func TestPlannerMatchesCompute(t *testing.T) {
 				p.SetNode(n)
 				what = fmt.Sprintf("flip node %s alive=%v settling=%v", n.Name, n.Alive, n.Settling)
 			}
-			now := Input{Config: w.cfg, Nodes: w.nodes, Services: w.svcs, Carriers: in.Carriers}
+			now := w.input(linkAware)
 			label := fmt.Sprintf("seed %d step %d (%s)", seed, step, what)
 			samePlan(t, label, w.nodes, p.Plan(), Compute(now))
 			samePlan(t, label+" vs reference", w.nodes, p.Plan(), referenceCompute(now))

@@ -36,13 +36,7 @@ func TestSyncMatchesCompute(t *testing.T) {
 	for seed := range uint64(150) {
 		w := newWorld(seed)
 		linkAware := seed%3 == 0
-		input := func() Input {
-			in := Input{Config: w.cfg, Nodes: w.nodes, Services: w.svcs}
-			if linkAware {
-				in.Carriers = w.carriers()
-			}
-			return in
-		}
+		input := func() Input { return w.input(linkAware) }
 		p := NewPlanner(input())
 		next := len(w.svcs)
 		for step := range 30 {
@@ -214,13 +208,7 @@ func TestDeltaMatchesCompute(t *testing.T) {
 	for seed := range uint64(150) {
 		w := newWorld(seed + 1000)
 		linkAware := seed%4 == 0
-		input := func() Input {
-			in := Input{Config: w.cfg, Nodes: w.nodes, Services: w.svcs}
-			if linkAware {
-				in.Carriers = w.carriers()
-			}
-			return in
-		}
+		input := func() Input { return w.input(linkAware) }
 		p := NewPlanner(input())
 		next := len(w.svcs)
 		var gone []eligibility.Node // nodes deleted, to set back
@@ -228,24 +216,8 @@ func TestDeltaMatchesCompute(t *testing.T) {
 			var what []string
 			for range 1 + w.r.IntN(4) {
 				switch k := w.r.IntN(9); {
-				case k == 0 || len(w.svcs) == 0:
-					s := w.service(next)
-					next++
-					w.svcs = append(w.svcs, s)
-					p.SetService(s)
-					what = append(what, "add "+s.Key)
-				case k == 1:
-					i := w.r.IntN(len(w.svcs))
-					what = append(what, "delete "+w.svcs[i].Key)
-					p.DeleteService(w.svcs[i].Key)
-					w.svcs = slices.Delete(w.svcs, i, i+1)
-				case k == 2:
-					i := w.r.IntN(len(w.svcs))
-					s := w.service(i)
-					s.Key = w.svcs[i].Key
-					w.svcs[i] = s
-					p.SetService(s)
-					what = append(what, "change "+s.Key)
+				case k <= 2 || len(w.svcs) == 0:
+					what = append(what, w.serviceStep(p, k, &next))
 				case k == 3:
 					i := w.r.IntN(len(w.svcs))
 					s := w.svcs[i]

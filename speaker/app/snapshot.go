@@ -196,6 +196,26 @@ func planNode(n *corev1.Node, alive map[string]bool) eligibility.Node {
 type readyCache struct {
 	pass    uint64
 	entries map[string]*readyEntry
+	// keys memoises each slice object's Service key (an informer never
+	// changes an object it holds: an update is a new one), so a pass
+	// builds no key string for a slice it met before.
+	keys map[*discoveryv1.EndpointSlice]*sliceKey
+}
+
+type sliceKey struct {
+	key  string
+	pass uint64
+}
+
+// keyOf is s's Service key, memoised.
+func (c *readyCache) keyOf(s *discoveryv1.EndpointSlice) string {
+	k := c.keys[s]
+	if k == nil {
+		k = &sliceKey{key: sliceService(s)}
+		c.keys[s] = k
+	}
+	k.pass = c.pass
+	return k.key
 }
 
 type readyEntry struct {
@@ -222,10 +242,11 @@ func sliceService(s *discoveryv1.EndpointSlice) string {
 func (c *readyCache) update(items []*discoveryv1.EndpointSlice) {
 	if c.entries == nil {
 		c.entries = map[string]*readyEntry{}
+		c.keys = map[*discoveryv1.EndpointSlice]*sliceKey{}
 	}
 	c.pass++
 	for _, s := range items {
-		key := sliceService(s)
+		key := c.keyOf(s)
 		if key == "" {
 			continue
 		}
@@ -242,6 +263,13 @@ func (c *readyCache) update(items []*discoveryv1.EndpointSlice) {
 		// the same.
 		e.stale = e.stale || s.ResourceVersion == "" || !slices.Contains(e.versions, sliceVersion{s.Name, s.ResourceVersion})
 	}
+	if len(c.keys) > len(items) {
+		for s, k := range c.keys {
+			if k.pass != c.pass {
+				delete(c.keys, s)
+			}
+		}
+	}
 	rebuild := false
 	for key, e := range c.entries {
 		switch {
@@ -256,7 +284,7 @@ func (c *readyCache) update(items []*discoveryv1.EndpointSlice) {
 		return
 	}
 	for _, s := range items {
-		e := c.entries[sliceService(s)]
+		e := c.entries[c.keyOf(s)]
 		if e == nil || !e.stale {
 			continue
 		}

@@ -2,6 +2,7 @@ package l2plan
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -134,6 +135,36 @@ func (w *world) input(linkAware bool) Input {
 	return in
 }
 
+// setNode sets a random node of n00-n15 anew in the world and, if p is
+// not nil, in p.
+func (w *world) setNode(p *Planner) eligibility.Node {
+	n := w.node(fmt.Sprintf("n%02d", w.r.IntN(16)))
+	if i := slices.IndexFunc(w.nodes, func(x eligibility.Node) bool { return x.Name == n.Name }); i >= 0 {
+		w.nodes[i] = n
+	} else {
+		w.nodes = append(w.nodes, n)
+	}
+	if p != nil {
+		p.SetNode(n)
+	}
+	return n
+}
+
+// toggleReady flips one random node of n00-n15 in s's ready nodes, in a
+// new map (the old one may be shared with a previous Input).
+func (w *world) toggleReady(s *eligibility.Service) {
+	s.ReadyNodes = maps.Clone(s.ReadyNodes)
+	name := fmt.Sprintf("n%02d", w.r.IntN(16))
+	if s.ReadyNodes[name] {
+		delete(s.ReadyNodes, name)
+	} else {
+		if s.ReadyNodes == nil {
+			s.ReadyNodes = map[string]bool{}
+		}
+		s.ReadyNodes[name] = true
+	}
+}
+
 // serviceStep applies one random Service change to the world and to p
 // through the delta API (k: 0 add, 1 delete, 2 change; an empty world
 // always adds; next numbers new Services) and says what it did.
@@ -217,14 +248,7 @@ func TestPlannerMatchesCompute(t *testing.T) {
 			case k <= 2 || len(w.svcs) == 0:
 				what = w.serviceStep(p, k, &next)
 			case k == 3:
-				n := w.node(fmt.Sprintf("n%02d", w.r.IntN(16)))
-				if i := slices.IndexFunc(w.nodes, func(x eligibility.Node) bool { return x.Name == n.Name }); i >= 0 {
-					w.nodes[i] = n
-				} else {
-					w.nodes = append(w.nodes, n)
-				}
-				p.SetNode(n)
-				what = fmt.Sprintf("set node %+v", n)
+				what = fmt.Sprintf("set node %+v", w.setNode(p))
 			case k == 4 && len(w.nodes) > 0:
 				i := w.r.IntN(len(w.nodes))
 				what = "delete node " + w.nodes[i].Name

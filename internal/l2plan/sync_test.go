@@ -65,13 +65,7 @@ func TestSyncMatchesCompute(t *testing.T) {
 					i := w.r.IntN(len(w.svcs))
 					w.svcs = slices.Clone(w.svcs)
 					s := &w.svcs[i]
-					s.ReadyNodes = maps.Clone(s.ReadyNodes)
-					name := fmt.Sprintf("n%02d", w.r.IntN(16))
-					if s.ReadyNodes[name] {
-						delete(s.ReadyNodes, name)
-					} else {
-						s.ReadyNodes[name] = true
-					}
+					w.toggleReady(s)
 					what = append(what, "endpoints of "+s.Key)
 				case k == 4:
 					// A duplicate key: the last one counts.
@@ -221,24 +215,12 @@ func TestDeltaMatchesCompute(t *testing.T) {
 				case k == 3:
 					i := w.r.IntN(len(w.svcs))
 					s := w.svcs[i]
-					s.ReadyNodes = maps.Clone(s.ReadyNodes)
-					name := fmt.Sprintf("n%02d", w.r.IntN(16))
-					if s.ReadyNodes[name] {
-						delete(s.ReadyNodes, name)
-					} else {
-						s.ReadyNodes[name] = true
-					}
+					w.toggleReady(&s)
 					w.svcs[i] = s
 					p.SetService(s)
 					what = append(what, "endpoints of "+s.Key)
 				case k == 4:
-					n := w.node(fmt.Sprintf("n%02d", w.r.IntN(16)))
-					if i := slices.IndexFunc(w.nodes, func(x eligibility.Node) bool { return x.Name == n.Name }); i >= 0 {
-						w.nodes[i] = n
-					} else {
-						w.nodes = append(w.nodes, n)
-					}
-					p.SetNode(n)
+					n := w.setNode(p)
 					what = append(what, "set node "+n.Name)
 				case k == 5 && len(w.nodes) > 0:
 					i := w.r.IntN(len(w.nodes))

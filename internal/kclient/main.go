@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/zapr"
@@ -97,7 +98,9 @@ func signalContext() context.Context {
 	return ctx
 }
 
-// logFlags are controller-runtime's zap flags, with their defaults.
+// logFlags are controller-runtime's zap flags, with its defaults (RFC 3339
+// times, JSON at info, stack traces from errors, sampling), so the
+// speaker logs as it did on controller-runtime.
 type logFlags struct {
 	devel                   bool
 	encoder, level, timeEnc string
@@ -108,7 +111,7 @@ func (l *logFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&l.devel, "zap-devel", false, "development logging: console encoder, debug level, stack traces from warnings")
 	fs.StringVar(&l.encoder, "zap-encoder", "", "log encoding: json or console (default json, console with --zap-devel)")
 	fs.StringVar(&l.level, "zap-log-level", "", "log level: debug, info, error, panic, or an integer > 0 for more verbose logs (default info, debug with --zap-devel)")
-	fs.StringVar(&l.timeEnc, "zap-time-encoding", "epoch", "time encoding: epoch, millis, nano, iso8601, rfc3339 or rfc3339nano")
+	fs.StringVar(&l.timeEnc, "zap-time-encoding", "rfc3339", "time encoding: epoch, millis, nano, iso8601, rfc3339 or rfc3339nano")
 	fs.StringVar(&l.stacktrace, "zap-stacktrace-level", "", "level from which stack traces are logged: info, error or panic (default error, warn with --zap-devel)")
 }
 
@@ -160,5 +163,10 @@ func (l *logFlags) logger() (logr.Logger, error) {
 		return logr.Logger{}, fmt.Errorf("--zap-encoder %q: json or console", enc)
 	}
 	core := zapcore.NewCore(encoder, zapcore.Lock(os.Stderr), zap.NewAtomicLevelAt(level))
+	if !l.devel && level > zapcore.Level(-2) {
+		// As controller-runtime's production logger: a message repeated
+		// within a second is logged 100 times, then every 100th.
+		core = zapcore.NewSamplerWithOptions(core, time.Second, 100, 100)
+	}
 	return zapr.NewLogger(zap.New(core, zap.AddStacktrace(stack), zap.ErrorOutput(zapcore.Lock(os.Stderr)))), nil
 }

@@ -94,6 +94,9 @@ type BGPReconciler struct {
 	// unnumberedDown: an unnumbered session was down at the last
 	// reconcile; the server looks for a new neighbour only when asked.
 	unnumberedDown bool
+	// keep is the snapshot's cache between passes (passes are
+	// serialised: one loop, or a test calling ReconcileOnce).
+	keep snapCache
 }
 
 // useState makes the component publish its per-IP verdicts and sessions
@@ -168,7 +171,7 @@ const (
 // ReconcileOnce is one level-based pass (also the entry point of tests
 // that drive the component without a manager).
 func (b *BGPReconciler) ReconcileOnce(ctx context.Context) error {
-	snap, err := readSnapshot(ctx, b.c, b.opts, nil, nil)
+	snap, err := readSnapshot(ctx, b.c, b.opts, nil, &b.keep)
 	if err != nil {
 		return fmt.Errorf("bgp: %w", err)
 	}

@@ -387,7 +387,9 @@ func (r *layer2Reconciler) removeDeadNodesStatuses(ctx context.Context, want map
 		return
 	}
 	var all v1beta1.ServiceL2StatusList
-	if err := r.List(ctx, &all, kclient.InNamespace(r.opts.Namespace)); err != nil {
+	// Read-only (Delete only reads the object): no copy of every node's
+	// statuses per pass.
+	if err := r.List(ctx, &all, kclient.InNamespace(r.opts.Namespace), kclient.NoCopy); err != nil {
 		return
 	}
 	for i := range all.Items {

@@ -50,6 +50,10 @@ func TestDoctorFindsMetalLBSpeaker(t *testing.T) {
 	// the MetalLB speaker there is the one that answers.
 	lbNamespace(t, l, ns, 1, "      nodeName: "+node.Name)
 	applyYAML(t, l, lbServiceYAML(ns, "dup", pool, 80, nil, "  loadBalancerClass: "+class+"\n  externalTrafficPolicy: Local"))
+	// MetalLB's speaker announces a policy-Local Service only from a node
+	// with a ready endpoint: wait for it, so a slow backend is not
+	// mistaken for a speaker that does not answer.
+	readyPods(t, l, ns, "app=web", 1)
 	cx := context.Background()
 	check.Eventually(t, 30*time.Second, "the Service's address set by hand (no MetalLB controller)", func() error {
 		svc, err := l.Client.CoreV1().Services(ns).Get(cx, "dup", metav1.GetOptions{})
@@ -78,7 +82,7 @@ func TestDoctorFindsMetalLBSpeaker(t *testing.T) {
 	logf, err := os.Create(filepath.Join(t.TempDir(), "metallb-speaker.log"))
 	check.Must(t, err)
 	proc, err := node.NS.Start(logf, metallb, "--kubeconfig="+l.Kubeconfig, "--namespace="+lab.ConfigNamespace,
-		"--node-name="+node.Name, "--pod-name="+pod.Name, "--lb-class="+class, "--port=17472", "--log-level=info")
+		"--node-name="+node.Name, "--pod-name="+pod.Name, "--lb-class="+class, "--port=17472", "--log-level=debug")
 	check.Must(t, err)
 	stopped := false
 	stop := func() {
@@ -92,7 +96,9 @@ func TestDoctorFindsMetalLBSpeaker(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(logf.Name())
-			t.Logf("MetalLB speaker log (tail):\n%s", tail(string(b), 4000))
+			t.Logf("MetalLB speaker log (tail):\n%s", tail(string(b), 6000))
+			out, _ := l.Kubectl(context.Background(), "get", "-n", ns, "endpointslices,pods,services", "-o", "wide")
+			t.Logf("in %s:\n%s", ns, out)
 		}
 	})
 

@@ -199,9 +199,14 @@ func TestBGPModeWithFRR(t *testing.T) {
 		}
 		return nil
 	})
-	if e, err := router.RIBRoute(lbPrefix, "bgp"); err != nil || e == nil {
-		t.Errorf("zebra RIB lacks %s: %v", lbPrefix, err)
-	}
+	// bgpd hands the best path to zebra after it shows it: poll for the RIB.
+	check.Eventually(t, 10*time.Second, "zebra's RIB holding "+lbPrefix.String(), func() error {
+		e, err := router.RIBRoute(lbPrefix, "bgp")
+		if err == nil && e == nil {
+			err = fmt.Errorf("no bgp route")
+		}
+		return err
+	})
 
 	t.Run("peer conditions", func(t *testing.T) {
 		var p v1beta2.BGPPeer

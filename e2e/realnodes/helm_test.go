@@ -101,6 +101,7 @@ func TestRealNodesHelmLifecycle(t *testing.T) {
 	defer s.Stop()
 	check.Must(t, s.WaitOK(30*time.Second, 20))
 	stop := watch(ctx, l, appNS, "web", ip)
+	logs := followSpeakerLogs(ctx, l)
 	began = time.Now()
 	if out, err := l.Helm(ctx, append([]string{"upgrade", release, l.ChartDir(), "-n", ns, "--wait", "--timeout", "4m"}, lab.ChartValues(nextTag, l.StateDir)...)...); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -118,6 +119,7 @@ func TestRealNodesHelmLifecycle(t *testing.T) {
 	if w.moves != 0 || s.Failed() > 0 || w.lost > 0 {
 		t.Errorf("helm upgrade: the address moved %d times and %d requests failed (%s); want none:\n%s\n%s",
 			w.moves, s.Failed(), s, s.Errors(), strings.Join(w.events, "\n"))
+		t.Logf("speakers' logs:\n%s", logs.String(ctx, l, 80))
 	}
 	// maxUnavailable 1: a speaker rolls only once the one before it is
 	// Ready again, so every node but one announces at any moment.

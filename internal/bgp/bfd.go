@@ -30,12 +30,6 @@ import (
 	"github.com/barelb/barelb/internal/bgpmodel"
 )
 
-// BFD states as PeerState.BFD reports them.
-const (
-	BFDUp   = "up"
-	BFDDown = "down"
-)
-
 // bfdRetry is the wait before a BFD session that could not be started
 // (no local address on the peer's path yet, a socket error) is tried again.
 const bfdRetry = time.Second

@@ -1,8 +1,10 @@
-// Package bgp is barelb's BGP speaker: an in-process GoBGP (v3) that keeps
-// sessions with the routers a node peers with and announces the node's
+// Package bgp is barelb's BGP speaker: GoBGP (v3) as a library, keeping
+// sessions with the routers a node peers with and announcing the node's
 // LoadBalancer prefixes to them. It knows nothing about Kubernetes; the
 // speaker translates BGPPeer, BGPAdvertisement and Community objects into
-// the plain Peer and Advertisement values used here.
+// the plain Peer and Advertisement values used here (bgpmodel). It runs in
+// the speaker's BGP process, cmd/speaker-bgp, which internal/bgpproc
+// connects to the speaker: the speaker itself does not link GoBGP.
 //
 // # API
 //

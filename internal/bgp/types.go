@@ -1,61 +1,37 @@
 package bgp
 
-import (
-	"net/netip"
-	"time"
+import "github.com/barelb/barelb/internal/bgpmodel"
+
+// The values this package takes and returns live in bgpmodel, which links
+// no GoBGP, so the speaker can speak of them while GoBGP runs in a process
+// of its own (cmd/speaker-bgp, internal/bgpproc). The names here keep this
+// package's own code and tests short.
+type (
+	Options             = bgpmodel.Options
+	SessionState        = bgpmodel.SessionState
+	PeerState           = bgpmodel.PeerState
+	PeerErrors          = bgpmodel.PeerErrors
+	AdvertisementErrors = bgpmodel.AdvertisementErrors
 )
 
-// Options configure a Server.
-type Options struct {
-	// RouterID is the default BGP identifier (usually the node's IPv4
-	// address) for peers that set none.
-	RouterID netip.Addr
-	// GracefulRestartTime is the restart time advertised to peers with
-	// GracefulRestart; 0 means 120s.
-	GracefulRestartTime time.Duration
-}
-
-// SessionState is a BGP finite state machine state (RFC 4271 section 8).
-type SessionState string
-
-// The BGP FSM states, in the order a session passes through them.
+// The FSM and BFD states.
 const (
-	StateIdle        SessionState = "Idle"
-	StateConnect     SessionState = "Connect"
-	StateActive      SessionState = "Active"
-	StateOpenSent    SessionState = "OpenSent"
-	StateOpenConfirm SessionState = "OpenConfirm"
-	StateEstablished SessionState = "Established"
+	StateIdle        = bgpmodel.StateIdle
+	StateConnect     = bgpmodel.StateConnect
+	StateActive      = bgpmodel.StateActive
+	StateOpenSent    = bgpmodel.StateOpenSent
+	StateOpenConfirm = bgpmodel.StateOpenConfirm
+	StateEstablished = bgpmodel.StateEstablished
+	BFDUp            = bgpmodel.BFDUp
+	BFDDown          = bgpmodel.BFDDown
 )
 
-// PeerState is a snapshot of one running session, for status and events.
-type PeerState struct {
-	// Name is the Peer.Name.
-	Name string
-	// Address is the peer's address and port.
-	Address netip.AddrPort
-	// Interface is an unnumbered peer's interface (Peer.Interface); its
-	// Address is the neighbour found there, zoned.
-	Interface string
-	// State is the FSM state; only StateEstablished carries routes.
-	State SessionState
-	// PeerASN is the AS the peer announced (or the configured one before
-	// the first OPEN).
-	PeerASN uint32
-	// Since is when State was entered, when known.
-	Since time.Time
-	// Advertised is how many prefixes the session currently announces.
-	Advertised int
-	// LastError explains why the session is not established, or why it
-	// last went down: a NOTIFICATION, a connect error with a hint (for
-	// example an MD5 password mismatch makes connects time out), or a
-	// dynamic ASN mismatch, or BFD down (which holds the session down
-	// until BFD is up again). Empty when nothing went wrong.
-	LastError string
-	// BFD is BFDUp or BFDDown for a peer with a BFD profile, "" without.
-	BFD string
-	// BFDDiag is the BFD session's local diagnostic: why it last went
-	// down ("control detection time expired"), or why it is not running
-	// yet. Empty when there is nothing to say.
-	BFDDiag string
-}
+// The sentinel errors (see bgpmodel).
+var (
+	ErrUnsupported    = bgpmodel.ErrUnsupported
+	ErrInvalidPeer    = bgpmodel.ErrInvalidPeer
+	ErrInvalidAdvert  = bgpmodel.ErrInvalidAdvert
+	ErrDuplicatePeer  = bgpmodel.ErrDuplicatePeer
+	ErrServerShutDown = bgpmodel.ErrServerShutDown
+	ErrNoNeighbor     = bgpmodel.ErrNoNeighbor
+)

@@ -21,19 +21,6 @@ const (
 	maxMD5KeyLen = 80
 )
 
-// Sentinel errors wrapped by peer and advertisement validation, so callers
-// can map them to status condition reasons.
-var (
-	ErrUnsupported    = errors.New("not supported by the GoBGP speaker")
-	ErrInvalidPeer    = errors.New("invalid peer")
-	ErrInvalidAdvert  = errors.New("invalid advertisement")
-	ErrDuplicatePeer  = errors.New("duplicate peer")
-	ErrServerShutDown = errors.New("bgp server is shut down")
-	// ErrNoNeighbor: an unnumbered peer's interface has no single IPv6
-	// link-local neighbour yet; SetPeers should be called again later.
-	ErrNoNeighbor = errors.New("no IPv6 link-local neighbour")
-)
-
 // family is an address family the speaker announces.
 type family uint8
 

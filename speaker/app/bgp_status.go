@@ -19,7 +19,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/api/v1beta2"
-	"github.com/barelb/barelb/internal/bgp"
+	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/internal/bgpplan"
 	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/kube"
@@ -74,7 +74,7 @@ func (b *BGPReconciler) report(ctx context.Context, plan bgpplan.Plan, byKey map
 	for _, r := range plan.Refused {
 		bad[r.Peer] = fmt.Sprintf("node %q does not run this peer: %s", b.opts.NodeName, r.Message())
 	}
-	var perrs bgp.PeerErrors
+	var perrs bgpmodel.PeerErrors
 	if errors.As(peerErr, &perrs) {
 		for name, err := range perrs {
 			bad[name] = fmt.Sprintf("node %q cannot run this peer: %v", b.opts.NodeName, err)
@@ -92,7 +92,7 @@ func (b *BGPReconciler) report(ctx context.Context, plan bgpplan.Plan, byKey map
 	}
 
 	adMsgs := map[string][]string{}
-	var aerrs bgp.AdvertisementErrors
+	var aerrs bgpmodel.AdvertisementErrors
 	if errors.As(adErr, &aerrs) {
 		for name, err := range aerrs {
 			adv, _, _ := strings.Cut(name, "/")
@@ -190,14 +190,14 @@ const ReasonPeerNotEstablished = "PeerNotEstablished"
 // verdict. Session messages are kept only for sessions that are down, so
 // a session that stays up costs no write when GoBGP's last error text
 // changes.
-func bgpStateOf(cfg *config.Config, verdicts map[netip.Addr]bgpplan.IPVerdict, sessions []bgp.PeerState) bgpPart {
+func bgpStateOf(cfg *config.Config, verdicts map[netip.Addr]bgpplan.IPVerdict, sessions []bgpmodel.PeerState) bgpPart {
 	var part bgpPart
 	if cfg == nil || (len(cfg.Peers) == 0 && len(cfg.BGPAdvertisements) == 0) {
 		return part
 	}
 	up := map[string]bool{}
 	for _, st := range sessions {
-		s := v1beta1.BGPSessionState{Peer: st.Name, Address: st.Address.String(), Established: st.State == bgp.StateEstablished}
+		s := v1beta1.BGPSessionState{Peer: st.Name, Address: st.Address.String(), Established: st.State == bgpmodel.StateEstablished}
 		if !s.Established {
 			s.Message = st.LastError
 			if s.Message == "" {

@@ -9,7 +9,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/ ./controller ./speaker
+RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/ ./controller ./speaker ./cmd/speaker-bgp
 
 # distroless static: no shell, no package manager; 65532 is its "nonroot".
 FROM gcr.io/distroless/static-debian12
@@ -19,7 +19,7 @@ LABEL org.opencontainers.image.title="barelb" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="https://github.com/barelb/barelb"
-COPY --from=build /out/controller /out/speaker /
+COPY --from=build /out/controller /out/speaker /out/speaker-bgp /
 # The controller runs as this non-root user; the speaker DaemonSet sets
 # command: ["/speaker"] and runAsUser: 0 (it needs NET_RAW on the host network).
 USER 65532:65532

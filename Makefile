@@ -26,9 +26,10 @@ tools: ## control-plane and generator binaries (cached)
 # per speaker (libc, and the linker-written file's page-cache layout) in
 # make bench-failover. BUILD_FLAGS= gives debuggers their DWARF back.
 BUILD_FLAGS ?= -trimpath -ldflags='-s -w'
-build: ## bin/controller, bin/speaker and bin/kubectl-barelb (the kubectl plugin: copy it onto PATH)
+build: ## bin/controller, bin/speaker (and its BGP process bin/speaker-bgp) and bin/kubectl-barelb (the kubectl plugin: copy it onto PATH)
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o $(BIN)/controller ./controller
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o $(BIN)/speaker ./speaker
+	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o $(BIN)/speaker-bgp ./cmd/speaker-bgp
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o $(BIN)/kubectl-barelb ./cmd/kubectl-barelb
 
 IMAGE_TAG ?= dev

@@ -211,6 +211,22 @@ func TestBGPWithRouter(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	t.Run("session metrics on the speaker's /metrics", func(t *testing.T) {
+		// GoBGP runs in the speaker's BGP process (cmd/speaker-bgp): its
+		// series reach Prometheus through the speaker's endpoint.
+		n := l.Nodes[0]
+		want := `metallb_bgp_session_up{peer="` + lab.RouterIPv4.String() + `:179"} 1`
+		check.Eventually(t, 15*time.Second, want+" on "+n.Name, func() error {
+			out, err := n.NS.Output("curl", "-s", "--max-time", "5", "http://127.0.0.1:7474/metrics")
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(out, want) {
+				return fmt.Errorf("not among %d lines of metallb_bgp_*", strings.Count(out, "\nmetallb_bgp_"))
+			}
+			return nil
+		})
+	})
 
 	// Three backends and a Cluster-policy Service.
 	webApp(t, l, "bgp-web", 3, "  type: LoadBalancer\n  externalTrafficPolicy: Cluster")

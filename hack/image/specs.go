@@ -41,8 +41,8 @@ func specs() []spec {
 		{
 			Name: "barelb", Repo: "barelb",
 			Title:       "barelb",
-			Description: "barelb load balancer: /controller (assigns addresses) and /speaker (announces them); the entrypoint is the controller, the speaker DaemonSet sets command: [/speaker] and runs as root",
-			Files:       []file{{"/controller", "./controller"}, {"/speaker", "./speaker"}},
+			Description: "barelb load balancer: /controller (assigns addresses) and /speaker (announces them; /speaker-bgp is its BGP process); the entrypoint is the controller, the speaker DaemonSet sets command: [/speaker] and runs as root",
+			Files:       []file{{"/controller", "./controller"}, {"/speaker", "./speaker"}, {"/speaker-bgp", "./cmd/speaker-bgp"}},
 			Entrypoint:  []string{"/controller"},
 			User:        NonRootUser,
 		},

@@ -19,7 +19,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/barelb/barelb/internal/bgp"
 	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/internal/bgpplan"
 	"github.com/barelb/barelb/internal/config"
@@ -32,13 +31,14 @@ import (
 // +kubebuilder:rbac:groups=metallb.io,resources=servicebgpstatuses/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",namespace=metallb-system,resources=secrets,verbs=get;list;watch
 
-// BGPServer is what the speaker needs of *bgp.Server. It is an interface
-// so a test can drive a server whose sockets live in another network
-// namespace (GoBGP cannot be confined to one from inside a process).
+// BGPServer is what the speaker needs of internal/bgp's Server, which
+// runs in the BGP process (bgpproc.Client is the speaker's handle on it).
+// It is an interface so a test can drive a server whose sockets live in
+// another network namespace, or none.
 type BGPServer interface {
 	SetPeers(ctx context.Context, peers []bgpmodel.Peer) error
 	SetAdvertisements(ctx context.Context, ads []bgpmodel.Advertisement) error
-	PeerStates(ctx context.Context) []bgp.PeerState
+	PeerStates(ctx context.Context) []bgpmodel.PeerState
 	Shutdown(ctx context.Context) error
 }
 
@@ -113,7 +113,7 @@ func (b *BGPReconciler) publishState(ctx context.Context, cfg *config.Config, ve
 	if b.state == nil {
 		return
 	}
-	var sessions []bgp.PeerState
+	var sessions []bgpmodel.PeerState
 	if srv != nil {
 		sessions = srv.PeerStates(ctx)
 	}
@@ -229,13 +229,13 @@ func (b *BGPReconciler) reconcile(ctx context.Context, snap *snapshot) error {
 	began := time.Now()
 	adErr := b.srv.SetAdvertisements(ctx, plan.Advertisements)
 	peerErr := b.srv.SetPeers(ctx, plan.Peers)
-	b.waitNeighbor = errors.Is(peerErr, bgp.ErrNoNeighbor)
+	b.waitNeighbor = errors.Is(peerErr, bgpmodel.ErrNoNeighbor)
 	b.unnumberedDown = false
 	if slices.ContainsFunc(plan.Peers, func(p bgpmodel.Peer) bool { return p.Interface != "" }) {
 		// PeerStates counts advertised paths: only when there is an
 		// unnumbered peer to look after.
 		for _, st := range b.srv.PeerStates(ctx) {
-			b.unnumberedDown = b.unnumberedDown || (st.Interface != "" && st.State != bgp.StateEstablished)
+			b.unnumberedDown = b.unnumberedDown || (st.Interface != "" && st.State != bgpmodel.StateEstablished)
 		}
 	}
 	routed := time.Since(began)
@@ -273,7 +273,7 @@ func (b *BGPReconciler) passwords(ctx context.Context, cfg *config.Config) map[s
 	return out
 }
 
-// Shutdown withdraws routes (see bgp.Server.Shutdown) and stops the
+// Shutdown withdraws routes (see internal/bgp's Server.Shutdown) and stops the
 // component; later Reconciles do nothing.
 func (b *BGPReconciler) Shutdown(ctx context.Context) error {
 	b.mu.Lock()
@@ -340,15 +340,15 @@ func (b *BGPReconciler) watchSessions(ctx context.Context, every time.Duration) 
 // sessionEvent is the Event for a session's state: up, or down with why,
 // including BFD's view when the peer runs BFD (a BFD session down holds
 // the BGP session down until BFD is up again).
-func sessionEvent(node string, st bgp.PeerState) (kind, reason, msg string) {
-	if st.State == bgp.StateEstablished {
+func sessionEvent(node string, st bgpmodel.PeerState) (kind, reason, msg string) {
+	if st.State == bgpmodel.StateEstablished {
 		return corev1.EventTypeNormal, ReasonSessionUp, fmt.Sprintf("BGP session from node %q to %s is established", node, st.Address)
 	}
 	msg = fmt.Sprintf("BGP session from node %q to %s is not established", node, st.Address)
 	if st.LastError != "" {
 		msg += ": " + st.LastError
 	}
-	if st.BFD == bgp.BFDDown && !strings.Contains(st.LastError, "BFD") {
+	if st.BFD == bgpmodel.BFDDown && !strings.Contains(st.LastError, "BFD") {
 		msg += "; BFD down"
 		if st.BFDDiag != "" {
 			msg += " (" + st.BFDDiag + ")"

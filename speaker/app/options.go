@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/barelb/barelb/internal/bgpproc"
 	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/layer2"
 )
@@ -66,6 +67,10 @@ type Options struct {
 	// it is answered: it is added to every takeover.
 	ConflictProbeWait time.Duration
 
+	// BGPBinary is the BGP process (cmd/speaker-bgp); empty: beside the
+	// speaker's own binary.
+	BGPBinary string
+
 	MetricsAddr string
 	HealthAddr  string
 }
@@ -94,6 +99,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.ConflictDetection, "conflict-detection", true, "probe for hosts that already use an IP before announcing it and do not announce it while one does (needs memberlist; adds --conflict-probe-wait to every takeover)")
 	fs.DurationVar(&o.ConflictProbeWait, "conflict-probe-wait", 200*time.Millisecond, "how long an IP is probed before this node first answers for it; added to every takeover (a host on the LAN answers within milliseconds)")
 	fs.DurationVar(&o.ConflictProbeInterval, "conflict-probe-interval", 10*time.Second, "how often announced and conflicting IPs are probed again; a host that went away is noticed within 3 intervals")
+	fs.StringVar(&o.BGPBinary, "bgp-binary", "", "the BGP process the speaker starts when a BGPPeer selects its node (empty: "+bgpproc.Binary+" beside the speaker binary)")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":7474", "Prometheus metrics listen address (0 disables)")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":7475", "/healthz and /readyz listen address (0 disables)")
 }

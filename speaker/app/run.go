@@ -23,10 +23,12 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/barelb/barelb/api/v1beta1"
-	"github.com/barelb/barelb/internal/bgp"
+	"github.com/barelb/barelb/internal/bgpmodel"
+	"github.com/barelb/barelb/internal/bgpproc"
 	"github.com/barelb/barelb/internal/damping"
 	"github.com/barelb/barelb/internal/kube"
 	"github.com/barelb/barelb/internal/layer2"
+	"github.com/barelb/barelb/internal/logsetup"
 	"github.com/barelb/barelb/internal/members"
 )
 
@@ -175,8 +177,15 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, logger logr.Logger
 		runnables = append(runnables, func(ctx context.Context) { _ = j.Start(ctx) })
 	}
 	// BGP mode: GoBGP starts only once a BGPPeer selects this node.
+	// It runs in a process of its own (internal/bgpproc), so a layer 2
+	// speaker never pages in GoBGP.
+	bgpProc := bgpproc.New(bgpproc.Config{Path: opts.BGPBinary, Args: append(logsetup.InUse(), "--node="+opts.NodeName),
+		Log: logger.WithName("bgp"), OnExit: func() { lp.bgp.Kick() }})
 	bgpR := NewBGPReconciler(c, direct, recorder, opts, func(routerID netip.Addr) (BGPServer, error) {
-		return bgp.New(logger.WithName("bgp"), reg, bgp.Options{RouterID: routerID})
+		if err := bgpProc.Start(bgpmodel.Options{RouterID: routerID}); err != nil {
+			return nil, err
+		}
+		return bgpProc, nil
 	})
 	bgpR.useState(r.state) // one ConfigurationState for both modes
 	runnables = append(runnables, func(ctx context.Context) { _ = bgpR.Start(ctx) })
@@ -199,7 +208,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, logger logr.Logger
 	restart := &plannedRestart{api: direct, opts: opts, log: logger}
 	go restart.start(ctx)
 
-	err = serve(ctx, logger, opts, reg, c, runnables)
+	err = serve(ctx, logger, opts, prometheus.Gatherers{reg, bgpProc}, c, runnables)
 	r.leaving.Store(true)
 	l2.Quiet()
 	planned, why := false, ""

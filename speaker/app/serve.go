@@ -34,7 +34,7 @@ const stopGrace = 30 * time.Second
 // goroutine. It returns when ctx has ended and the runnables have
 // returned (or stopGrace has passed), or at once with the error that
 // kept it from starting.
-func serve(ctx context.Context, log logr.Logger, opts Options, reg *prometheus.Registry, c *kclient.Cached, runnables []func(context.Context)) error {
+func serve(ctx context.Context, log logr.Logger, opts Options, reg prometheus.Gatherer, c *kclient.Cached, runnables []func(context.Context)) error {
 	var servers []*http.Server
 	defer func() {
 		for _, s := range servers {

@@ -56,6 +56,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/hack/bench/procmem"
 )
 
 const (
@@ -385,6 +386,7 @@ func (b *bench) bulk(ctx context.Context, n int, withhold bool) error {
 		fmt.Printf("  all %d routed via %d next hops in the router       %8.2fs   (FRR prefixes received per speaker: %v)\n", n, b.nodes, routed.Seconds(), rcvd)
 		fmt.Printf("  last route after the last IP                    %8.2fs\n", max(routed-allIPs, 0).Seconds())
 	}
+	b.memory(n)
 
 	delBegan := time.Now()
 	if err := parallel(n, func(i int) error {
@@ -402,6 +404,33 @@ func (b *bench) bulk(ctx context.Context, n int, withhold bool) error {
 	}
 	fmt.Printf("  all %d deleted -> all routes gone               %8.2fs\n", n, b.routes.lastGone().Sub(delBegan).Seconds())
 	return nil
+}
+
+// memory prints each node's speaker and BGP process (cmd/speaker-bgp)
+// peak RSS while they announce n routes.
+func (b *bench) memory(n int) {
+	for _, nd := range b.l.Nodes {
+		spk := procmem.Find(nd.Speaker.PID(), "speaker")
+		s, err := procmem.Read(spk)
+		if err != nil {
+			fmt.Printf("  %s: %v\n", nd.Name, err)
+			continue
+		}
+		line := fmt.Sprintf("  %s, %d routes: speaker peak RSS %.1f MiB", nd.Name, n, s.HWM)
+		details := []string{s.Detail()}
+		if pid := procmem.Child(spk, "speaker-bgp"); pid != 0 {
+			if g, err := procmem.Read(pid); err == nil {
+				line += fmt.Sprintf(", its BGP process %.1f MiB, together %.1f MiB", g.HWM, s.HWM+g.HWM)
+				details = append(details, g.Detail())
+			}
+		} else {
+			line += " (no speaker-bgp child found)"
+		}
+		fmt.Println(line)
+		for _, d := range details {
+			fmt.Printf("    (%s)\n", d)
+		}
+	}
 }
 
 // parallel runs fn(0..n-1) on 16 goroutines and returns the first error.

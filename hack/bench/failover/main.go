@@ -61,6 +61,7 @@ import (
 
 	"github.com/barelb/barelb/api/v1beta1"
 	"github.com/barelb/barelb/e2e/lab"
+	"github.com/barelb/barelb/hack/bench/procmem"
 	"github.com/barelb/barelb/internal/kube/crkube"
 )
 
@@ -683,110 +684,13 @@ func ipLabel(line string) netip.Addr {
 }
 
 // memOf returns VmHWM and VmRSS in MiB of the speaker process pid, or of
-// its speaker descendant if pid is a wrapper (ip netns exec, env).
+// its speaker descendant if pid is a wrapper (ip netns exec, env), and
+// prints its breakdown.
 func memOf(pid int) (hwm, rss float64, err error) {
-	pid = speakerPID(pid)
-	var parts []string
-	defer func() {
-		if err == nil {
-			fmt.Printf("    (pid %d: %s)\n", pid, strings.Join(parts, ", "))
-		}
-	}()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	f, err := procmem.Read(procmem.Find(pid, "speaker"))
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmHWM:":
-			hwm = kb / 1024
-		case "VmRSS:":
-			rss = kb / 1024
-		case "RssAnon:", "RssFile:":
-			parts = append(parts, fmt.Sprintf("%s %.1f MiB", strings.TrimSuffix(f[0], ":"), kb/1024))
-		}
-	}
-	if m := binaryMappings(pid); m != "" {
-		parts = append(parts, m)
-	}
-	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		// utime and stime, fields 14 and 15, in clock ticks (100 per
-		// second on Linux), after the command name's closing parenthesis.
-		if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 12 {
-			u, _ := strconv.ParseFloat(f[11], 64)
-			k, _ := strconv.ParseFloat(f[12], 64)
-			parts = append(parts, fmt.Sprintf("CPU %.1fs", (u+k)/100))
-		}
-	}
-	return hwm, rss, nil
-}
-
-// binaryMappings sums smaps' Rss of the process's own executable by
-// permission (r-xp: text, r--p: rodata and pclntab, rw-p: data), less
-// their anonymous pages, which is where its RssFile goes: pages of the
-// binary it touched, and those the kernel's fault-around mapped with them
-// (64 KiB, or a whole large folio of the page cache, per fault).
-func binaryMappings(pid int) string {
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil {
-		return ""
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
-	if err != nil {
-		return ""
-	}
-	var order []string
-	kb := map[string]float64{}
-	perm := ""
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) >= 6 && strings.Contains(f[0], "-") && len(f[1]) == 4:
-			perm = ""
-			if f[5] == exe {
-				perm = f[1]
-				if _, ok := kb[perm]; !ok {
-					order = append(order, perm)
-				}
-			}
-		case perm != "" && len(f) >= 2 && f[0] == "Rss:":
-			v, _ := strconv.ParseFloat(f[1], 64)
-			kb[perm] += v
-		case perm != "" && len(f) >= 2 && f[0] == "Anonymous:":
-			// Written data and bss pages are anonymous, and the kernel may
-			// merge an adjacent anonymous mapping into the data one: only
-			// the file's own pages are counted.
-			v, _ := strconv.ParseFloat(f[1], 64)
-			kb[perm] -= v
-		}
-	}
-	var out []string
-	for _, p := range order {
-		out = append(out, fmt.Sprintf("%s %.1f", p, kb[p]/1024))
-	}
-	if len(out) == 0 {
-		return ""
-	}
-	return "binary " + strings.Join(out, " ") + " MiB"
-}
-
-func speakerPID(pid int) int {
-	for range 4 {
-		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if strings.TrimSpace(string(comm)) == "speaker" {
-			return pid
-		}
-		kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-		f := strings.Fields(string(kids))
-		if len(f) == 0 {
-			return pid
-		}
-		pid, _ = strconv.Atoi(f[0])
-	}
-	return pid
+	fmt.Printf("    (%s)\n", f.Detail())
+	return f.HWM, f.RSS, nil
 }

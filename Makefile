@@ -106,8 +106,10 @@ bench-alloc:
 bench-controller: ## N pending Services, then the controller starts: time to all assigned, peak RSS
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) run ./hack/bench/controller -services 1000,10000
 
-bench-scale: ## the pure packages at 10-5,000 nodes and 1,000-50,000 Services: time, CPU and allocations per full plan and per change; election targets and properties
-	$(GO) run ./hack/bench/scale
+bench-scale: ## the pure packages at 10-5,000 nodes and 1,000-50,000 Services: time, CPU and allocations per full plan and per change; election targets and properties; draws docs/sizing.png
+	@mkdir -p $(BIN)
+	$(GO) run ./hack/bench/scale -json $(BIN)/bench-scale.json
+	cd hack/plot && $(GO) run . -in ../../$(BIN)/bench-scale.json -out ../../docs/sizing.png
 
 bench-members: ## 50-200 memberlist instances in one process: crash detection time, gossip bandwidth, probe interval and suspicion multiplier
 	$(GO) test -count=1 -run '^$$' -bench MembersSim -benchtime 1x -timeout 40m ./internal/members/

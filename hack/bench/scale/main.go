@@ -25,12 +25,14 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -56,6 +58,7 @@ var (
 func main() {
 	benchtime := flag.String("benchtime", "300ms", "go test -benchtime")
 	bench := flag.String("bench", "Scale", "go test -bench pattern")
+	jsonOut := flag.String("json", "", "also write every result to this file as JSON (hack/plot draws README's sizing figure from it)")
 	flag.Parse()
 	pkgs := flag.Args()
 	if len(pkgs) == 0 {
@@ -74,9 +77,37 @@ func main() {
 			all[r.name] = r
 		}
 	}
+	if *jsonOut != "" {
+		if err := writeJSON(*jsonOut, all); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			failed = true
+		}
+	}
 	if !checks(os.Stdout, all) || failed {
 		os.Exit(1)
 	}
+}
+
+// writeJSON writes the results, sorted by name, for hack/plot.
+func writeJSON(path string, all map[string]result) error {
+	type entry struct {
+		Name    string             `json:"name"`
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	names := make([]string, 0, len(all))
+	for n := range all {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]entry, 0, len(names))
+	for _, n := range names {
+		out = append(out, entry{Name: n, Metrics: all[n].metrics})
+	}
+	b, err := json.MarshalIndent(out, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // run runs one package's benchmarks, echoing go test's output to stderr.

@@ -226,29 +226,27 @@ func deadline(ctx context.Context) time.Time {
 
 // SetPeers is internal/bgp's Server.SetPeers in the process.
 func (c *Client) SetPeers(ctx context.Context, peers []bgpmodel.Peer) error {
-	ch, err := c.live()
-	if err != nil {
-		return err
-	}
-	var e Errs
-	if err := ch.call(ctx, "Speaker.SetPeers", PeersArgs{Peers: peers, Deadline: deadline(ctx)}, &e); err != nil {
-		return err
-	}
-	return decodeErr(e, true)
+	return c.set(ctx, "Speaker.SetPeers", PeersArgs{Peers: peers, Deadline: deadline(ctx)}, true)
 }
 
 // SetAdvertisements is internal/bgp's Server.SetAdvertisements in the
 // process.
 func (c *Client) SetAdvertisements(ctx context.Context, ads []bgpmodel.Advertisement) error {
+	return c.set(ctx, "Speaker.SetAdvertisements", AdsArgs{Ads: ads, Deadline: deadline(ctx)}, false)
+}
+
+// set is a SetPeers or SetAdvertisements call, starting a process if
+// none runs; peers says which keyed errors it returns.
+func (c *Client) set(ctx context.Context, method string, args any, peers bool) error {
 	ch, err := c.live()
 	if err != nil {
 		return err
 	}
 	var e Errs
-	if err := ch.call(ctx, "Speaker.SetAdvertisements", AdsArgs{Ads: ads, Deadline: deadline(ctx)}, &e); err != nil {
+	if err := ch.call(ctx, method, args, &e); err != nil {
 		return err
 	}
-	return decodeErr(e, false)
+	return decodeErr(e, peers)
 }
 
 // running is the current process if it runs; it never starts one.

@@ -98,40 +98,31 @@ func (s *Speaker) server() (Server, error) {
 	return s.srv, nil
 }
 
-// SetPeers is Server.SetPeers; its error travels in r.
-func (s *Speaker) SetPeers(a PeersArgs, r *Errs) error {
+// with runs f on the server under the caller's deadline.
+func (s *Speaker) with(deadline time.Time, f func(context.Context, Server)) error {
 	srv, err := s.server()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := callContext(a.Deadline)
+	ctx, cancel := callContext(deadline)
 	defer cancel()
-	*r = encodeErr(srv.SetPeers(ctx, a.Peers))
+	f(ctx, srv)
 	return nil
+}
+
+// SetPeers is Server.SetPeers; its error travels in r.
+func (s *Speaker) SetPeers(a PeersArgs, r *Errs) error {
+	return s.with(a.Deadline, func(ctx context.Context, srv Server) { *r = encodeErr(srv.SetPeers(ctx, a.Peers)) })
 }
 
 // SetAdvertisements is Server.SetAdvertisements; its error travels in r.
 func (s *Speaker) SetAdvertisements(a AdsArgs, r *Errs) error {
-	srv, err := s.server()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := callContext(a.Deadline)
-	defer cancel()
-	*r = encodeErr(srv.SetAdvertisements(ctx, a.Ads))
-	return nil
+	return s.with(a.Deadline, func(ctx context.Context, srv Server) { *r = encodeErr(srv.SetAdvertisements(ctx, a.Ads)) })
 }
 
 // PeerStates is Server.PeerStates.
 func (s *Speaker) PeerStates(a CallArgs, r *[]bgpmodel.PeerState) error {
-	srv, err := s.server()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := callContext(a.Deadline)
-	defer cancel()
-	*r = srv.PeerStates(ctx)
-	return nil
+	return s.with(a.Deadline, func(ctx context.Context, srv Server) { *r = srv.PeerStates(ctx) })
 }
 
 // Metrics gathers the server's registry as delimited protobuf.
@@ -157,11 +148,9 @@ func (s *Speaker) Metrics(_ CallArgs, r *[]byte) error {
 // Shutdown is Server.Shutdown; the process exits when the speaker closes
 // the socket after it.
 func (s *Speaker) Shutdown(a CallArgs, _ *struct{}) error {
-	srv, err := s.server()
-	if err != nil {
-		return err
+	var err error
+	if werr := s.with(a.Deadline, func(ctx context.Context, srv Server) { err = srv.Shutdown(ctx) }); werr != nil {
+		return werr
 	}
-	ctx, cancel := callContext(a.Deadline)
-	defer cancel()
-	return srv.Shutdown(ctx)
+	return err
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/barelb/barelb/internal/bgpmodel"
 	"github.com/barelb/barelb/internal/bgpplan"
+	"github.com/barelb/barelb/internal/bgpproc"
 	"github.com/barelb/barelb/internal/config"
 	"github.com/barelb/barelb/internal/kube"
 )
@@ -33,14 +34,9 @@ import (
 
 // BGPServer is what the speaker needs of internal/bgp's Server, which
 // runs in the BGP process (bgpproc.Client is the speaker's handle on it).
-// It is an interface so a test can drive a server whose sockets live in
-// another network namespace, or none.
-type BGPServer interface {
-	SetPeers(ctx context.Context, peers []bgpmodel.Peer) error
-	SetAdvertisements(ctx context.Context, ads []bgpmodel.Advertisement) error
-	PeerStates(ctx context.Context) []bgpmodel.PeerState
-	Shutdown(ctx context.Context) error
-}
+// A test may drive a server whose sockets live in another network
+// namespace, or none.
+type BGPServer = bgpproc.Server
 
 // NewBGPServerFunc creates the node's server once its router ID (the
 // node's IPv4 InternalIP, possibly invalid) is known.

@@ -69,13 +69,17 @@ func Read(pid int) (Figures, error) {
 	return f, nil
 }
 
-// Children are pid's child processes.
+// Children are pid's child processes: those of each of its threads (a Go
+// program forks from whichever thread its goroutine runs on).
 func Children(pid int) []int {
-	kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	var out []int
-	for _, s := range strings.Fields(string(kids)) {
-		if k, err := strconv.Atoi(s); err == nil {
-			out = append(out, k)
+	for _, t := range tasks {
+		kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		for _, s := range strings.Fields(string(kids)) {
+			if k, err := strconv.Atoi(s); err == nil {
+				out = append(out, k)
+			}
 		}
 	}
 	return out

@@ -74,6 +74,7 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	cd hack/plot && $(GO) vet .
 
 lint: fmt-check vet ## gofmt, go vet and staticcheck
 	$$(hack/tools.sh staticcheck) ./...

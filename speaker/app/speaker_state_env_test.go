@@ -60,13 +60,18 @@ type envSpeaker struct {
 	bgp    *BGPReconciler
 	srv    *sessionsBGP
 	writes *int
+	// statusWrites counts its per-IP status object writes
+	// (ServiceL2Status, ServiceBGPStatus).
+	statusWrites *int
 }
 
-// newEnvSpeaker counts its writes in *writes (a restarted speaker keeps
-// the tally of the one it replaces).
-func newEnvSpeaker(t *testing.T, c client.WithWatch, node string, srv *sessionsBGP, writes *int) *envSpeaker {
-	sp := &envSpeaker{t: t, srv: srv, writes: writes}
+// newEnvSpeaker counts its ConfigurationState writes in *writes and its
+// per-IP status object writes in *statusWrites (a restarted speaker keeps
+// the tallies of the one it replaces).
+func newEnvSpeaker(t *testing.T, c client.WithWatch, node string, srv *sessionsBGP, writes, statusWrites *int) *envSpeaker {
+	sp := &envSpeaker{t: t, srv: srv, writes: writes, statusWrites: statusWrites}
 	counted := countStateWrites(c, writes)
+	c = countStatusObjectWrites(c, statusWrites)
 	opts := Options{NodeName: node, Namespace: testNS}
 	inline := func(_ string, sync func(context.Context) error) { check.Must(t, sync(context.Background())) }
 	state := &speakerState{Client: crkube.Client(counted), api: crkube.Reader(counted), opts: opts}
@@ -192,7 +197,7 @@ func TestSpeakerBGPReasonsOnAPIServer(t *testing.T) {
 	for _, n := range []string{"n1", "n2"} {
 		srv := &sessionsBGP{}
 		srv.set(torUp, downPr)
-		speakers[n] = newEnvSpeaker(t, c, n, srv, new(int))
+		speakers[n] = newEnvSpeaker(t, c, n, srv, new(int), new(int))
 		speakers[n].reconcile()
 	}
 	bgpOf := func(node string) (map[string]v1beta1.BGPAnnouncementState, map[string]v1beta1.AnnouncementState, v1beta1.ConfigurationState) {
@@ -265,6 +270,13 @@ func TestSpeakerBGPReasonsOnAPIServer(t *testing.T) {
 		for _, sp := range speakers {
 			sp.reconcile()
 		}
+		// n1 advertises the 1,000 (rack 1): one ServiceBGPStatus each,
+		// created once, in two requests (the API server drops the status
+		// of a create: it is written next); n2 none of them.
+		t.Logf("FIGURE 1,000 Services added: per-IP status object writes n1 %d, n2 %d", *speakers["n1"].statusWrites, *speakers["n2"].statusWrites)
+		if w := *speakers["n1"].statusWrites; w < 2000 || w > 2020 {
+			t.Errorf("n1 made %d status object writes for 1,000 advertised Services, want two each", w)
+		}
 		cs := e.state("n1")
 		if len(cs.Status.BGPAnnouncements) < 1000 {
 			t.Fatalf("n1 lists %d BGP IPs", len(cs.Status.BGPAnnouncements))
@@ -276,27 +288,34 @@ func TestSpeakerBGPReasonsOnAPIServer(t *testing.T) {
 		rawBare, err := json.Marshal(bare)
 		check.Must(t, err)
 		t.Logf("FIGURE without managedFields: %d bytes (%d per IP)", len(rawBare), len(rawBare)/1005)
-		figure := func(what string, f func()) {
+		// figure counts each speaker's writes during f: at most one
+		// ConfigurationState write, and no more per-IP status object
+		// writes than maxStatus (the objects of what changed).
+		figure := func(what string, maxStatus int, f func()) {
 			t.Helper()
-			before := map[string]int{}
+			before, beforeStatus := map[string]int{}, map[string]int{}
 			for n, sp := range speakers {
-				before[n] = *sp.writes
+				before[n], beforeStatus[n] = *sp.writes, *sp.statusWrites
 			}
 			f()
 			var got []string
 			for _, n := range []string{"n1", "n2"} {
-				got = append(got, fmt.Sprintf("%s %d", n, *speakers[n].writes-before[n]))
+				w, sw := *speakers[n].writes-before[n], *speakers[n].statusWrites-beforeStatus[n]
+				got = append(got, fmt.Sprintf("%s %d and %d", n, w, sw))
+				if w > 1 {
+					t.Errorf("%s: %s wrote its ConfigurationState %d times, want at most 1", what, n, w)
+				}
+				if sw > maxStatus {
+					t.Errorf("%s: %s made %d status object writes, want at most %d", what, n, sw, maxStatus)
+				}
 			}
-			t.Logf("FIGURE 1,005 IPs, %s: ConfigurationState writes %s", what, strings.Join(got, ", "))
-			if w := *speakers["n1"].writes - before["n1"]; w > 1 {
-				t.Errorf("%s: n1 wrote %d times, want at most 1", what, w)
-			}
+			t.Logf("FIGURE 1,005 IPs, %s: ConfigurationState and per-IP status object writes %s", what, strings.Join(got, ", "))
 		}
 		t.Logf("FIGURE n1's ConfigurationState at 1,005 BGP-considered IPs: %d bytes", len(raw))
 		if len(raw) > 128<<10 {
 			t.Errorf("ConfigurationState is %d bytes at 1,005 IPs", len(raw))
 		}
-		figure("a pass with nothing changed", func() {
+		figure("a pass with nothing changed", 0, func() {
 			for _, sp := range speakers {
 				sp.reconcile()
 			}
@@ -304,7 +323,7 @@ func TestSpeakerBGPReasonsOnAPIServer(t *testing.T) {
 		if *speakers["n1"].writes != 3 {
 			t.Errorf("n1 wrote %d times so far, want 3 (create and status for 5 IPs, one status for 1,000 more)", *speakers["n1"].writes)
 		}
-		figure("one Service's endpoint goes unready", func() {
+		figure("one Service's endpoint goes unready", 1, func() {
 			var s discoveryv1.EndpointSlice
 			check.Must(t, c.Get(ctx, client.ObjectKey{Namespace: "apps", Name: "s7-1"}, &s))
 			s.Endpoints[0].Conditions.Ready = ptr.To(false)
@@ -317,7 +336,7 @@ func TestSpeakerBGPReasonsOnAPIServer(t *testing.T) {
 			t.Errorf("s7 after its endpoint went: %+v", a)
 		}
 		// A layer 2 Service changing leaves the BGP list as it was.
-		figure("the layer 2 Service's endpoint goes unready", func() {
+		figure("the layer 2 Service's endpoint goes unready", 1, func() {
 			var s discoveryv1.EndpointSlice
 			check.Must(t, c.Get(ctx, client.ObjectKey{Namespace: "apps", Name: "web-l2-1"}, &s))
 			s.Endpoints[0].Conditions.Ready = ptr.To(false)
@@ -326,7 +345,7 @@ func TestSpeakerBGPReasonsOnAPIServer(t *testing.T) {
 				sp.reconcile()
 			}
 		})
-		figure("n1's session to tor goes down", func() {
+		figure("n1's session to tor goes down", 0, func() {
 			speakers["n1"].srv.set(torDown, downPr)
 			for _, sp := range speakers {
 				sp.sessionsChanged()
@@ -336,9 +355,9 @@ func TestSpeakerBGPReasonsOnAPIServer(t *testing.T) {
 			t.Errorf("after tor went down: %+v", a)
 		}
 		restartFrom := *speakers["n1"].writes
-		figure("both speakers restart", func() {
+		figure("both speakers restart", 0, func() {
 			for n, sp := range speakers {
-				fresh := newEnvSpeaker(t, c, n, sp.srv, sp.writes)
+				fresh := newEnvSpeaker(t, c, n, sp.srv, sp.writes, sp.statusWrites)
 				speakers[n] = fresh
 				fresh.reconcile()
 			}

@@ -39,6 +39,44 @@ func countStateWrites(c client.WithWatch, writes *int) client.WithWatch {
 	})
 }
 
+// countStatusObjectWrites counts in *writes every write of a per-IP
+// status object (ServiceL2Status, ServiceBGPStatus): creates, updates,
+// patches and deletes, of the objects or their status.
+func countStatusObjectWrites(c client.WithWatch, writes *int) client.WithWatch {
+	count := func(o client.Object) {
+		switch o.(type) {
+		case *v1beta1.ServiceL2Status, *v1beta1.ServiceBGPStatus:
+			*writes++
+		}
+	}
+	return interceptor.NewClient(c, interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
+			count(o)
+			return c.Create(ctx, o, opts...)
+		},
+		Update: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.UpdateOption) error {
+			count(o)
+			return c.Update(ctx, o, opts...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, o client.Object, p client.Patch, opts ...client.PatchOption) error {
+			count(o)
+			return c.Patch(ctx, o, p, opts...)
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.DeleteOption) error {
+			count(o)
+			return c.Delete(ctx, o, opts...)
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, o client.Object, opts ...client.SubResourceUpdateOption) error {
+			count(o)
+			return c.SubResource(sub).Update(ctx, o, opts...)
+		},
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+			count(o)
+			return c.SubResource(sub).Patch(ctx, o, p, opts...)
+		},
+	})
+}
+
 // withState gives the fixture's reconciler a ConfigurationState writer
 // and memberlist view, and returns a counter of the writes it makes.
 func (f *l2Fixture) withState(view map[string]string) *int {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -134,6 +136,9 @@ func TestBGPProcess(t *testing.T) {
 		t.Skip("builds cmd/speaker-bgp")
 	}
 	bin := buildChild(t)
+	// The chart's GOMEMLIMIT is shared: a third to the BGP process.
+	prev := debug.SetMemoryLimit(300 << 20)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
 	var exits atomic.Int32
 	c := New(Config{Path: bin, Args: []string{"--zap-log-level=debug", "--node=test"}, Log: testr.New(t), OnExit: func() { exits.Add(1) }})
 	check.Must(t, c.Start(bgpmodel.Options{RouterID: netip.MustParseAddr("198.18.0.7")}))
@@ -159,6 +164,14 @@ func TestBGPProcess(t *testing.T) {
 		}
 		return nil
 	})
+	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", c.pid()))
+	check.Must(t, err)
+	if !strings.Contains(string(env), fmt.Sprintf("\x00GOMEMLIMIT=%d\x00", 100<<20)) && !strings.HasPrefix(string(env), fmt.Sprintf("GOMEMLIMIT=%d\x00", 100<<20)) {
+		t.Errorf("the BGP process' environment lacks GOMEMLIMIT=%d", 100<<20)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 200<<20 {
+		t.Errorf("the speaker's memory limit is %d after the start, want %d", got, 200<<20)
+	}
 	mfs, err := c.Gather()
 	check.Must(t, err)
 	found := false
@@ -191,6 +204,9 @@ func TestBGPProcess(t *testing.T) {
 	second := c.pid()
 	if second == first || second == 0 {
 		t.Errorf("pid %d after %d", second, first)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 200<<20 {
+		t.Errorf("a restart changed the speaker's memory limit to %d", got)
 	}
 	if st := c.PeerStates(ctx); len(st) != 1 {
 		t.Errorf("new process states %+v", st)

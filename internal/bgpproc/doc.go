@@ -28,4 +28,10 @@
 // first, its calls fail until the next SetAdvertisements or SetPeers,
 // which start a new child with the same options; the speaker's next pass
 // gives it the whole state again (Config.OnExit asks for that pass).
+//
+// Memory: the two processes share the container's limit, so a soft limit
+// set for the speaker (GOMEMLIMIT) is split at the first start, a third
+// for the BGP process (see shareMemoryLimit). In BGP mode a node runs two
+// Go runtimes: about 67 MiB together at 1,000 routes, where the speaker
+// with GoBGP inside took 56-60 (README "Sizing").
 package bgpproc

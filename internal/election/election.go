@@ -30,7 +30,12 @@ type Election struct {
 	order   []*unit
 	pending []*unit
 	left    []*unit
-	removed []string // keys deleted since the last Place that had a winner
+	// removed are the keys deleted since the last Place that had a
+	// winner, in deletion order; gone maps those still deleted to that
+	// winner (a key added again takes it back, so Place reports it only
+	// if its winner changes).
+	removed []string
+	gone    map[string]string
 	// counts holds how many units have each candidate count, to tell
 	// whether a group's change of size can reorder units.
 	counts map[int]int
@@ -446,6 +451,11 @@ func (e *Election) SetUnit(u Unit) {
 	if fresh {
 		x = &unit{key: u.Key, pos: keyHash(u.Key), order: orderHash(u.Key)}
 		x.watch = x.wbuf[:0]
+		if w, ok := e.gone[u.Key]; ok {
+			// Deleted and added again since the last Place.
+			x.winner = w
+			delete(e.gone, u.Key)
+		}
 		e.units[u.Key] = x
 		e.pending = append(e.pending, x)
 	} else {
@@ -538,7 +548,13 @@ func (e *Election) DeleteUnit(key string) {
 		e.left = append(e.left, x)
 	}
 	if x.winner != "" {
-		e.removed = append(e.removed, key)
+		if e.gone == nil {
+			e.gone = map[string]string{}
+		}
+		if _, again := e.gone[key]; !again {
+			e.removed = append(e.removed, key)
+		}
+		e.gone[key] = x.winner
 	}
 }
 

@@ -55,7 +55,9 @@ func winners(e *Election, keys map[string]Unit) map[string]string {
 // fresh Election built in another order) answers for the same state, and
 // that Place reported exactly the keys whose winner changed.
 func TestElectionMatchesAssign(t *testing.T) {
-	for seed := range 40 {
+	// Seed 43 deletes a key and adds it again before one Place: it must
+	// not be reported unless its winner changed.
+	for seed := range 60 {
 		rng := rand.New(rand.NewPCG(uint64(seed), 9))
 		var nodes []string
 		for i := range 30 {

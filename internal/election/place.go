@@ -76,8 +76,14 @@ func electedLimit(units int) int { return units/4 + 256 }
 func (e *Election) Place() []string {
 	e.fixOrder()
 	caps := e.capacities()
-	changed := e.removed
-	e.removed = nil
+	var changed []string
+	for _, key := range e.removed {
+		if _, still := e.gone[key]; still {
+			changed = append(changed, key)
+			delete(e.gone, key) // listed once however often deleted
+		}
+	}
+	e.removed, e.gone = e.removed[:0], nil
 	if !e.full {
 		if touched, ok := e.incremental(caps); ok {
 			e.stats.Incremental++

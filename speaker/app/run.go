@@ -208,7 +208,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, logger logr.Logger
 	restart := &plannedRestart{api: direct, opts: opts, log: logger}
 	go restart.start(ctx)
 
-	err = serve(ctx, logger, opts, prometheus.Gatherers{reg, bgpProc}, c, runnables)
+	err = serve(ctx, logger, opts, prometheus.Gatherers{reg, bgpProc}, c, r.joined, runnables)
 	r.leaving.Store(true)
 	l2.Quiet()
 	planned, why := false, ""

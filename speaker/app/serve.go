@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -33,8 +34,9 @@ const stopGrace = 30 * time.Second
 // the cache, and once it has synced every runnable, each in its own
 // goroutine. It returns when ctx has ended and the runnables have
 // returned (or stopGrace has passed), or at once with the error that
-// kept it from starting.
-func serve(ctx context.Context, log logr.Logger, opts Options, reg prometheus.Gatherer, c *kclient.Cached, runnables []func(context.Context)) error {
+// kept it from starting. /readyz answers ok once the caches have synced
+// and joined (if set) is closed.
+func serve(ctx context.Context, log logr.Logger, opts Options, reg prometheus.Gatherer, c *kclient.Cached, joined <-chan struct{}, runnables []func(context.Context)) error {
 	var servers []*http.Server
 	defer func() {
 		for _, s := range servers {
@@ -63,12 +65,33 @@ func serve(ctx context.Context, log logr.Logger, opts Options, reg prometheus.Ga
 	if err := listen(opts.MetricsAddr, metrics); err != nil {
 		return fmt.Errorf("metrics endpoint: %w", err)
 	}
-	// Alive and ready as soon as the process runs, as with
-	// controller-runtime's ping checks: readiness gates nothing here.
+	// Alive as soon as the process runs. Ready once its caches synced and
+	// it first tried to join the other speakers: a rolling update (one
+	// speaker at a time) replaces the next node's speaker only then, so
+	// that one's planned-restart notice reaches this one as a member.
+	// Before, a successor slow to join (the API server loaded) missed its
+	// neighbour's notice: the neighbour handed over as usual, this node
+	// was left alone, and when the neighbour's successor joined it
+	// settled (see internal/damping) and its addresses moved away and
+	// back, 5 s apart.
+	var synced atomic.Bool
 	health := http.NewServeMux()
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-	for _, p := range []string{"/healthz", "/healthz/", "/readyz", "/readyz/"} {
+	ready := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case !synced.Load():
+			http.Error(w, "caches not synced yet", http.StatusServiceUnavailable)
+		case !closed(joined):
+			http.Error(w, "not joined to the other speakers yet", http.StatusServiceUnavailable)
+		default:
+			_, _ = w.Write([]byte("ok"))
+		}
+	})
+	for _, p := range []string{"/healthz", "/healthz/"} {
 		health.Handle(p, ok)
+	}
+	for _, p := range []string{"/readyz", "/readyz/"} {
+		health.Handle(p, ready)
 	}
 	if err := listen(opts.HealthAddr, health); err != nil {
 		return fmt.Errorf("health endpoint: %w", err)
@@ -83,6 +106,7 @@ func serve(ctx context.Context, log logr.Logger, opts Options, reg prometheus.Ga
 		}
 		return err
 	}
+	synced.Store(true)
 	log.Info("caches synced; starting")
 	var wg sync.WaitGroup
 	for _, run := range runnables {
@@ -98,4 +122,17 @@ func serve(ctx context.Context, log logr.Logger, opts Options, reg prometheus.Ga
 		log.Info("some parts did not stop in time", "grace", stopGrace)
 	}
 	return nil
+}
+
+// closed reports whether ch is closed; a nil ch counts as closed.
+func closed(ch <-chan struct{}) bool {
+	if ch == nil {
+		return true
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

@@ -138,7 +138,7 @@ func TestSpeakerAnnouncesPastUndecodableObjects(t *testing.T) {
 	mctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(mctx, logr.Discard(), Options{}, newRegistry(), cached,
+		done <- serve(mctx, logr.Discard(), Options{}, newRegistry(), cached, nil,
 			[]func(context.Context){recorder.Run, lp.l2.Run, lp.bgp.Run, func(ctx context.Context) { _ = b.Start(ctx) }})
 	}()
 	t.Cleanup(func() {

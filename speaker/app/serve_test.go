@@ -39,7 +39,9 @@ func TestReadyzWaitsForJoin(t *testing.T) {
 	joined := make(chan struct{})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, logr.Discard(), opts, newRegistry(), cached, joined, []func(context.Context){lp.l2.Run, lp.bgp.Run}) }()
+	go func() {
+		done <- serve(ctx, logr.Discard(), opts, newRegistry(), cached, joined, []func(context.Context){lp.l2.Run, lp.bgp.Run})
+	}()
 	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {

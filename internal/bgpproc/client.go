@@ -61,15 +61,15 @@ var ErrExited = errors.New("bgpproc: the BGP process is not running")
 type Client struct {
 	cfg Config
 
-	mu   sync.Mutex
-	opts bgpmodel.Options
 	// childLimit is the BGP process' GOMEMLIMIT, its share of this
-	// process' (0: none set); decided at the first start.
-	childLimit int64
-	shared     bool
-	started    bool // Start succeeded once: the options are known
-	closed     bool // Shutdown was called
-	cur        *child
+	// process' (0: none set), taken at the first start.
+	childLimit func() int64
+
+	mu      sync.Mutex
+	opts    bgpmodel.Options
+	started bool // Start succeeded once: the options are known
+	closed  bool // Shutdown was called
+	cur     *child
 }
 
 // child is one running process.
@@ -84,7 +84,7 @@ func New(cfg Config) *Client {
 	if cfg.Path == "" {
 		cfg.Path = DefaultPath()
 	}
-	return &Client{cfg: cfg}
+	return &Client{cfg: cfg, childLimit: sync.OnceValue(shareMemoryLimit)}
 }
 
 // Dial returns a Client on a BGP process that already serves a Speaker
@@ -161,12 +161,9 @@ func (c *Client) spawn() (*child, error) {
 	defer mine.Close()
 	cmd := exec.Command(c.cfg.Path, c.cfg.Args...)
 	cmd.ExtraFiles = []*os.File{theirs}
-	if !c.shared {
-		c.shared, c.childLimit = true, shareMemoryLimit()
-	}
-	if c.childLimit > 0 {
+	if limit := c.childLimit(); limit > 0 {
 		// os/exec keeps the last of duplicate keys.
-		cmd.Env = append(os.Environ(), fmt.Sprintf("GOMEMLIMIT=%d", c.childLimit))
+		cmd.Env = append(os.Environ(), fmt.Sprintf("GOMEMLIMIT=%d", limit))
 	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr // its log lines go where the speaker's go
 	err = cmd.Start()

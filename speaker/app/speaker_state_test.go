@@ -23,29 +23,30 @@ import (
 // countStateWrites wraps c to count the ConfigurationState writes
 // (creates and status updates) in *writes.
 func countStateWrites(c client.WithWatch, writes *int) client.WithWatch {
-	return interceptor.NewClient(c, interceptor.Funcs{
-		Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
-			if _, ok := o.(*v1beta1.ConfigurationState); ok {
-				*writes++
-			}
-			return c.Create(ctx, o, opts...)
-		},
-		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, o client.Object, opts ...client.SubResourceUpdateOption) error {
-			if _, ok := o.(*v1beta1.ConfigurationState); ok {
-				*writes++
-			}
-			return c.SubResource(sub).Update(ctx, o, opts...)
-		},
+	return countWrites(c, writes, func(o client.Object) bool {
+		_, ok := o.(*v1beta1.ConfigurationState)
+		return ok
 	})
 }
 
 // countStatusObjectWrites counts in *writes every write of a per-IP
-// status object (ServiceL2Status, ServiceBGPStatus): creates, updates,
-// patches and deletes, of the objects or their status.
+// status object (ServiceL2Status, ServiceBGPStatus).
 func countStatusObjectWrites(c client.WithWatch, writes *int) client.WithWatch {
-	count := func(o client.Object) {
+	return countWrites(c, writes, func(o client.Object) bool {
 		switch o.(type) {
 		case *v1beta1.ServiceL2Status, *v1beta1.ServiceBGPStatus:
+			return true
+		}
+		return false
+	})
+}
+
+// countWrites wraps c to count in *writes the writes of the objects
+// counted selects: creates, updates, patches and deletes, of the objects
+// or their status.
+func countWrites(c client.WithWatch, writes *int, counted func(client.Object) bool) client.WithWatch {
+	count := func(o client.Object) {
+		if counted(o) {
 			*writes++
 		}
 	}
